@@ -1,0 +1,18 @@
+// cuda_unavailable.cpp — the CUDA hooks of a CPU-only build. Every entry
+// point fails with one clear message instead of a link error or a crash.
+#include "engine/check.h"
+#include "engine/storage.h"
+
+namespace sn {
+
+bool cuda_available() { return false; }
+std::string cuda_unavailable_reason() { return "scratchnet was built without CUDA (configure with -DSCRATCHNET_CUDA=ON)"; }
+
+namespace cuda {
+void* device_alloc(size_t) { SN_FAIL(cuda_unavailable_reason()); }
+void device_free(void*, size_t) {}
+void copy(void*, Device, const void*, Device, size_t) { SN_FAIL(cuda_unavailable_reason()); }
+void fill_zero(void*, size_t) { SN_FAIL(cuda_unavailable_reason()); }
+}  // namespace cuda
+
+}  // namespace sn

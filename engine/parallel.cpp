@@ -1,0 +1,40 @@
+#include "engine/parallel.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <thread>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace sn {
+
+static int g_threads = 0;  // 0: not set yet -> all cores
+
+void set_num_threads(int n) {
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  g_threads = n;
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+  Eigen::setNbThreads(n);
+}
+
+int num_threads() {
+  if (g_threads == 0) set_num_threads(0);
+  return g_threads;
+}
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  grain = std::max<int64_t>(grain, 1);
+  const int64_t chunks = (end - begin + grain - 1) / grain;
+  if (chunks == 1 || num_threads() == 1) {
+    fn(begin, end);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) fn(begin + c * grain, std::min(end, begin + (c + 1) * grain));
+}
+
+}  // namespace sn

@@ -1,0 +1,44 @@
+#include "engine/storage.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "engine/check.h"
+
+namespace sn {
+
+static constexpr size_t kCpuAlignment = 64;
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (bytes == 0) return;
+  if (device == Device::CPU) {
+    size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+    data_ = std::aligned_alloc(kCpuAlignment, rounded);
+    SN_CHECK(data_ != nullptr, "out of host memory allocating ", bytes, " bytes");
+  } else {
+    data_ = cuda::device_alloc(bytes);
+  }
+}
+
+Storage::~Storage() {
+  if (!data_) return;
+  if (device_ == Device::CPU) std::free(data_);
+  else cuda::device_free(data_, bytes_);
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device == Device::CPU && src_device == Device::CPU) std::memcpy(dst, src, bytes);
+  else cuda::copy(dst, dst_device, src, src_device, bytes);
+}
+
+std::string to_string(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+
+Device parse_device(const std::string& s) {
+  if (s == "cpu") return Device::CPU;
+  if (s == "cuda") return Device::CUDA;
+  SN_FAIL("unknown device '", s, "' (expected cpu or cuda)");
+}
+
+}  // namespace sn

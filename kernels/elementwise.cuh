@@ -1,0 +1,10 @@
+// elementwise.cuh — relu, add, scale on the GPU (see engine/cpu/elementwise.h for the CPU side).
+#pragma once
+#include <cstdint>
+
+namespace sn::cuda {
+void relu_forward(const float* x, float* y, int64_t n);
+void relu_backward(const float* x, const float* dy, float* dx, int64_t n);
+void add_forward(const float* a, const float* b, float* y, int64_t n);
+void scale_forward(const float* x, float s, float* y, int64_t n);
+}  // namespace sn::cuda

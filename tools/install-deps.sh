@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what scratchnet needs to build and test, from Debian packages only.
+#   tools/install-deps.sh            build + test dependencies
+#   tools/install-deps.sh --reference  also PyTorch/torchvision/LibTorch (fixtures, parity, benchmarks)
+# Runs apt-get only for packages that are missing, so re-running is fast.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build ccache pkg-config
+          libeigen3-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev
+          npm chromium)
+if [[ "${1:-}" == "--reference" ]]; then
+  packages+=(python3-torch python3-torchvision python3-pil python3-numpy libtorch-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} packages present"
+fi
