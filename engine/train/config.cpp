@@ -1,0 +1,93 @@
+#include "engine/train/config.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/check.h"
+
+namespace sn::train {
+
+const std::vector<std::string>& trainable_layer_names() {
+  static const std::vector<std::string> names{"conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc"};
+  return names;
+}
+
+bool trains_layer(const TrainConfig& c, const std::string& layer) {
+  return std::find(c.train_layers.begin(), c.train_layers.end(), layer) != c.train_layers.end();
+}
+
+bool uses_feature_cache(const TrainConfig& c) {
+  return c.freeze_bn && !c.augment && c.train_layers == std::vector<std::string>{"fc"};
+}
+
+void resolve(TrainConfig& c) {
+  if (c.preset == "textbook") {
+    SN_CHECK(!c.freeze_bn, "--preset textbook keeps the backbone's batch norm in training mode, as the textbook "
+             "does; it cannot be combined with --freeze-bn");
+    c.normalize = false;
+  } else {
+    SN_CHECK(c.preset.empty(), "unknown --preset '", c.preset, "' (the only preset is 'textbook')");
+  }
+  SN_CHECK(c.model == "resnet50" || c.model == "resnet18", "unknown --model '", c.model,
+           "' (choose resnet50 or resnet18)");
+  SN_CHECK(c.device == "cpu" || c.device == "cuda" || c.device == "auto", "unknown --device '", c.device,
+           "' (choose cpu, cuda or auto)");
+  SN_CHECK(c.epochs >= 1 && c.epochs <= 100000, "--epochs must be at least 1, got ", c.epochs);
+  SN_CHECK(c.batch_size >= 1, "--batch-size must be at least 1, got ", c.batch_size);
+  SN_CHECK(std::isfinite(c.lr) && c.lr > 0, "--lr must be a positive number, got ", c.lr);
+  SN_CHECK(c.workers >= 0 && c.workers <= 256, "--workers must be between 0 and 256, got ", c.workers);
+  SN_CHECK(c.crop >= 8 && c.resize >= c.crop, "image sizes need 8 <= crop <= resize, got resize ", c.resize,
+           " crop ", c.crop);
+  SN_CHECK(!c.data.empty(), "--data is required: a folder with train/ and test/ sub-folders");
+  SN_CHECK(!c.out.empty(), "--out is required: the run directory to create");
+  // --train-layers: known names, fc always (the new head starts random), stored in forward order.
+  const auto& known = trainable_layer_names();
+  for (const auto& l : c.train_layers)
+    SN_CHECK(std::find(known.begin(), known.end(), l) != known.end(), "unknown layer '", l,
+             "' in --train-layers (choose among conv1, bn1, layer1, layer2, layer3, layer4, fc)");
+  SN_CHECK(trains_layer(c, "fc"), "--train-layers must include fc: the new head starts random and always trains");
+  std::vector<std::string> ordered;
+  for (const auto& l : known)
+    if (trains_layer(c, l)) ordered.push_back(l);
+  c.train_layers = ordered;
+}
+
+nlohmann::json to_json(const TrainConfig& c) {
+  return {{"data", c.data},           {"out", c.out},
+          {"model", c.model},         {"weights", c.weights},
+          {"epochs", c.epochs},       {"batch_size", c.batch_size},
+          {"lr", c.lr},               {"seed", c.seed},
+          {"workers", c.workers},     {"device", c.device},
+          {"preset", c.preset},       {"freeze_bn", c.freeze_bn},
+          {"normalize", c.normalize}, {"augment", c.augment},
+          {"train_layers", c.train_layers}, {"resize", c.resize},
+          {"crop", c.crop},           {"feature_cache", uses_feature_cache(c)}};
+}
+
+TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
+  TrainConfig c;
+  try {
+    c.data = j.at("data").get<std::string>();
+    c.out = j.at("out").get<std::string>();
+    c.model = j.at("model").get<std::string>();
+    c.weights = j.at("weights").get<std::string>();
+    c.epochs = j.at("epochs").get<int>();
+    c.batch_size = j.at("batch_size").get<int>();
+    c.lr = j.at("lr").get<double>();
+    c.seed = j.at("seed").get<uint64_t>();
+    c.workers = j.at("workers").get<int>();
+    c.device = j.at("device").get<std::string>();
+    c.preset = j.at("preset").get<std::string>();
+    c.freeze_bn = j.at("freeze_bn").get<bool>();
+    c.normalize = j.at("normalize").get<bool>();
+    c.augment = j.at("augment").get<bool>();
+    c.train_layers = j.at("train_layers").get<std::vector<std::string>>();
+    c.resize = j.at("resize").get<int>();
+    c.crop = j.at("crop").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    SN_FAIL(path, ": configuration is missing a field or has a wrong type: ", e.what());
+  }
+  return c;
+}
+
+}  // namespace sn::train
