@@ -171,3 +171,28 @@ TEST_CASE("report: base64, escaping, chart SVG and a page from a run directory",
   CHECK(html.find("Not evaluated yet") != std::string::npos);
   REQUIRE_THROWS_WITH(write_report(RunPaths(scratch_dir("not_a_run"))), Catch::Contains("config.json"));
 }
+
+#include "engine/train/scoring.h"
+
+TEST_CASE("scoring: loss, accuracy, confusion matrix, best checkpoint, grid indices", "[experiment]") {
+  Scores s(2);
+  // Row 0 predicts class 1 (wrong for label 0), row 1 predicts 0 (right), row 2 a tie -> class 0.
+  const std::vector<float> logits{0.f, 2.f, 1.f, -1.f, 0.5f, 0.5f};
+  const std::vector<int64_t> labels{0, 0, 1};
+  s.add(logits.data(), labels.data(), 3);
+  CHECK(s.total == 3);
+  CHECK(s.correct == 1);
+  CHECK(s.confusion == std::vector<std::vector<int64_t>>{{1, 1}, {1, 0}});
+  CHECK(s.predicted == std::vector<int64_t>{1, 0, 0});
+  // -log softmax: log(1+e^2), log(1+e^-2), log 2. Exact in double to 1e-12.
+  const double expect = (std::log(1 + std::exp(2.0)) + std::log(1 + std::exp(-2.0)) + std::log(2.0)) / 3;
+  CHECK(std::abs(s.loss() - expect) < 1e-12);
+  CHECK(s.class_acc(0) == 0.5);
+  CHECK(s.class_acc(1) == 0.0);
+  CHECK(best_index({0.9, 0.95, 0.95, 0.93}) == 1);
+  CHECK(spread_indices(98, 20).size() == 20);
+  CHECK(spread_indices(98, 20).back() == 93);
+  CHECK(spread_indices(5, 20).size() == 5);
+  const std::vector<int64_t> bad{2};
+  REQUIRE_THROWS_WITH(s.add(logits.data(), bad.data(), 1), Catch::Contains("label 2"));
+}

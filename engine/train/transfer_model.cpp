@@ -1,0 +1,108 @@
+#include "engine/train/transfer_model.h"
+
+#include <map>
+
+#include "engine/autograd.h"
+#include "engine/check.h"
+#include "engine/ops.h"
+
+namespace sn::train {
+
+// The backbone's stages in forward order (torchvision's ResNet attribute names).
+static const std::vector<std::string> kStages{"conv1", "bn1",    "relu",   "maxpool", "layer1",
+                                              "layer2", "layer3", "layer4", "avgpool"};
+
+TransferModel::TransferModel(std::shared_ptr<nn::Module> backbone, int features, int classes, const TrainConfig& cfg,
+                             Rng& rng)
+    : backbone_(std::move(backbone)), cfg_(cfg), features_(features), classes_(classes) {
+  for (const auto& s : {"conv1", "bn1", "layer1", "layer2", "layer3", "layer4"})
+    SN_CHECK(backbone_->submodule(s), "the backbone has no '", s, "' module: not a torchvision-style ResNet");
+  head_ = std::make_shared<nn::Linear>(features, classes, true, rng);
+  backbone_->requires_grad_(false);
+  first_trained_stage_ = kStages.size();
+  for (size_t i = 0; i < kStages.size(); ++i) {
+    if (!trains_layer(cfg, kStages[i])) continue;
+    backbone_->submodule(kStages[i])->requires_grad_(true);
+    first_trained_stage_ = std::min(first_trained_stage_, i);
+  }
+}
+
+Tensor TransferModel::features(const Tensor& x) {
+  Tensor h = x;
+  auto run = [&](size_t i) {
+    nn::Module* m = backbone_->submodule(kStages[i]);
+    if (m) {
+      h = m->forward(h);
+    } else if (kStages[i] == "relu") {  // a ResNet may apply ReLU as a function
+      h = relu(h);
+    } else {
+      SN_CHECK(kStages[i] == "avgpool", "the backbone has no '", kStages[i], "' module");
+      h = adaptive_avg_pool2d_1x1(h);
+    }
+  };
+  {
+    NoGradGuard frozen;  // the frozen prefix: no graph
+    for (size_t i = 0; i < first_trained_stage_; ++i) run(i);
+  }
+  for (size_t i = first_trained_stage_; i < kStages.size(); ++i) run(i);
+  return flatten(h, 1);
+}
+
+void TransferModel::set_phase(bool training) {
+  if (!training) {
+    backbone_->eval();
+    head_->eval();
+    return;
+  }
+  backbone_->train(backbone_bn_trains(cfg_));
+  for (const auto& l : cfg_.train_layers)
+    if (l != "fc") backbone_->submodule(l)->train(true);
+  head_->train(true);
+}
+
+nn::NamedTensors TransferModel::trainable() const {
+  nn::NamedTensors out;
+  for (const auto& l : cfg_.train_layers) {
+    if (l == "fc") continue;
+    for (auto& [n, t] : backbone_->submodule(l)->named_parameters()) out.emplace_back(l + "." + n, t);
+  }
+  for (auto& [n, t] : head_->named_parameters()) out.emplace_back("fc." + n, t);
+  return out;
+}
+
+nn::NamedTensors TransferModel::checkpoint_state() const {
+  nn::NamedTensors out;
+  std::map<std::string, bool> seen;
+  auto add = [&](const std::string& name, const Tensor& t) {
+    if (!seen[name]) out.emplace_back(name, t), seen[name] = true;
+  };
+  for (const auto& l : cfg_.train_layers) {
+    if (l == "fc") continue;
+    for (auto& [n, t] : backbone_->submodule(l)->state_dict()) add(l + "." + n, t);
+  }
+  if (backbone_bn_trains(cfg_))
+    for (auto& [n, t] : backbone_->named_buffers()) add(n, t);
+  for (auto& [n, t] : head_->named_parameters()) add("fc." + n, t);
+  return out;
+}
+
+void TransferModel::load_checkpoint_state(const nn::NamedTensors& state, const std::string& source) {
+  std::map<std::string, Tensor> slots;
+  for (auto& [n, t] : backbone_->state_dict())
+    if (n.rfind("fc.", 0) != 0) slots[n] = t;  // the backbone's own 1000-class fc is never restored
+  for (auto& [n, t] : head_->named_parameters()) slots["fc." + n] = t;
+  for (const auto& [name, value] : state) {
+    auto it = slots.find(name);
+    SN_CHECK(it != slots.end(), source, ": tensor '", name, "' is not part of this model");
+    SN_CHECK(it->second.shape() == value.shape(), source, ": tensor '", name, "' has shape ",
+             to_string(value.shape()), " but the model expects ", to_string(it->second.shape()));
+    it->second.copy_(value);
+  }
+}
+
+void TransferModel::to(Device d) {
+  backbone_->to(d);
+  head_->to(d);
+}
+
+}  // namespace sn::train
