@@ -4,7 +4,9 @@
 #include <string>
 
 #include "engine/storage.h"
+#include "kernels/allocator.h"
 #include "kernels/cuda_check.h"
+#include "kernels/stream.h"
 
 namespace sn {
 
@@ -47,23 +49,32 @@ std::string cuda_unavailable_reason() {
 
 namespace cuda {
 
-void* device_alloc(size_t bytes) {
-  SN_CHECK(cuda_available(), cuda_unavailable_reason());
-  void* p = nullptr;
-  SN_CUDA_CHECK(cudaMalloc(&p, bytes));
-  return p;
-}
+void* device_alloc(size_t bytes) { return allocate(bytes); }
 
-void device_free(void* p, size_t) { cudaFree(p); }
+void device_free(void* p, size_t) { deallocate(p); }
 
+// All copies run on the stream, in order with the kernels. The host waits when
+// it must: before reading device results (device -> host), and after a copy out
+// of pinned host memory, which the DMA engine reads asynchronously (the caller
+// may reuse that buffer as soon as we return). A copy out of pageable memory is
+// staged by the driver before cudaMemcpyAsync returns, so it needs no wait.
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
-  cudaMemcpyKind kind = cudaMemcpyDefault;  // unified addressing: the runtime knows where each pointer lives
-  (void)dst_device;
-  (void)src_device;
-  SN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+  if (bytes == 0) return;
+  cudaStream_t stream = current_stream();
+  SN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
+  bool wait = dst_device == Device::CPU;
+  if (!wait && src_device == Device::CPU) {
+    cudaPointerAttributes attr{};
+    SN_CUDA_CHECK(cudaPointerGetAttributes(&attr, src));
+    wait = attr.type == cudaMemoryTypeHost;  // pinned
+  }
+  if (wait) SN_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
-void fill_zero(void* p, size_t bytes) { SN_CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+void fill_zero(void* p, size_t bytes) {
+  if (bytes == 0) return;
+  SN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, current_stream()));
+}
 
 }  // namespace cuda
 }  // namespace sn

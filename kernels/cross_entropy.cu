@@ -1,0 +1,90 @@
+// cross_entropy.cu — fused softmax + cross-entropy: the probabilities are
+// never written to memory; forward reads the logits once per pass, backward
+// writes the gradient directly.
+//
+// Forward: one block per row computes that row's loss into a scratch vector,
+// then a single block sums the N row losses in a fixed order and divides by N
+// (deterministic: no atomics).
+#include "kernels/allocator.h"
+#include "kernels/cross_entropy.cuh"
+#include "kernels/launch.cuh"
+
+namespace sn::cuda {
+
+namespace {
+
+constexpr int kRowBlock = 128;
+
+__device__ void row_max_logsum(const float* x, int64_t K, float* scratch, float& m, float& log_sum) {
+  float v = -INFINITY;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) v = fmaxf(v, x[k]);
+  m = block_max(v, scratch);
+  float s = 0.f;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += expf(x[k] - m);
+  log_sum = logf(block_sum(s, scratch));
+}
+
+__global__ void row_loss_kernel(const float* __restrict__ logits, const int64_t* __restrict__ labels,
+                                float* __restrict__ row_loss, int64_t K) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* x = logits + row * K;
+  float m, log_sum;
+  row_max_logsum(x, K, scratch, m, log_sum);
+  if (threadIdx.x == 0) {
+    const int64_t label = labels[row];
+    row_loss[row] = (label >= 0 && label < K) ? (m + log_sum) - x[label] : NAN;
+  }
+}
+
+// One block: loss = sum(row_loss) / N, each thread summing a strided subset, then block_sum.
+__global__ void mean_kernel(const float* __restrict__ row_loss, float* __restrict__ loss, int64_t N) {
+  __shared__ float scratch[32];
+  float s = 0.f;
+  for (int64_t i = threadIdx.x; i < N; i += blockDim.x) s += row_loss[i];
+  s = block_sum(s, scratch);
+  if (threadIdx.x == 0) *loss = s / static_cast<float>(N);
+}
+
+__global__ void backward_kernel(const float* __restrict__ logits, const int64_t* __restrict__ labels,
+                                const float* __restrict__ grad_loss, float* __restrict__ dlogits, int64_t N,
+                                int64_t K) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* x = logits + row * K;
+  float* dx = dlogits + row * K;
+  float m, log_sum;
+  row_max_logsum(x, K, scratch, m, log_sum);
+  const int64_t label = labels[row];
+  const float g = *grad_loss / static_cast<float>(N);
+  const bool ok = label >= 0 && label < K;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
+    const float p = expf(x[k] - m - log_sum);
+    dx[k] = ok ? g * (p - (k == label ? 1.f : 0.f)) : NAN;
+  }
+}
+
+void check(const char* what, int64_t N, int64_t K) {
+  SN_CHECK(N >= 1 && K >= 1, what, ": bad logits shape (", N, ", ", K, ")");
+  SN_CHECK(N <= 0x7fffffff, what, ": ", N, " rows exceed the grid");
+}
+
+}  // namespace
+
+void cross_entropy_forward(const float* logits, const int64_t* labels, float* loss, int64_t N, int64_t K) {
+  check("cross_entropy", N, K);
+  DeviceBuffer row_loss(static_cast<size_t>(N) * sizeof(float));  // freed to the cache; stream order keeps it valid
+  row_loss_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(logits, labels, row_loss.as<float>(), K);
+  SN_CUDA_CHECK_LAUNCH();
+  mean_kernel<<<1, 256, 0, current_stream()>>>(row_loss.as<float>(), loss, N);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+void cross_entropy_backward(const float* logits, const int64_t* labels, const float* grad_loss, float* dlogits,
+                            int64_t N, int64_t K) {
+  check("cross_entropy backward", N, K);
+  backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(logits, labels, grad_loss, dlogits, N, K);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace sn::cuda

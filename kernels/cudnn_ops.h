@@ -1,0 +1,43 @@
+// cudnn_ops.h — convolution, batch norm and max pooling through cuDNN (the
+// default GPU backend, --conv cudnn). Same signatures and semantics as the CPU
+// kernels (engine/cpu/conv2d.h, batch_norm.h, pooling.h) and our own CUDA
+// kernels (kernels/conv2d.cuh, batch_norm.cuh, pooling.cuh). Device pointers;
+// everything runs on current_stream(). Host code only (.cpp files): nvcc never
+// sees cudnn.h, which keeps CUDA compile times short.
+//
+// Convolution algorithms are chosen once per shape (and TF32 setting) and
+// cached: by cuDNN's heuristics (cudnnGet*_v7), or by timing the candidates
+// (cudnnFind*Ex) when backend_config().cudnn_benchmark is set. Deterministic
+// algorithms are preferred, so two runs give the same bits. Workspaces come
+// from the caching allocator. TF32 is off unless backend_config().tf32.
+#pragma once
+#include <cstdint>
+
+#include "engine/ops.h"  // Conv2dShape, Pool2dShape
+
+namespace sn::cudnn {
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+
+// x (N,C,HW). cuDNN updates running_var with the unbiased variance, as
+// PyTorch and our CPU kernel do. eps must be >= 1e-5 (CUDNN_BN_MIN_EPSILON).
+// Eval mode, and a backward that needs no dx, use our own kernels
+// (kernels/batch_norm.cuh): cuDNN's backward is the training-mode one.
+void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const float* weight, const float* bias,
+                        float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
+                        float* save_mean, float* save_invstd);
+void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
+                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
+                         float* dbias);
+
+// Max pooling, padding never wins (-infinity). The backward recomputes y,
+// which cuDNN's backward needs and the op does not keep.
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
+void max_pool2d_backward(const Pool2dShape& s, const float* x, const float* dy, float* dx);
+
+// Number of cached convolution algorithm choices (for tests and logs).
+size_t conv_algorithm_cache_size();
+
+}  // namespace sn::cudnn

@@ -1,0 +1,17 @@
+// gemm.cuh — our float32 matrix product on the GPU (no TF32, no tensor cores).
+//
+//   C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C  [+ bias[n] on every row]
+//
+// All matrices row-major, as engine/cpu/gemm.h: op(A) = A, or A^T when trans_a
+// (then A is stored (K,M)); the same for B. lda/ldb/ldc are the row strides as
+// stored. beta == 0 never reads C (it may hold NaN or garbage). bias (N) or null.
+// Device pointers; runs on current_stream().
+#pragma once
+#include <cstdint>
+
+namespace sn::cuda {
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias = nullptr);
+
+}  // namespace sn::cuda

@@ -1,0 +1,128 @@
+// softmax.cu — row-wise softmax family: one block per row.
+//
+// Each block reduces its row twice (max, then the sum of exp(x - max)) with
+// block_max/block_sum from launch.cuh, in a fixed order, so results repeat
+// exactly. Subtracting the max keeps exp() from overflowing. expf/logf are
+// the accurate versions (no fast-math), within 2 ulp.
+#include "kernels/launch.cuh"
+#include "kernels/softmax.cuh"
+
+namespace sn::cuda {
+
+namespace {
+
+constexpr int kRowBlock = 128;
+
+// log(sum_k exp(x[k] - m)) and m = max_k x[k] for the row, on every thread.
+__device__ void row_logsumexp(const float* x, int64_t K, float* scratch, float& m, float& log_sum) {
+  float v = -INFINITY;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) v = fmaxf(v, x[k]);
+  m = block_max(v, scratch);
+  float s = 0.f;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += expf(x[k] - m);
+  log_sum = logf(block_sum(s, scratch));
+}
+
+__global__ void softmax_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t K, bool log_out) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  x += row * K;
+  y += row * K;
+  float m, log_sum;
+  row_logsumexp(x, K, scratch, m, log_sum);
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
+    const float z = x[k] - m - log_sum;  // log_softmax
+    y[k] = log_out ? z : expf(z);
+  }
+}
+
+// softmax: dx = y * (dy - sum(dy*y)); log_softmax: dx = dy - exp(y) * sum(dy).
+__global__ void softmax_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
+                                        float* __restrict__ dx, int64_t K, bool log_out) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  y += row * K;
+  dy += row * K;
+  dx += row * K;
+  float s = 0.f;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += log_out ? dy[k] : dy[k] * y[k];
+  s = block_sum(s, scratch);
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
+    dx[k] = log_out ? dy[k] - expf(y[k]) * s : y[k] * (dy[k] - s);
+}
+
+// Is (v, i) before (best, bi) in argmax order? Larger first, NaN largest, ties to the lower index.
+__device__ __forceinline__ bool argmax_better(float v, int64_t i, float best, int64_t bi) {
+  if (bi < 0) return true;
+  const bool vn = v != v, bn = best != best;
+  if (vn != bn) return vn;
+  if (!vn && v != best) return v > best;
+  return i < bi;
+}
+
+__global__ void argmax_kernel(const float* __restrict__ x, int64_t* __restrict__ index, int64_t K) {
+  __shared__ float best_v[kRowBlock];
+  __shared__ int64_t best_i[kRowBlock];
+  const int64_t row = blockIdx.x;
+  x += row * K;
+  float bv = 0.f;
+  int64_t bi = -1;
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
+    if (argmax_better(x[k], k, bv, bi)) bv = x[k], bi = k;
+  best_v[threadIdx.x] = bv;
+  best_i[threadIdx.x] = bi;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) {
+      const int o = threadIdx.x + half;
+      if (best_i[o] >= 0 && argmax_better(best_v[o], best_i[o], best_v[threadIdx.x], best_i[threadIdx.x]))
+        best_v[threadIdx.x] = best_v[o], best_i[threadIdx.x] = best_i[o];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) index[row] = best_i[0];
+}
+
+void check_rows(const char* what, int64_t N, int64_t K) {
+  SN_CHECK(N >= 0 && K >= 1, what, ": bad shape (", N, ", ", K, "): need at least one column");
+  SN_CHECK(N <= 0x7fffffff, what, ": ", N, " rows exceed the grid");
+}
+
+}  // namespace
+
+void softmax_forward(const float* x, float* y, int64_t N, int64_t K) {
+  check_rows("softmax", N, K);
+  if (N == 0) return;
+  softmax_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, y, K, false);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+void log_softmax_forward(const float* x, float* y, int64_t N, int64_t K) {
+  check_rows("log_softmax", N, K);
+  if (N == 0) return;
+  softmax_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, y, K, true);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t N, int64_t K) {
+  check_rows("softmax backward", N, K);
+  if (N == 0) return;
+  softmax_backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(y, dy, dx, K, false);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t N, int64_t K) {
+  check_rows("log_softmax backward", N, K);
+  if (N == 0) return;
+  softmax_backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(y, dy, dx, K, true);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+void argmax(const float* x, int64_t* index, int64_t N, int64_t K) {
+  check_rows("argmax", N, K);
+  if (N == 0) return;
+  argmax_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, index, K);
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace sn::cuda
