@@ -1,0 +1,112 @@
+// Decoding: formats found from content, PIL's convert("RGB") rules for
+// gray / alpha / 16-bit / palette PNGs, and every bad-input case named in
+// issue 4 giving an error that names the file and the reason.
+#include <filesystem>
+
+#include "engine/check.h"
+#include "engine/data/decode.h"
+#include "engine/io/atomic_file.h"
+#include "tests/data_helpers.h"
+#include "tests/helpers.h"
+
+using namespace sn;
+using namespace sn::data;
+using namespace sn::test;
+
+TEST_CASE("decode: the format comes from the content, not the name", "[data][decode]") {
+  // train/Cat/23.jpg is a BMP: it must decode as one.
+  const std::string path = data_path("catanddog/train/Cat/23.jpg");
+  const auto bytes = io::read_file(path);
+  CHECK(detect_format(bytes.data(), bytes.size()) == ImageFormat::BMP);
+  const Image img = load_image(path);
+  CHECK(img.width == 334);
+  CHECK(img.height == 257);
+  const auto jpg = io::read_file(data_path("catanddog/train/Cat/7563.jpg"));  // progressive JPEG
+  CHECK(detect_format(jpg.data(), jpg.size()) == ImageFormat::JPEG);
+  CHECK(load_image(data_path("catanddog/train/Cat/7563.jpg")).width == 320);
+}
+
+TEST_CASE("decode: gray, gray+alpha, RGBA, 16-bit and palette PNGs become RGB as PIL's convert('RGB')", "[data][decode]") {
+  const std::string dir = scratch_dir("decode_modes");
+  // One row, two pixels, each with a filter byte 0 in front of the row.
+  struct Case {
+    const char* name;
+    int depth, color;
+    std::vector<uint8_t> row, palette;
+    std::vector<uint8_t> rgb;  // what PIL's convert("RGB") gives
+  };
+  const std::vector<Case> cases = {
+      {"gray8", 8, 0, {0, 7, 200}, {}, {7, 7, 7, 200, 200, 200}},
+      {"gray_alpha", 8, 4, {0, 9, 0, 250, 128}, {}, {9, 9, 9, 250, 250, 250}},  // alpha dropped, not composited
+      {"rgba", 8, 6, {0, 1, 2, 3, 0, 4, 5, 6, 77}, {}, {1, 2, 3, 4, 5, 6}},
+      {"rgb16", 16, 2, {0, 0x12, 0x34, 0xAB, 0xCD, 0xFF, 0xFF, 0x00, 0x01, 0x80, 0x00, 0x7F, 0xFF}, {},
+       {0x12, 0xAB, 0xFF, 0x00, 0x80, 0x7F}},  // high byte, as PIL's "RGB;16B" unpacker
+      {"palette", 8, 3, {0, 1, 0}, {10, 20, 30, 40, 50, 60}, {40, 50, 60, 10, 20, 30}},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir + "/" + c.name + ".png";
+    write_bytes(path, make_png(2, 1, c.depth, c.color, c.row, c.palette));
+    INFO(c.name);
+    const Image img = load_image(path);
+    REQUIRE(img.width == 2);
+    CHECK(img.pixels == c.rgb);
+  }
+}
+
+// Checks that f throws an sn::Error whose message names `file` and contains `reason`.
+static void check_error(const std::function<void()>& f, const std::string& file, const std::string& reason) {
+  try {
+    f();
+    FAIL("no error for " << file);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    INFO("message: " << msg);
+    CHECK(msg.find(file) != std::string::npos);
+    CHECK(msg.find(reason) != std::string::npos);
+  }
+}
+
+static std::vector<uint8_t> cut(const std::vector<uint8_t>& b, size_t n) { return {b.begin(), b.begin() + n}; }
+
+TEST_CASE("decode: bad files give errors naming the file and the reason", "[data][decode][bad]") {
+  const std::string dir = scratch_dir("decode_bad");
+  const auto jpeg = io::read_file(data_path("catanddog/train/Cat/0.jpg"));
+  const auto bmp = io::read_file(data_path("catanddog/train/Cat/23.jpg"));
+  const auto png = make_png(2, 2, 8, 0, {0, 1, 2, 0, 3, 4});
+  struct Case {
+    std::string name;
+    std::vector<uint8_t> bytes;
+    std::string reason;
+  };
+  std::vector<uint8_t> huge_png = png;  // IHDR claims 100000 x 100000 (1e10 pixels)
+  for (int i : {16, 20}) {
+    huge_png[i] = 0x00, huge_png[i + 1] = 0x01, huge_png[i + 2] = 0x86, huge_png[i + 3] = 0xA0;
+  }
+  std::vector<uint8_t> huge_bmp = bmp;  // BITMAPINFOHEADER width, height = 60000
+  for (int i : {18, 22}) huge_bmp[i] = 0x60, huge_bmp[i + 1] = 0xEA, huge_bmp[i + 2] = 0, huge_bmp[i + 3] = 0;
+  const std::string text = "this is a text file, not a picture\n";
+  const std::vector<Case> cases = {
+      {"zero.jpg", {}, "empty file (0 bytes)"},
+      {"text.jpg", {text.begin(), text.end()}, "not an image"},
+      {"truncated.jpg", cut(jpeg, jpeg.size() / 2), "corrupt or truncated"},
+      {"no_end.jpg", cut(jpeg, jpeg.size() - 2), "corrupt or truncated"},
+      {"header_only.jpg", cut(jpeg, 300), "corrupt or truncated"},
+      {"truncated.png", cut(png, png.size() - 20), "corrupt or truncated"},
+      {"truncated_bmp.jpg", cut(bmp, bmp.size() / 2), "truncated BMP"},
+      {"huge.png", huge_png, "above the limit"},
+      {"huge_bmp.jpg", huge_bmp, "above the limit"},
+      {"tiff.tif", {'I', 'I', '*', 0, 8, 0, 0, 0}, "TIFF images are not supported"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir + "/" + c.name;
+    write_bytes(path, c.bytes);
+    INFO(c.name);
+    check_error([&] { load_image(path); }, path, c.reason);
+  }
+  check_error([&] { load_image(dir + "/missing.jpg"); }, dir + "/missing.jpg", "No such file");
+  check_error([&] { load_image(dir); }, dir, "not a regular file");
+  // The pixel limit is an option: a small one refuses an ordinary photo before decoding it.
+  DecodeOptions small;
+  small.max_pixels = 1000;
+  check_error([&] { load_image(data_path("catanddog/train/Cat/0.jpg"), small); }, "Cat/0.jpg", "above the limit");
+}
