@@ -75,11 +75,14 @@ __global__ void swap01_kernel(const float* __restrict__ in, float* __restrict__ 
   }
 }
 
-constexpr int64_t kInt32Max = 0x7fffffff;
+// int32 indexing when every index stays below this: headroom for the
+// grid-stride step (at most 4096 * 256 = 2^20) added to the last index.
+constexpr int64_t kInt32Max = 0x7fffffff - (int64_t(1) << 22);
 
 void im2col(const Dims& d, const float* x, float* col, int64_t nb) {
   const int64_t total = d.C * d.R * d.S * nb * d.P * d.Q;
-  if (total <= kInt32Max) im2col_kernel<int32_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, int32_t(nb));
+  const int64_t x_total = nb * d.C * d.H * d.W;  // the indices read, which a strided conv makes larger than total
+  if (std::max(total, x_total) <= kInt32Max) im2col_kernel<int32_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, int32_t(nb));
   else im2col_kernel<int64_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, nb);
   SN_CUDA_CHECK_LAUNCH();
 }

@@ -51,36 +51,17 @@ __global__ void softmax_backward_kernel(const float* __restrict__ y, const float
     dx[k] = log_out ? dy[k] - expf(y[k]) * s : y[k] * (dy[k] - s);
 }
 
-// Is (v, i) before (best, bi) in argmax order? Larger first, NaN largest, ties to the lower index.
-__device__ __forceinline__ bool argmax_better(float v, int64_t i, float best, int64_t bi) {
-  if (bi < 0) return true;
-  const bool vn = v != v, bn = best != best;
-  if (vn != bn) return vn;
-  if (!vn && v != best) return v > best;
-  return i < bi;
-}
-
-__global__ void argmax_kernel(const float* __restrict__ x, int64_t* __restrict__ index, int64_t K) {
-  __shared__ float best_v[kRowBlock];
-  __shared__ int64_t best_i[kRowBlock];
-  const int64_t row = blockIdx.x;
-  x += row * K;
-  float bv = 0.f;
-  int64_t bi = -1;
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
-    if (argmax_better(x[k], k, bv, bi)) bv = x[k], bi = k;
-  best_v[threadIdx.x] = bv;
-  best_i[threadIdx.x] = bi;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) {
-      const int o = threadIdx.x + half;
-      if (best_i[o] >= 0 && argmax_better(best_v[o], best_i[o], best_v[threadIdx.x], best_i[threadIdx.x]))
-        best_v[threadIdx.x] = best_v[o], best_i[threadIdx.x] = best_i[o];
-    }
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) index[row] = best_i[0];
+// One thread per row, the CPU's loop exactly (engine/cpu/softmax.cpp): a strict
+// `>` keeps the first of equal maxima, and a NaN is never "greater", so any
+// input, NaN included, gives the CPU's answer. Rows are short (class scores).
+__global__ void argmax_kernel(const float* __restrict__ x, int64_t* __restrict__ index, int64_t N, int64_t K) {
+  const int64_t row = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (row >= N) return;
+  const float* r = x + row * K;
+  int64_t best = 0;
+  for (int64_t j = 1; j < K; ++j)
+    if (r[j] > r[best]) best = j;
+  index[row] = best;
 }
 
 void check_rows(const char* what, int64_t N, int64_t K) {
@@ -121,7 +102,7 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t N,
 void argmax(const float* x, int64_t* index, int64_t N, int64_t K) {
   check_rows("argmax", N, K);
   if (N == 0) return;
-  argmax_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, index, K);
+  argmax_kernel<<<static_cast<unsigned>((N + kRowBlock - 1) / kRowBlock), kRowBlock, 0, current_stream()>>>(x, index, N, K);
   SN_CUDA_CHECK_LAUNCH();
 }
 

@@ -33,6 +33,19 @@ inline Tensor gpu_poisoned(int64_t n) {
 
 inline std::vector<float> to_host(const Tensor& t) { return t.to(Device::CPU).to_vector(); }
 
+// A CPU tensor's values in double, for the ref:: kernels.
+inline std::vector<double> doubles(const Tensor& t) {
+  const std::vector<float> v = t.to_vector();
+  return {v.begin(), v.end()};
+}
+
+// A copy of a CPU tensor on the GPU, as a leaf that requires grad.
+inline Tensor gpu_leaf(const Tensor& cpu) {
+  Tensor g = cpu.to(Device::CUDA);
+  g.set_requires_grad(true);
+  return g;
+}
+
 // Every new CUDA tensor starts as NaN for the rest of the test process (op-level
 // tests: outputs the ops allocate are poisoned too).
 inline void poison_all_allocations() { cuda::set_poison_allocations(true); }

@@ -68,7 +68,7 @@ void run_case(const Case& c, Rng& rng) {
 }  // namespace
 #endif
 
-TEST_CASE("cuda sgemm equals a double product: transposes, edges, alignment, beta, bias", "[cuda][gemm]") {
+TEST_CASE("cuda sgemm equals a double product: transposes, edges, alignment, beta, bias", "[cuda][gemm][sanitize]") {
   SN_REQUIRE_CUDA();
 #if SCRATCHNET_CUDA
   poison_all_allocations();

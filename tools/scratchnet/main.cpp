@@ -6,11 +6,14 @@
 #include <CLI/CLI.hpp>
 
 #include "engine/check.h"
+#include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"scratchnet: a from-scratch deep-learning engine (C++17/CUDA) for transfer learning"};
   app.require_subcommand(1);
+  sn::cli::add_backend_options(app);  // --conv, --tf32: accepted after any subcommand too
+  app.fallthrough();
   for (auto& reg : sn::cli::registry()) reg(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# gpu-check.sh — every check of the CUDA backend that needs a GPU, in one go, in under 8 minutes.
+#
+#   bash tools/gpu-check.sh [OUT_DIR]        (OUT_DIR: default $OUT, else ./gpu-check-out)
+#
+# Made for the lent H100/H200 machine (16 cores, nvcc 13, PyTorch with CUDA in
+# its python3, maybe no cuDNN outside PyTorch, no Debian -dev packages, no
+# network). Before the device call, here:  bash tools/gpu-deps.sh  (packs the
+# header-only dependencies into .gpudeps.tar.gz), then
+#   run(command="bash tools/gpu-check.sh", carry=[".gpudeps.tar.gz"], timeout_s=540)
+#
+# Steps, each under `timeout` so that a hang cannot eat the budget:
+#   env        nvidia-smi, nvcc, g++, torch, where cuDNN and cuBLAS are
+#   build      Release, -DSCRATCHNET_NATIVE=OFF (the CPU there differs), all cores
+#   tests      every [cuda] test through CTest (names start with "cuda ")
+#   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes)
+#   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races)
+#   bench      tools/bench/bench_gpu: SGEMM vs cuBLAS at 4096^3, every ResNet conv shape vs cuDNN
+#   experiment optional: `scratchnet train --device cuda` and PyTorch's run, when data and weights are there
+# Files written (at most 8 come back): env.log build.log tests.log sanitizer.log bench.log
+# bench.json experiment.log summary.txt. The summary table is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT_DIR=${1:-${OUT:-$ROOT/gpu-check-out}}
+mkdir -p "$OUT_DIR"
+START=$(date +%s)
+DEADLINE=$((START + ${GPU_CHECK_BUDGET_S:-470}))
+JOBS=$(nproc)
+BUILD=$ROOT/build/gpu
+ROWS=()
+
+left() { echo $((DEADLINE - $(date +%s))); }
+
+# step NAME LIMIT_S LOG CMD...: run CMD under timeout (LIMIT_S, or less if the
+# budget is running out), output appended to LOG, one row for the summary.
+step() {
+  local name=$1 limit=$2 log=$3
+  shift 3
+  local l
+  l=$(left)
+  ((l < limit)) && limit=$l
+  if ((limit < 10)); then
+    ROWS+=("$name|SKIPPED (time budget spent)|0")
+    echo "== $name: skipped, time budget spent" >>"$log"
+    return 99
+  fi
+  echo "== $name (limit ${limit}s): $*" >>"$log"
+  local t0 rc status
+  t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
+  rc=$?
+  status=ok
+  if ((rc == 124 || rc == 137)); then status="TIMEOUT after ${limit}s"
+  elif ((rc != 0)); then status="FAILED (exit $rc)"; fi
+  ROWS+=("$name|$status|$(($(date +%s) - t0))")
+  echo "== $name: $status in $(($(date +%s) - t0))s" >>"$log"
+  return $rc
+}
+
+# ---- env: the machine, and where the libraries are ------------------------------
+ENV_LOG=$OUT_DIR/env.log
+{
+  date -u +"date: %Y-%m-%dT%H:%M:%SZ"
+  nvidia-smi || echo "nvidia-smi failed"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv || true
+  echo "nproc: $JOBS"
+  nvcc --version 2>/dev/null || /usr/local/cuda/bin/nvcc --version || echo "no nvcc"
+  g++ --version | head -1
+  cmake --version | head -1
+  python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version())" || true
+  command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer || echo "no compute-sanitizer on PATH"
+} >"$ENV_LOG" 2>&1
+export PATH=$PATH:/usr/local/cuda/bin
+
+# Header-only dependencies carried from the dev machine (tools/gpu-deps.sh).
+CMAKE_ARGS=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DSCRATCHNET_NATIVE=OFF -DSCRATCHNET_CUDA=ON
+            -DCMAKE_CUDA_ARCHITECTURES=90)
+if [[ -f .gpudeps.tar.gz ]]; then
+  rm -rf /tmp/gpudeps && mkdir -p /tmp/gpudeps && tar -C /tmp/gpudeps -xzf .gpudeps.tar.gz
+  CMAKE_ARGS+=(-DCMAKE_PREFIX_PATH=/tmp/gpudeps/usr -DZLIB_ROOT=/tmp/gpudeps/usr)
+  echo "deps: using .gpudeps.tar.gz" >>"$ENV_LOG"
+else
+  echo "deps: no .gpudeps.tar.gz (run tools/gpu-deps.sh and carry it); hoping for system packages" >>"$ENV_LOG"
+fi
+
+# cuDNN: the toolkit's, else the one inside PyTorch's Python installation. Its
+# wheel has only libcudnn.so.9, so a folder with the plain link name is made.
+if [[ ! -f /usr/local/cuda/include/cudnn.h ]]; then
+  CUDNN_PY=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null)
+  if [[ -n "$CUDNN_PY" && -f "$CUDNN_PY/include/cudnn.h" ]]; then
+    mkdir -p /tmp/cudnn/lib
+    ln -sfn "$CUDNN_PY/include" /tmp/cudnn/include
+    ln -sf "$(ls "$CUDNN_PY"/lib/libcudnn.so* | head -1)" /tmp/cudnn/lib/libcudnn.so
+    export CUDNN_ROOT=/tmp/cudnn
+    export LD_LIBRARY_PATH=$CUDNN_PY/lib:${LD_LIBRARY_PATH:-}
+    echo "cudnn: from python: $CUDNN_PY" >>"$ENV_LOG"
+  else
+    echo "cudnn: NOT FOUND (no /usr/local/cuda/include/cudnn.h, no nvidia.cudnn in python3)" >>"$ENV_LOG"
+  fi
+else
+  echo "cudnn: /usr/local/cuda" >>"$ENV_LOG"
+fi
+# cuBLAS: the toolkit's, else the pip one (CMake's FindCUDAToolkit reads these cache variables).
+if ! ls /usr/local/cuda/lib64/libcublas.so* >/dev/null 2>&1; then
+  CUBLAS_PY=$(python3 -c "import nvidia.cublas as m; print(list(m.__path__)[0])" 2>/dev/null)
+  if [[ -n "$CUBLAS_PY" ]]; then
+    CMAKE_ARGS+=("-DCUDA_cublas_LIBRARY=$(ls "$CUBLAS_PY"/lib/libcublas.so* | head -1)"
+                 "-DCUDA_cublasLt_LIBRARY=$(ls "$CUBLAS_PY"/lib/libcublasLt.so* | head -1)"
+                 "-DCMAKE_CXX_FLAGS=-I$CUBLAS_PY/include")
+    export LD_LIBRARY_PATH=$CUBLAS_PY/lib:${LD_LIBRARY_PATH:-}
+    echo "cublas: from python: $CUBLAS_PY" >>"$ENV_LOG"
+  else
+    echo "cublas: NOT FOUND in /usr/local/cuda/lib64 nor python3" >>"$ENV_LOG"
+  fi
+fi
+echo "cmake args: ${CMAKE_ARGS[*]}" >>"$ENV_LOG"
+
+# ---- build ----------------------------------------------------------------------
+BUILD_LOG=$OUT_DIR/build.log
+step configure 90 "$BUILD_LOG" cmake -S "$ROOT" -B "$BUILD" "${CMAKE_ARGS[@]}" &&
+  step build 240 "$BUILD_LOG" cmake --build "$BUILD" -j "$JOBS" --target scratchnet_tests bench_gpu scratchnet
+BUILT=$?
+grep -E "CUDA backend|error" "$BUILD_LOG" | head -20 >>"$ENV_LOG"
+
+if ((BUILT == 0)); then
+  # ---- [cuda] tests ---------------------------------------------------------------
+  TESTS_LOG=$OUT_DIR/tests.log
+  step tests 150 "$TESTS_LOG" ctest --test-dir "$BUILD" -R '^cuda ' -j 4 --timeout 140 --output-on-failure
+
+  # ---- compute-sanitizer over the small [sanitize] subset ---------------------------
+  SAN_LOG=$OUT_DIR/sanitizer.log
+  SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  step memcheck 70 "$SAN_LOG" "$SAN" --tool memcheck --error-exitcode 1 --print-limit 20 \
+    "$BUILD/scratchnet_tests" "[sanitize]"
+  step racecheck 60 "$SAN_LOG" "$SAN" --tool racecheck --error-exitcode 1 --print-limit 20 \
+    "$BUILD/scratchnet_tests" "[sanitize]"
+
+  # ---- benchmarks -------------------------------------------------------------------
+  step bench 120 "$OUT_DIR/bench.log" "$BUILD/bench_gpu" --json "$OUT_DIR/bench.json"
+
+  # ---- the experiment, if everything it needs travelled -----------------------------
+  EXP_LOG=$OUT_DIR/experiment.log
+  DATA=${SN_DATA:-}
+  for d in "$ROOT/shared/datasets/catanddog" "$ROOT/../shared/datasets/catanddog"; do
+    [[ -z "$DATA" && -d "$d/train" ]] && DATA=$d
+  done
+  WEIGHTS=${SN_WEIGHTS:-$(ls "$ROOT"/weights/*.snw 2>/dev/null | head -1)}
+  if [[ -n "$DATA" && -n "$WEIGHTS" ]] && "$BUILD/scratchnet" train --help >/dev/null 2>&1; then
+    step experiment-cuda 150 "$EXP_LOG" "$BUILD/scratchnet" train --device cuda --data "$DATA" \
+      --weights "$WEIGHTS" --out /tmp/run_gpu ${SN_EXPERIMENT_ARGS:-}
+    if [[ -f tools/reference/experiment_torch.py ]]; then
+      step experiment-torch 150 "$EXP_LOG" python3 tools/reference/experiment_torch.py --data "$DATA" \
+        --weights "$WEIGHTS" --json /tmp/run_torch.json ${SN_TORCH_ARGS:-}
+    fi
+  else
+    echo "experiment: skipped (data: '${DATA}', weights: '${WEIGHTS}', scratchnet train available: $("$BUILD/scratchnet" train --help >/dev/null 2>&1 && echo yes || echo no))" >"$EXP_LOG"
+    ROWS+=("experiment|skipped (no data/weights/train command)|0")
+  fi
+fi
+
+# ---- summary (printed last) ---------------------------------------------------------------
+SUMMARY=$OUT_DIR/summary.txt
+{
+  echo "==================== gpu-check summary ===================="
+  echo "card: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)   date: $(date -u +%Y-%m-%d)   total: $(($(date +%s) - START))s"
+  printf "%-18s %-34s %6s\n" step status seconds
+  for r in "${ROWS[@]}"; do IFS='|' read -r n s t <<<"$r"; printf "%-18s %-34s %6s\n" "$n" "$s" "$t"; done
+  [[ -f "$OUT_DIR/tests.log" ]] && grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)|\(SEGFAULT\)|\*\*\*Exception|Not Run" "$OUT_DIR/tests.log" | tail -15
+  [[ -f "$OUT_DIR/sanitizer.log" ]] && grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error:|Race reported" "$OUT_DIR/sanitizer.log" | sort | uniq -c | head -10
+  if [[ -f "$OUT_DIR/bench.json" ]]; then
+    python3 - "$OUT_DIR/bench.json" <<'PY'
+import json, math, sys
+b = json.load(open(sys.argv[1]))
+print(f"bench on {b.get('device')} ({b.get('sms')} SMs), cuDNN {b.get('cudnn')}, cuBLAS {b.get('cublas')}")
+for r in b.get("sgemm", []):
+    if "ours_ms" in r:
+        print(f"  sgemm {r['case']:<12} ours {r['ours_tflops']:6.2f} TFLOP/s  cuBLAS {r['cublas_tflops']:6.2f}  "
+              f"ours/cuBLAS speed {100*r['ours_vs_cublas_speed']:5.1f}%  (target >= 80%)  rel_l2 {r['rel_l2']:.1e}")
+    else:
+        print(f"  sgemm {r['case']}: {r.get('error')} rel_l2 {r.get('rel_l2')}")
+convs = [r for r in b.get("conv", []) if "fwd_ours_ms" in r]
+bad = [r for r in b.get("conv", []) if "error" in r]
+if convs:
+    def gm(key_a, key_b):
+        return math.exp(sum(math.log(r[key_b] / r[key_a]) for r in convs) / len(convs))
+    print(f"  conv: {len(convs)} shapes timed, {len(bad)} with errors; cuDNN-time/ours-time geomean: "
+          f"fwd {gm('fwd_ours_ms','fwd_cudnn_ms'):.2f}  bwd-data {gm('bwd_data_ours_ms','bwd_data_cudnn_ms'):.2f}  "
+          f"bwd-filter {gm('bwd_filter_ours_ms','bwd_filter_cudnn_ms'):.2f}  (1.0 = as fast as cuDNN)")
+for r in bad:
+    print(f"  conv {r['case']}: {r['error']}")
+PY
+  fi
+  [[ -f "$OUT_DIR/experiment.log" ]] && grep -iE "best|accuracy|elapsed|seconds|skipped" "$OUT_DIR/experiment.log" | tail -8
+  echo "logs: $OUT_DIR/{env,build,tests,sanitizer,bench,experiment}.log bench.json summary.txt"
+} >"$SUMMARY" 2>&1
+cat "$SUMMARY"

@@ -1,0 +1,18 @@
+#include "tools/scratchnet/backend_options.h"
+
+#include "engine/backend_config.h"
+
+namespace sn::cli {
+
+void add_backend_options(CLI::App& app) {
+  app.add_option_function<std::string>(
+         "--conv", [](const std::string& v) { backend_config().conv = parse_conv_backend(v); },
+         "GPU convolution/batch-norm/pooling kernels: cudnn (default) or native (ours)")
+      ->check(CLI::IsMember({"native", "cudnn"}));
+  app.add_flag_callback("--tf32", [] { backend_config().tf32 = true; },
+                        "allow TF32 tensor cores in cuDNN/cuBLAS (default: full float32)");
+  app.add_flag_callback("--cudnn-benchmark", [] { backend_config().cudnn_benchmark = true; },
+                        "time cuDNN's convolution algorithms once per shape (default: its heuristics)");
+}
+
+}  // namespace sn::cli
