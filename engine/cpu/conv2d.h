@@ -1,0 +1,37 @@
+// cpu/conv2d.h — 2-D convolution (cross-correlation, as in PyTorch) on the CPU.
+//
+// Sizes come in a Conv2dShape (engine/ops.h): x (N,C,H,W), w (K,C,R,S),
+// bias (K) or null, y (N,K,P,Q), with P = (H + 2*pad - R) / stride + 1:
+//   y[n,k,p,q] = bias[k] + sum_{c,r,s} x[n, c, p*stride - pad + r, q*stride - pad + s] * w[k,c,r,s]
+// (x outside the image reads as 0). The backward kernels give the three
+// gradients separately, so the op computes only those that are needed.
+#pragma once
+#include <cstdint>
+
+#include "engine/ops.h"
+
+namespace sn {
+
+namespace ref {
+template <typename T> void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+template <typename T> void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);   // dx (N,C,H,W)
+template <typename T> void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);  // dw (K,C,R,S)
+template <typename T> void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db);                // db (K)
+}  // namespace ref
+
+// Fast path: im2col + GEMM (engine/cpu/gemm.h), threads over the batch, or
+// over GEMM tiles for a single image.
+namespace cpu {
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db);
+
+// The im2col matrix of one image: col (C*R*S, P*Q), row (c,r,s) holding
+// x[c, p*stride - pad + r, q*stride - pad + s] for every output position (p,q).
+void im2col(const Conv2dShape& s, const float* x_image, float* col);
+// The adjoint: dx_image (C,H,W) += scatter of col. Zero dx_image first.
+void col2im(const Conv2dShape& s, const float* col, float* dx_image);
+}  // namespace cpu
+
+}  // namespace sn

@@ -1,0 +1,72 @@
+#include "engine/cpu/linear.h"
+
+#include "engine/cpu/gemm.h"
+#include "engine/parallel.h"
+
+namespace sn {
+
+namespace ref {
+template <typename T> void linear_forward(int64_t N, int64_t in, int64_t out, const T* x, const T* w, const T* bias, T* y) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < out; ++o) {
+      T acc = bias ? bias[o] : T(0);
+      for (int64_t i = 0; i < in; ++i) acc += x[n * in + i] * w[o * in + i];
+      y[n * out + o] = acc;
+    }
+}
+template <typename T> void linear_backward_input(int64_t N, int64_t in, int64_t out, const T* dy, const T* w, T* dx) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < in; ++i) {
+      T acc = 0;
+      for (int64_t o = 0; o < out; ++o) acc += dy[n * out + o] * w[o * in + i];
+      dx[n * in + i] = acc;
+    }
+}
+template <typename T> void linear_backward_weight(int64_t N, int64_t in, int64_t out, const T* x, const T* dy, T* dw) {
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) {
+      T acc = 0;
+      for (int64_t n = 0; n < N; ++n) acc += dy[n * out + o] * x[n * in + i];
+      dw[o * in + i] = acc;
+    }
+}
+template <typename T> void linear_backward_bias(int64_t N, int64_t out, const T* dy, T* db) {
+  for (int64_t o = 0; o < out; ++o) {
+    T acc = 0;
+    for (int64_t n = 0; n < N; ++n) acc += dy[n * out + o];
+    db[o] = acc;
+  }
+}
+#define SN_INSTANTIATE(T)                                                                          \
+  template void linear_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*);    \
+  template void linear_backward_input<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);       \
+  template void linear_backward_weight<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);      \
+  template void linear_backward_bias<T>(int64_t, int64_t, const T*, T*);
+SN_INSTANTIATE(float)
+SN_INSTANTIATE(double)
+#undef SN_INSTANTIATE
+}  // namespace ref
+
+namespace cpu {
+void linear_forward(int64_t N, int64_t in, int64_t out, const float* x, const float* w, const float* bias, float* y) {
+  gemm_tiled(false, true, N, out, in, x, in, w, in, y, out, false, true);  // y = x w^T
+  if (bias)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < out; ++o) y[n * out + o] += bias[o];
+}
+void linear_backward_input(int64_t N, int64_t in, int64_t out, const float* dy, const float* w, float* dx) {
+  gemm_tiled(false, false, N, in, out, dy, out, w, in, dx, in, false, true);  // dx = dy w
+}
+void linear_backward_weight(int64_t N, int64_t in, int64_t out, const float* x, const float* dy, float* dw) {
+  gemm_tiled(true, false, out, in, N, dy, out, x, in, dw, in, false, true);  // dw = dy^T x
+}
+void linear_backward_bias(int64_t N, int64_t out, const float* dy, float* db) {
+  for (int64_t o = 0; o < out; ++o) {
+    double acc = 0;
+    for (int64_t n = 0; n < N; ++n) acc += dy[n * out + o];
+    db[o] = static_cast<float>(acc);
+  }
+}
+}  // namespace cpu
+
+}  // namespace sn

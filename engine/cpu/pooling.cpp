@@ -1,0 +1,125 @@
+#include "engine/cpu/pooling.h"
+
+#include <algorithm>
+
+#include "engine/parallel.h"
+
+namespace sn {
+
+namespace {
+// The window of output (p,q) clipped to the image: rows [h0,h1), cols [w0,w1).
+struct Window {
+  int64_t h0, h1, w0, w1;
+};
+inline Window window(const Pool2dShape& s, int64_t p, int64_t q) {
+  const int64_t h = p * s.stride - s.pad, w = q * s.stride - s.pad;
+  return {std::max<int64_t>(h, 0), std::min(h + s.kernel, s.H), std::max<int64_t>(w, 0), std::min(w + s.kernel, s.W)};
+}
+// Position (h*W + w) of the first maximum of a window; NaN wins, as in PyTorch.
+template <typename T> inline int64_t argmax_in(const Pool2dShape& s, const T* plane, const Window& win) {
+  int64_t best = win.h0 * s.W + win.w0;
+  for (int64_t h = win.h0; h < win.h1; ++h)
+    for (int64_t w = win.w0; w < win.w1; ++w) {
+      const T v = plane[h * s.W + w];
+      if (v > plane[best] || v != v) best = h * s.W + w;
+      if (v != v) return best;
+    }
+  return best;
+}
+}  // namespace
+
+// ---- reference ---------------------------------------------------------------------
+namespace ref {
+template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y) {
+  for (int64_t nc = 0; nc < s.N * s.C; ++nc)
+    for (int64_t p = 0; p < s.P; ++p)
+      for (int64_t q = 0; q < s.Q; ++q) {
+        const T* plane = x + nc * s.H * s.W;
+        y[(nc * s.P + p) * s.Q + q] = plane[argmax_in(s, plane, window(s, p, q))];
+      }
+}
+template <typename T> void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
+  std::fill_n(dx, s.N * s.C * s.H * s.W, T(0));
+  for (int64_t nc = 0; nc < s.N * s.C; ++nc)
+    for (int64_t p = 0; p < s.P; ++p)
+      for (int64_t q = 0; q < s.Q; ++q) {
+        const T* plane = x + nc * s.H * s.W;
+        dx[nc * s.H * s.W + argmax_in(s, plane, window(s, p, q))] += dy[(nc * s.P + p) * s.Q + q];
+      }
+}
+template <typename T> void avg_pool_1x1_forward(int64_t planes, int64_t hw, const T* x, T* y) {
+  for (int64_t i = 0; i < planes; ++i) {
+    T acc = 0;
+    for (int64_t j = 0; j < hw; ++j) acc += x[i * hw + j];
+    y[i] = acc / T(hw);
+  }
+}
+template <typename T> void avg_pool_1x1_backward(int64_t planes, int64_t hw, const T* dy, T* dx) {
+  for (int64_t i = 0; i < planes; ++i)
+    for (int64_t j = 0; j < hw; ++j) dx[i * hw + j] = dy[i] / T(hw);
+}
+#define SN_INSTANTIATE(T)                                                                 \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*);                 \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*);      \
+  template void avg_pool_1x1_forward<T>(int64_t, int64_t, const T*, T*);                 \
+  template void avg_pool_1x1_backward<T>(int64_t, int64_t, const T*, T*);
+SN_INSTANTIATE(float)
+SN_INSTANTIATE(double)
+#undef SN_INSTANTIATE
+}  // namespace ref
+
+// ---- fast --------------------------------------------------------------------------
+namespace cpu {
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
+  parallel_for(0, s.N * s.C, 1, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const float* plane = x + nc * s.H * s.W;
+      float* out = y + nc * s.P * s.Q;
+      for (int64_t p = 0; p < s.P; ++p)
+        for (int64_t q = 0; q < s.Q; ++q) {
+          const Window win = window(s, p, q);
+          float m = plane[win.h0 * s.W + win.w0];
+          for (int64_t h = win.h0; h < win.h1; ++h)
+            for (int64_t w = win.w0; w < win.w1; ++w) {
+              const float v = plane[h * s.W + w];
+              m = (v > m || v != v) ? v : m;  // NaN propagates, as in PyTorch
+            }
+          out[p * s.Q + q] = m;
+        }
+    }
+  });
+}
+void max_pool2d_backward(const Pool2dShape& s, const float* x, const float* dy, float* dx) {
+  // Windows overlap (kernel > stride), but only within a plane: one plane per task, no races.
+  parallel_for(0, s.N * s.C, 1, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const float* plane = x + nc * s.H * s.W;
+      float* g = dx + nc * s.H * s.W;
+      std::fill_n(g, s.H * s.W, 0.f);
+      for (int64_t p = 0; p < s.P; ++p)
+        for (int64_t q = 0; q < s.Q; ++q) g[argmax_in(s, plane, window(s, p, q))] += dy[(nc * s.P + p) * s.Q + q];
+    }
+  });
+}
+void avg_pool_1x1_forward(int64_t planes, int64_t hw, const float* x, float* y) {
+  parallel_for(0, planes, 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float* p = x + i * hw;
+      float acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t j = 0; j < hw; ++j) acc += p[j];
+      y[i] = acc / static_cast<float>(hw);
+    }
+  });
+}
+void avg_pool_1x1_backward(int64_t planes, int64_t hw, const float* dy, float* dx) {
+  parallel_for(0, planes, 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float g = dy[i] / static_cast<float>(hw);
+      std::fill_n(dx + i * hw, hw, g);
+    }
+  });
+}
+}  // namespace cpu
+
+}  // namespace sn

@@ -1,0 +1,60 @@
+// ops/conv2d.cpp — conv2d: shape checks, forward dispatch, and backward.
+#include "engine/autograd.h"
+#include "engine/check.h"
+#include "engine/cpu/conv2d.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+
+namespace sn {
+
+static Conv2dShape conv2d_shape(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dParams p) {
+  SN_CHECK(x.ndim() == 4, "conv2d: input must be (N,C,H,W), got ", to_string(x.shape()));
+  SN_CHECK(w.ndim() == 4, "conv2d: weight must be (K,C,R,S), got ", to_string(w.shape()));
+  SN_CHECK(x.size(1) == w.size(1), "conv2d: input has ", x.size(1), " channels but weight ", to_string(w.shape()),
+           " expects ", w.size(1), " (input ", to_string(x.shape()), ")");
+  SN_CHECK(p.stride >= 1 && p.padding >= 0, "conv2d: bad stride ", p.stride, " or padding ", p.padding);
+  check_same_device(x, w, "conv2d (input vs weight)");
+  if (b.defined()) {
+    SN_CHECK(b.shape() == Shape{w.size(0)}, "conv2d: bias must be (", w.size(0), "), got ", to_string(b.shape()));
+    check_same_device(x, b, "conv2d (input vs bias)");
+  }
+  Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), p.stride, p.padding, 0, 0};
+  SN_CHECK(s.H + 2 * s.pad >= s.R && s.W + 2 * s.pad >= s.S, "conv2d: kernel ", s.R, "x", s.S,
+           " larger than the padded input ", to_string(x.shape()), " with padding ", s.pad);
+  s.P = (s.H + 2 * s.pad - s.R) / s.stride + 1;
+  s.Q = (s.W + 2 * s.pad - s.S) / s.stride + 1;
+  return s;
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dParams p) {
+  const Conv2dShape s = conv2d_shape(x, weight, bias, p);
+  Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.device());
+  const float* b = bias.defined() ? bias.data() : nullptr;
+  SN_DISPATCH(x, cpu::conv2d_forward(s, x.data(), weight.data(), b, y.data()),
+              SN_FAIL("conv2d: CUDA kernel not wired yet"));
+
+  // dx needs the weight, dW needs x, db only gy. A conv with frozen weight and
+  // frozen input records nothing (record() drops this closure and what it holds).
+  return record(y, "conv2d", {x, weight, bias}, [s, x, weight, bias](const Tensor&, const Tensor& gy) {
+    if (x.requires_grad()) {
+      Tensor gx = Tensor::empty(x.shape(), x.device());
+      SN_DISPATCH(gy, cpu::conv2d_backward_input(s, gy.data(), weight.data(), gx.data()),
+                  SN_FAIL("conv2d backward (input): CUDA kernel not wired yet"));
+      x.accumulate_grad(gx);
+    }
+    if (weight.requires_grad()) {
+      Tensor gw = Tensor::empty(weight.shape(), weight.device());
+      SN_DISPATCH(gy, cpu::conv2d_backward_weight(s, x.data(), gy.data(), gw.data()),
+                  SN_FAIL("conv2d backward (weight): CUDA kernel not wired yet"));
+      weight.accumulate_grad(gw);
+    }
+    if (bias.defined() && bias.requires_grad()) {
+      Tensor gb = Tensor::empty(bias.shape(), bias.device());
+      SN_DISPATCH(gy, cpu::conv2d_backward_bias(s, gy.data(), gb.data()),
+                  SN_FAIL("conv2d backward (bias): CUDA kernel not wired yet"));
+      bias.accumulate_grad(gb);
+    }
+  });
+}
+
+}  // namespace sn
