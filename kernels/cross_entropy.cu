@@ -69,21 +69,34 @@ void check(const char* what, int64_t N, int64_t K) {
   SN_CHECK(N <= 0x7fffffff, what, ": ", N, " rows exceed the grid");
 }
 
+// The host labels as int64 in device memory (the copy out of pageable memory
+// is staged before cudaMemcpyAsync returns; the buffer lives until the kernels
+// that read it have been queued, and the allocator's stream order does the rest).
+DeviceBuffer upload_labels(const int64_t* labels, int64_t N) {
+  DeviceBuffer d(static_cast<size_t>(N) * sizeof(int64_t));
+  SN_CUDA_CHECK(cudaMemcpyAsync(d.get(), labels, d.bytes(), cudaMemcpyHostToDevice, current_stream()));
+  return d;
+}
+
 }  // namespace
 
-void cross_entropy_forward(const float* logits, const int64_t* labels, float* loss, int64_t N, int64_t K) {
-  check("cross_entropy", N, K);
+void cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels, float* loss) {
+  check("cross_entropy (CUDA)", N, K);
+  DeviceBuffer dlabels = upload_labels(labels, N);
   DeviceBuffer row_loss(static_cast<size_t>(N) * sizeof(float));  // freed to the cache; stream order keeps it valid
-  row_loss_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(logits, labels, row_loss.as<float>(), K);
+  row_loss_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, dlabels.as<int64_t>(),
+                                                                                 row_loss.as<float>(), K);
   SN_CUDA_CHECK_LAUNCH();
   mean_kernel<<<1, 256, 0, current_stream()>>>(row_loss.as<float>(), loss, N);
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void cross_entropy_backward(const float* logits, const int64_t* labels, const float* grad_loss, float* dlogits,
-                            int64_t N, int64_t K) {
-  check("cross_entropy backward", N, K);
-  backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(logits, labels, grad_loss, dlogits, N, K);
+void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t* labels, const float* grad_loss,
+                            float* dx) {
+  check("cross_entropy backward (CUDA)", N, K);
+  DeviceBuffer dlabels = upload_labels(labels, N);
+  backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, dlabels.as<int64_t>(), grad_loss,
+                                                                                dx, N, K);
   SN_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,18 +1,19 @@
 // cross_entropy.cuh — fused log_softmax + negative log-likelihood, mean over the batch, on the GPU.
+// Same arguments as engine/cpu/cross_entropy.h, except that the scalars live on the device.
 //
-//   loss = (1/N) * sum_i [ logsumexp(x_i) - x_i[label_i] ]          logits x (N,K)
-//   dx_i = g/N * (softmax(x_i) - onehot(label_i))                   g = dL/dloss, a device scalar
+//   loss = (1/N) * sum_i [ logsumexp(x_i) - x_i[label_i] ]          logits x (N,K), device
+//   dx_i = g/N * (softmax(x_i) - onehot(label_i))                   g = dL/dloss, one float on the device
 //
-// labels: int64 (N) in device memory, each in [0, K) (the op checks them on
-// the host before the upload; a label out of range here gives NaN, never a
-// wild read). loss: one float in device memory.
+// labels: N host integers, each in [0, K) (the op checks them); they are
+// uploaded as int64 (a label out of range in a kernel gives NaN, never a wild
+// read). loss: one float in device memory.
 #pragma once
 #include <cstdint>
 
 namespace sn::cuda {
 
-void cross_entropy_forward(const float* logits, const int64_t* labels, float* loss, int64_t N, int64_t K);
-void cross_entropy_backward(const float* logits, const int64_t* labels, const float* grad_loss, float* dlogits,
-                            int64_t N, int64_t K);
+void cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels, float* loss);
+void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t* labels, const float* grad_loss,
+                            float* dx);
 
 }  // namespace sn::cuda

@@ -71,35 +71,35 @@ void check_rows(const char* what, int64_t N, int64_t K) {
 
 }  // namespace
 
-void softmax_forward(const float* x, float* y, int64_t N, int64_t K) {
+void softmax_forward(int64_t N, int64_t K, const float* x, float* y) {
   check_rows("softmax", N, K);
   if (N == 0) return;
   softmax_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, y, K, false);
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void log_softmax_forward(const float* x, float* y, int64_t N, int64_t K) {
+void log_softmax_forward(int64_t N, int64_t K, const float* x, float* y) {
   check_rows("log_softmax", N, K);
   if (N == 0) return;
   softmax_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, y, K, true);
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t N, int64_t K) {
+void softmax_backward(int64_t N, int64_t K, const float* y, const float* dy, float* dx) {
   check_rows("softmax backward", N, K);
   if (N == 0) return;
   softmax_backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(y, dy, dx, K, false);
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t N, int64_t K) {
+void log_softmax_backward(int64_t N, int64_t K, const float* y, const float* dy, float* dx) {
   check_rows("log_softmax backward", N, K);
   if (N == 0) return;
   softmax_backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(y, dy, dx, K, true);
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void argmax(const float* x, int64_t* index, int64_t N, int64_t K) {
+void argmax(int64_t N, int64_t K, const float* x, int64_t* index) {
   check_rows("argmax", N, K);
   if (N == 0) return;
   argmax_kernel<<<static_cast<unsigned>((N + kRowBlock - 1) / kRowBlock), kRowBlock, 0, current_stream()>>>(x, index, N, K);

@@ -23,7 +23,7 @@
 
 #include "engine/device.h"
 
-#if SCRATCHNET_CUDA
+#if SCRATCHNET_CUDA && !SCRATCHNET_CUDASIM
 #include "engine/backend_config.h"
 #include "engine/ops.h"
 #include "engine/random.h"
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-#if SCRATCHNET_CUDA
+#if SCRATCHNET_CUDA && !SCRATCHNET_CUDASIM
   if (!sn::cuda_available()) {
     std::printf("bench_gpu: no GPU here (%s): nothing to measure\n", sn::cuda_unavailable_reason().c_str());
     return 0;

@@ -1,0 +1,205 @@
+// cudasim.cpp — the CPU side of tools/cudasim/cuda_runtime.h: fibers for GPU
+// threads, and the runtime calls on plain host memory.
+#include <ucontext.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "cuda_runtime.h"
+
+namespace cudasim {
+
+namespace {
+
+constexpr size_t kStack = 256 * 1024;  // per emulated thread (kernels keep small frames; the host code they call is tiny)
+
+struct Fiber {
+  ucontext_t ctx;
+  std::unique_ptr<char[]> stack;
+  bool done = false, waiting = false;
+  ThreadState state;
+};
+
+ucontext_t g_scheduler;
+std::vector<Fiber> g_fibers;
+Fiber* g_current = nullptr;
+const std::function<void()>* g_body = nullptr;
+ThreadState g_host_state;  // what threadIdx & co read outside a kernel (zeros)
+cudaError_t g_last_error = cudaSuccess;
+std::vector<unsigned char> g_exchange;  // warp-shuffle slots: one per thread, 8 bytes each
+
+void fiber_main() {
+  (*g_body)();
+  g_current->done = true;
+  // returning switches to uc_link, the scheduler
+}
+
+// Runs the threads of one block until all are done, releasing a barrier when
+// every thread still running waits at it.
+void run_block(const dim3& grid, const dim3& block, const uint3& block_idx) {
+  const unsigned n = block.x * block.y * block.z;
+  if (g_fibers.size() < n) g_fibers.resize(n);
+  for (unsigned t = 0; t < n; ++t) {
+    Fiber& f = g_fibers[t];
+    if (!f.stack) f.stack.reset(new char[kStack]);
+    f.done = f.waiting = false;
+    f.state.thread_idx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+    f.state.block_idx = block_idx;
+    f.state.block_dim = {block.x, block.y, block.z};
+    f.state.grid_dim = {grid.x, grid.y, grid.z};
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = f.stack.get();
+    f.ctx.uc_stack.ss_size = kStack;
+    f.ctx.uc_link = &g_scheduler;
+    makecontext(&f.ctx, fiber_main, 0);
+  }
+  for (;;) {
+    bool ran = false, any_waiting = false;
+    for (unsigned t = 0; t < n; ++t) {
+      Fiber& f = g_fibers[t];
+      if (f.done) continue;
+      if (f.waiting) {
+        any_waiting = true;
+        continue;
+      }
+      g_current = &f;
+      swapcontext(&g_scheduler, &f.ctx);
+      g_current = nullptr;
+      ran = true;
+      if (!f.done && f.waiting) any_waiting = true;
+    }
+    if (!ran && !any_waiting) return;  // every thread finished
+    if (!ran || any_waiting) {
+      // Is every live thread at the barrier? Then release them all.
+      bool all = true;
+      for (unsigned t = 0; t < n; ++t)
+        if (!g_fibers[t].done && !g_fibers[t].waiting) all = false;
+      if (all)
+        for (unsigned t = 0; t < n; ++t) g_fibers[t].waiting = false;
+    }
+  }
+}
+
+}  // namespace
+
+const ThreadState& cur() { return g_current ? g_current->state : g_host_state; }
+
+void syncthreads() {
+  if (!g_current) return;
+  g_current->waiting = true;
+  Fiber* me = g_current;
+  swapcontext(&me->ctx, &g_scheduler);
+}
+
+void exchange(const void* in, void* out, size_t bytes, unsigned lane_xor) {
+  const ThreadState& s = cur();
+  const unsigned t = s.thread_idx.x + s.block_dim.x * (s.thread_idx.y + s.block_dim.y * s.thread_idx.z);
+  const unsigned n = s.block_dim.x * s.block_dim.y * s.block_dim.z;
+  if (g_exchange.size() < size_t(n) * 8) g_exchange.resize(size_t(n) * 8);
+  std::memcpy(&g_exchange[size_t(t) * 8], in, bytes);
+  syncthreads();
+  const unsigned partner = (t & ~31u) | ((t & 31u) ^ (lane_xor & 31u));
+  std::memcpy(out, &g_exchange[size_t(partner < n ? partner : t) * 8], bytes);
+  syncthreads();  // nobody overwrites a slot before every thread has read
+}
+
+void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
+  const unsigned long long threads = 1ull * block.x * block.y * block.z;
+  if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
+      grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
+    g_last_error = cudaErrorInvalidConfiguration;
+    return;
+  }
+  const std::function<void()>* saved = g_body;
+  g_body = &body;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) run_block(grid, block, uint3{x, y, z});
+  g_body = saved;
+}
+
+}  // namespace cudasim
+
+// ---- runtime API on host memory ---------------------------------------------------------------
+namespace {
+std::mutex g_mem_mutex;
+std::map<void*, size_t> g_device_blocks;  // what cudaMalloc handed out (for cudaPointerGetAttributes)
+size_t g_device_bytes = 0;
+constexpr size_t kSimMemory = size_t(16) << 30;  // pretend the device has 16 GiB
+}  // namespace
+
+cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
+cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+cudaError_t cudaGetLastError() {
+  cudaError_t e = cudasim::g_last_error;
+  cudasim::g_last_error = cudaSuccess;
+  return e;
+}
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    default: return "cudaErrorInvalidValue";
+  }
+}
+const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
+cudaError_t cudaMalloc(void** p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(g_mem_mutex);
+  if (bytes > kSimMemory - g_device_bytes) return cudaErrorMemoryAllocation;
+  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!*p) return cudaErrorMemoryAllocation;
+  g_device_blocks[*p] = bytes;
+  g_device_bytes += bytes;
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void* p) {
+  std::lock_guard<std::mutex> lock(g_mem_mutex);
+  auto it = g_device_blocks.find(p);
+  if (it == g_device_blocks.end()) return p ? cudaErrorInvalidValue : cudaSuccess;
+  g_device_bytes -= it->second;
+  g_device_blocks.erase(it);
+  std::free(p);
+  return cudaSuccess;
+}
+cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) { *p = std::malloc(bytes); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
+cudaError_t cudaFreeHost(void* p) { std::free(p); return cudaSuccess; }
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { std::memmove(dst, src, bytes); return cudaSuccess; }
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind k, cudaStream_t) { return cudaMemcpy(dst, src, bytes, k); }
+cudaError_t cudaMemset(void* p, int value, size_t bytes) { std::memset(p, value, bytes); return cudaSuccess; }
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  std::lock_guard<std::mutex> lock(g_mem_mutex);
+  *total_bytes = kSimMemory;
+  *free_bytes = kSimMemory - g_device_bytes;
+  return cudaSuccess;
+}
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* p) {
+  std::lock_guard<std::mutex> lock(g_mem_mutex);
+  *attr = {};
+  auto it = g_device_blocks.upper_bound(const_cast<void*>(p));
+  if (it != g_device_blocks.begin()) {
+    --it;
+    const char* b = static_cast<const char*>(it->first);
+    if (static_cast<const char*>(p) < b + it->second) attr->type = cudaMemoryTypeDevice;
+  }
+  return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+  static char dummy;
+  *s = reinterpret_cast<cudaStream_t>(&dummy);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = reinterpret_cast<cudaEvent_t>(new char); return cudaSuccess; }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return cudaEventCreate(e); }
+cudaError_t cudaEventDestroy(cudaEvent_t e) { delete reinterpret_cast<char*>(e); return cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t, cudaEvent_t) { *ms = 0; return cudaSuccess; }
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) { *value = 50 << 20; return cudaSuccess; }
