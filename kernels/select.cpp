@@ -24,9 +24,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
 }
 void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db) { cuda::conv2d_backward_bias(s, dy, db); }
 
-void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const float* weight, const float* bias,
+void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd) {
+  const int64_t N = s.N, C = s.C, HW = s.HW;
   if (use_cudnn())
     cudnn::batch_norm_forward(N, C, HW, x, weight, bias, running_mean, running_var, training, momentum, eps, y,
                               save_mean, save_invstd);
@@ -34,9 +35,10 @@ void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const 
     cuda::batch_norm_forward(N, C, HW, x, weight, bias, running_mean, running_var, training, momentum, eps, y,
                              save_mean, save_invstd);
 }
-void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
+void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
                          const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
                          float* dbias) {
+  const int64_t N = s.N, C = s.C, HW = s.HW;
   if (use_cudnn())
     cudnn::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, dx, dweight, dbias);
   else

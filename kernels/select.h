@@ -8,7 +8,8 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/ops.h"  // Conv2dShape, Pool2dShape
+#include "engine/cpu/batch_norm.h"  // BatchNormShape
+#include "engine/ops.h"            // Conv2dShape, Pool2dShape
 
 namespace sn::gpu {
 
@@ -17,10 +18,10 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db);  // always ours (a reduction)
 
-void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const float* weight, const float* bias,
+void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd);
-void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
+void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
                          const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
                          float* dbias);
 

@@ -5,6 +5,10 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
+#if SCRATCHNET_CUDA
+#include "kernels/select.h"
+#endif
+
 namespace sn {
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
@@ -30,7 +34,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   SN_DISPATCH(x,
               cpu::batch_norm_forward(s, x.data(), w, b, running_mean.data(), running_var.data(), training, momentum,
                                       eps, y.data(), save_mean.data(), save_invstd.data()),
-              SN_FAIL("batch_norm: CUDA kernel not wired yet"));
+              gpu::batch_norm_forward(s, x.data(), w, b, running_mean.data(), running_var.data(), training, momentum,
+                                      eps, y.data(), save_mean.data(), save_invstd.data()));
 
   // Training: the gradient flows through the batch statistics too. Eval: the
   // op is y = x * scale + shift per channel.
@@ -45,7 +50,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                   SN_DISPATCH(gy,
                               cpu::batch_norm_backward(s, x.data(), gy.data(), save_mean.data(), save_invstd.data(),
                                                        ptr(weight), training, ptr(gx), ptr(gw), ptr(gb)),
-                              SN_FAIL("batch_norm backward: CUDA kernel not wired yet"));
+                              gpu::batch_norm_backward(s, x.data(), gy.data(), save_mean.data(), save_invstd.data(),
+                                                       ptr(weight), training, ptr(gx), ptr(gw), ptr(gb)));
                   if (gx.defined()) x.accumulate_grad(gx);
                   if (gw.defined()) weight.accumulate_grad(gw);
                   if (gb.defined()) bias.accumulate_grad(gb);

@@ -5,6 +5,10 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
+#if SCRATCHNET_CUDA
+#include "kernels/select.h"
+#endif
+
 namespace sn {
 
 static Conv2dShape conv2d_shape(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dParams p) {
@@ -31,7 +35,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dP
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.device());
   const float* b = bias.defined() ? bias.data() : nullptr;
   SN_DISPATCH(x, cpu::conv2d_forward(s, x.data(), weight.data(), b, y.data()),
-              SN_FAIL("conv2d: CUDA kernel not wired yet"));
+              gpu::conv2d_forward(s, x.data(), weight.data(), b, y.data()));
 
   // dx needs the weight, dW needs x, db only gy. A conv with frozen weight and
   // frozen input records nothing (record() drops this closure and what it holds).
@@ -39,19 +43,19 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dP
     if (x.requires_grad()) {
       Tensor gx = Tensor::empty(x.shape(), x.device());
       SN_DISPATCH(gy, cpu::conv2d_backward_input(s, gy.data(), weight.data(), gx.data()),
-                  SN_FAIL("conv2d backward (input): CUDA kernel not wired yet"));
+                  gpu::conv2d_backward_input(s, gy.data(), weight.data(), gx.data()));
       x.accumulate_grad(gx);
     }
     if (weight.requires_grad()) {
       Tensor gw = Tensor::empty(weight.shape(), weight.device());
       SN_DISPATCH(gy, cpu::conv2d_backward_weight(s, x.data(), gy.data(), gw.data()),
-                  SN_FAIL("conv2d backward (weight): CUDA kernel not wired yet"));
+                  gpu::conv2d_backward_weight(s, x.data(), gy.data(), gw.data()));
       weight.accumulate_grad(gw);
     }
     if (bias.defined() && bias.requires_grad()) {
       Tensor gb = Tensor::empty(bias.shape(), bias.device());
       SN_DISPATCH(gy, cpu::conv2d_backward_bias(s, gy.data(), gb.data()),
-                  SN_FAIL("conv2d backward (bias): CUDA kernel not wired yet"));
+                  gpu::conv2d_backward_bias(s, gy.data(), gb.data()));
       bias.accumulate_grad(gb);
     }
   });

@@ -5,6 +5,10 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
+#if SCRATCHNET_CUDA
+#include "kernels/cross_entropy.cuh"
+#endif
+
 namespace sn {
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
@@ -19,11 +23,11 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
              " is out of range [0, ", K, ")");
   Tensor loss = Tensor::empty({}, logits.device());
   SN_DISPATCH(logits, loss.data()[0] = cpu::cross_entropy_forward(N, K, logits.data(), labels.data()),
-              SN_FAIL("cross_entropy: CUDA kernel not wired yet"));
+              cuda::cross_entropy_forward(N, K, logits.data(), labels.data(), loss.data()));
   return record(loss, "cross_entropy", {logits}, [logits, labels, N, K](const Tensor&, const Tensor& gloss) {
     Tensor gx = Tensor::empty(logits.shape(), logits.device());
     SN_DISPATCH(gloss, cpu::cross_entropy_backward(N, K, logits.data(), labels.data(), gloss.item(), gx.data()),
-                SN_FAIL("cross_entropy backward: CUDA kernel not wired yet"));
+                cuda::cross_entropy_backward(N, K, logits.data(), labels.data(), gloss.data(), gx.data()));
     logits.accumulate_grad(gx);
   });
 }

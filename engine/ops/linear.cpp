@@ -5,6 +5,10 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
+#if SCRATCHNET_CUDA
+#include "kernels/linear.cuh"
+#endif
+
 namespace sn {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -20,24 +24,24 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = Tensor::empty({N, out}, x.device());
   const float* b = bias.defined() ? bias.data() : nullptr;
   SN_DISPATCH(x, cpu::linear_forward(N, in, out, x.data(), weight.data(), b, y.data()),
-              SN_FAIL("linear: CUDA kernel not wired yet"));
+              cuda::linear_forward(N, in, out, x.data(), weight.data(), b, y.data()));
   return record(y, "linear", {x, weight, bias}, [N, in, out, x, weight, bias](const Tensor&, const Tensor& gy) {
     if (x.requires_grad()) {
       Tensor gx = Tensor::empty(x.shape(), x.device());
       SN_DISPATCH(gy, cpu::linear_backward_input(N, in, out, gy.data(), weight.data(), gx.data()),
-                  SN_FAIL("linear backward (input): CUDA kernel not wired yet"));
+                  cuda::linear_backward_input(N, in, out, gy.data(), weight.data(), gx.data()));
       x.accumulate_grad(gx);
     }
     if (weight.requires_grad()) {
       Tensor gw = Tensor::empty(weight.shape(), weight.device());
       SN_DISPATCH(gy, cpu::linear_backward_weight(N, in, out, x.data(), gy.data(), gw.data()),
-                  SN_FAIL("linear backward (weight): CUDA kernel not wired yet"));
+                  cuda::linear_backward_weight(N, in, out, x.data(), gy.data(), gw.data()));
       weight.accumulate_grad(gw);
     }
     if (bias.defined() && bias.requires_grad()) {
       Tensor gb = Tensor::empty(bias.shape(), bias.device());
       SN_DISPATCH(gy, cpu::linear_backward_bias(N, out, gy.data(), gb.data()),
-                  SN_FAIL("linear backward (bias): CUDA kernel not wired yet"));
+                  cuda::linear_backward_bias(N, out, gy.data(), gb.data()));
       bias.accumulate_grad(gb);
     }
   });

@@ -5,6 +5,11 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
+#if SCRATCHNET_CUDA
+#include "kernels/pooling.cuh"
+#include "kernels/select.h"
+#endif
+
 namespace sn {
 
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
@@ -17,11 +22,11 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   s.P = (s.H + 2 * s.pad - kernel) / stride + 1;
   s.Q = (s.W + 2 * s.pad - kernel) / stride + 1;
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.device());
-  SN_DISPATCH(x, cpu::max_pool2d_forward(s, x.data(), y.data()), SN_FAIL("max_pool2d: CUDA kernel not wired yet"));
+  SN_DISPATCH(x, cpu::max_pool2d_forward(s, x.data(), y.data()), gpu::max_pool2d_forward(s, x.data(), y.data()));
   return record(y, "max_pool2d", {x}, [s, x](const Tensor&, const Tensor& gy) {
     Tensor gx = Tensor::empty(x.shape(), x.device());
     SN_DISPATCH(gy, cpu::max_pool2d_backward(s, x.data(), gy.data(), gx.data()),
-                SN_FAIL("max_pool2d backward: CUDA kernel not wired yet"));
+                gpu::max_pool2d_backward(s, x.data(), gy.data(), gx.data()));
     x.accumulate_grad(gx);
   });
 }
@@ -32,12 +37,12 @@ Tensor adaptive_avg_pool2d_1x1(const Tensor& x) {
   SN_CHECK(hw > 0, "adaptive_avg_pool2d: empty planes in ", to_string(x.shape()));
   Tensor y = Tensor::empty({x.size(0), x.size(1), 1, 1}, x.device());
   SN_DISPATCH(x, cpu::avg_pool_1x1_forward(planes, hw, x.data(), y.data()),
-              SN_FAIL("adaptive_avg_pool2d: CUDA kernel not wired yet"));
+              cuda::avg_pool_1x1_forward(planes, hw, x.data(), y.data()));
   // dx = dy / (H*W) everywhere in the plane: no activation is read.
   return record(y, "adaptive_avg_pool2d", {x}, [x, planes, hw](const Tensor&, const Tensor& gy) {
     Tensor gx = Tensor::empty(x.shape(), x.device());
     SN_DISPATCH(gy, cpu::avg_pool_1x1_backward(planes, hw, gy.data(), gx.data()),
-                SN_FAIL("adaptive_avg_pool2d backward: CUDA kernel not wired yet"));
+                cuda::avg_pool_1x1_backward(planes, hw, gy.data(), gx.data()));
     x.accumulate_grad(gx);
   });
 }

@@ -5,6 +5,10 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
+#if SCRATCHNET_CUDA
+#include "kernels/softmax.cuh"
+#endif
+
 namespace sn {
 
 static void check_rows(const Tensor& x, const char* op) {
@@ -15,12 +19,12 @@ Tensor log_softmax(const Tensor& x) {
   check_rows(x, "log_softmax");
   const int64_t N = x.size(0), K = x.size(1);
   Tensor y = Tensor::empty(x.shape(), x.device());
-  SN_DISPATCH(x, cpu::log_softmax_forward(N, K, x.data(), y.data()), SN_FAIL("log_softmax: CUDA kernel not wired yet"));
+  SN_DISPATCH(x, cpu::log_softmax_forward(N, K, x.data(), y.data()), cuda::log_softmax_forward(N, K, x.data(), y.data()));
   // The backward reads the output (handed in as `out`, never captured: that would be a cycle).
   return record(y, "log_softmax", {x}, [x, N, K](const Tensor& out, const Tensor& gy) {
     Tensor gx = Tensor::empty(x.shape(), x.device());
     SN_DISPATCH(gy, cpu::log_softmax_backward(N, K, out.data(), gy.data(), gx.data()),
-                SN_FAIL("log_softmax backward: CUDA kernel not wired yet"));
+                cuda::log_softmax_backward(N, K, out.data(), gy.data(), gx.data()));
     x.accumulate_grad(gx);
   });
 }
@@ -29,11 +33,11 @@ Tensor softmax(const Tensor& x) {
   check_rows(x, "softmax");
   const int64_t N = x.size(0), K = x.size(1);
   Tensor y = Tensor::empty(x.shape(), x.device());
-  SN_DISPATCH(x, cpu::softmax_forward(N, K, x.data(), y.data()), SN_FAIL("softmax: CUDA kernel not wired yet"));
+  SN_DISPATCH(x, cpu::softmax_forward(N, K, x.data(), y.data()), cuda::softmax_forward(N, K, x.data(), y.data()));
   return record(y, "softmax", {x}, [x, N, K](const Tensor& out, const Tensor& gy) {
     Tensor gx = Tensor::empty(x.shape(), x.device());
     SN_DISPATCH(gy, cpu::softmax_backward(N, K, out.data(), gy.data(), gx.data()),
-                SN_FAIL("softmax backward: CUDA kernel not wired yet"));
+                cuda::softmax_backward(N, K, out.data(), gy.data(), gx.data()));
     x.accumulate_grad(gx);
   });
 }
