@@ -177,7 +177,7 @@ TEST_CASE("transforms: RandomHorizontalFlip flips half of the samples", "[data][
   int flipped = 0;
   for (int k = 0; k < 20000; ++k) {
     Rng rng(uint64_t(k) * 7919 + 1);  // as the loader does: one stream per sample
-    Sample s{img, Tensor()};
+    Sample s{img, Tensor(), Tensor()};
     flip.apply(s, rng);
     flipped += s.image != img;
   }

@@ -214,7 +214,8 @@ std::string RandomHorizontalFlip::name() const {
 void ToTensor::apply(Sample& s, Rng&) const {
   need_image(s, "ToTensor");
   const int h = s.image.height, w = s.image.width;
-  s.tensor = Tensor::empty({3, h, w});
+  const bool fits = s.destination.defined() && s.destination.shape() == Shape{3, h, w};
+  s.tensor = fits ? s.destination : Tensor::empty({3, h, w});
   float* out = s.tensor.data();
   const uint8_t* in = s.image.pixels.data();
   const size_t plane = static_cast<size_t>(h) * w;

@@ -75,6 +75,9 @@ CropBox random_resized_crop_box(int img_w, int img_h, const RandomResizedCropPar
 struct Sample {
   Image image;    // until ToTensor
   Tensor tensor;  // (3, H, W) float, after ToTensor
+  // Optional: where ToTensor should write, if the shape matches (the
+  // DataLoader passes the sample's row of the batch, saving a copy).
+  Tensor destination;
   bool is_tensor() const { return tensor.defined(); }
 };
 
