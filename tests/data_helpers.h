@@ -13,7 +13,8 @@ namespace sn::test {
 data::Image pattern_image(int w, int h);
 // Bytes of a fixture entry (0..255 stored as numbers).
 std::vector<uint8_t> fixture_bytes(const std::vector<float>& values);
-// A fresh empty directory under the build tree for files a test generates.
+// A fresh empty directory under the build tree for files a test generates;
+// names must be unique per TEST_CASE (CTest runs them in parallel).
 std::string scratch_dir(const std::string& name);
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 // A minimal PNG encoder (stored, uncompressed deflate) for any bit depth and

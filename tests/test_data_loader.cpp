@@ -161,9 +161,10 @@ TEST_CASE("loader: restarting an epoch drops the unfinished one", "[data][loader
 }
 
 namespace {
-// A class folder with good images and the bad kinds of files of issue 4.
-std::string folder_with_bad_files() {
-  const std::string root = scratch_dir("loader_bad");
+// A class folder with good images and the bad kinds of files of issue 4, in
+// its own directory per test (CTest runs test cases in parallel).
+std::string folder_with_bad_files(const std::string& name) {
+  const std::string root = scratch_dir(name);
   fs::create_directories(root + "/Cat");
   fs::create_directories(root + "/Dog");
   const auto jpeg = io::read_file(data_path("catanddog/train/Cat/0.jpg"));
@@ -180,7 +181,7 @@ std::string folder_with_bad_files() {
 }  // namespace
 
 TEST_CASE("loader: a bad file stops the epoch with its name, at the same batch for any worker count", "[data][loader][bad]") {
-  const std::string root = folder_with_bad_files();
+  const std::string root = folder_with_bad_files("loader_bad_stop");
   const ImageFolder data = ImageFolder::scan(root);
   REQUIRE(data.size() == 6);
   for (int workers : {0, 2}) {
@@ -197,7 +198,7 @@ TEST_CASE("loader: a bad file stops the epoch with its name, at the same batch f
 }
 
 TEST_CASE("loader: skip_bad_files leaves bad files out, warns, and lists them", "[data][loader][bad]") {
-  const std::string root = folder_with_bad_files();
+  const std::string root = folder_with_bad_files("loader_bad_skip");
   const ImageFolder data = ImageFolder::scan(root);
   LoaderOptions o;
   o.batch_size = 4;
