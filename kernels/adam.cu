@@ -17,7 +17,7 @@ __global__ void adam_kernel(float* __restrict__ p, const float* __restrict__ g, 
   SN_GRID_STRIDE_LOOP(i, n) {
     float grad = g[i];
     if (k.weight_decay != 0.f) grad = grad + k.weight_decay * p[i];
-    const float mi = m[i] + k.one_minus_beta1 * (grad - m[i]);
+    const float mi = m[i] * k.beta1 + k.one_minus_beta1 * grad;
     const float vi = v[i] * k.beta2 + k.one_minus_beta2 * grad * grad;
     m[i] = mi;
     v[i] = vi;

@@ -1,9 +1,9 @@
 // adam.cuh — one fused Adam step over a parameter tensor on the GPU.
 //
-// The same arithmetic as engine/optim's Adam (PyTorch's torch.optim.Adam,
-// single-tensor path), in one pass that reads p, g, m, v once and writes p, m, v once:
+// The same arithmetic as engine/cpu/optim.h (torch.optim.Adam 1.13, single-tensor
+// path), in one pass that reads p, g, m, v once and writes p, m, v once:
 //   g  = grad + weight_decay * p                     (if weight_decay != 0)
-//   m  = m + (1 - beta1) * (g - m)                   (PyTorch's lerp)
+//   m  = beta1 * m + (1 - beta1) * g
 //   v  = beta2 * v + (1 - beta2) * g * g
 //   p  = p - step_size * m / (sqrt(v) / bc2_sqrt + eps)
 // with step_size = lr / (1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t), t the

@@ -1,5 +1,5 @@
 // [cuda] the fused Adam step against the same update written out in double
-// (PyTorch's torch.optim.Adam, single-tensor path), over several steps, with
+// (torch.optim.Adam 1.13, single-tensor path, as engine/cpu/optim.h), over several steps, with
 // and without weight decay; and the column/channel sums behind bias gradients.
 #include <cmath>
 
@@ -7,13 +7,14 @@
 #include "tests/helpers.h"
 #if SCRATCHNET_CUDA
 #include "kernels/adam.cuh"
+#include "kernels/sgd.cuh"
 #include "kernels/reduce.cuh"
 #endif
 
 using namespace sn;
 using namespace sn::test;
 
-TEST_CASE("cuda adam_step equals PyTorch's Adam update in double, 5 steps", "[cuda][adam][sanitize]") {
+TEST_CASE("cuda adam_step equals the Adam update in double, 5 steps", "[cuda][adam][sanitize]") {
   SN_REQUIRE_CUDA();
 #if SCRATCHNET_CUDA
   Rng rng(121);
@@ -30,7 +31,7 @@ TEST_CASE("cuda adam_step equals PyTorch's Adam update in double, 5 steps", "[cu
       const double bc1 = 1 - std::pow(h0.beta1, double(step)), bc2 = 1 - std::pow(h0.beta2, double(step));
       for (int64_t i = 0; i < n; ++i) {
         const double gi = g[i] + wd * p[i];
-        m[i] = m[i] + (1 - h0.beta1) * (gi - m[i]);
+        m[i] = h0.beta1 * m[i] + (1 - h0.beta1) * gi;
         v[i] = h0.beta2 * v[i] + (1 - h0.beta2) * gi * gi;
         p[i] -= (h0.lr / bc1) * m[i] / (std::sqrt(v[i]) / std::sqrt(bc2) + h0.eps);
       }
@@ -44,6 +45,41 @@ TEST_CASE("cuda adam_step equals PyTorch's Adam update in double, 5 steps", "[cu
     CHECK(rel_l2_error(to_host(gp), p) < 1e-6);
     CHECK(rel_l2_error(to_host(gm), m) < 1e-5);
     CHECK(rel_l2_error(to_host(gv), v) < 1e-5);
+  }
+#endif
+}
+
+TEST_CASE("cuda sgd_step equals the SGD update in double: plain, momentum, Nesterov, decay", "[cuda][adam][sanitize]") {
+  SN_REQUIRE_CUDA();
+#if SCRATCHNET_CUDA
+  Rng rng(123);
+  struct Opt {
+    double momentum, dampening, wd;
+    bool nesterov;
+  };
+  for (const Opt o : {Opt{0, 0, 0, false}, Opt{0.9, 0, 0, false}, Opt{0.9, 0.1, 1e-4, false}, Opt{0.9, 0, 1e-2, true}}) {
+    const int64_t n = 777;
+    auto p = random_doubles(n, rng), buf = std::vector<double>(n, 0.0);
+    for (auto& x : p) x = double(float(x));
+    Tensor gp = to_gpu(p), gbuf = gpu_poisoned(n);  // the first step must overwrite the buffer
+    const double lr = 0.05;
+    for (int step = 1; step <= 4; ++step) {
+      auto g = random_doubles(n, rng);
+      for (auto& x : g) x = double(float(x));
+      for (int64_t i = 0; i < n; ++i) {
+        double d = g[i] + o.wd * p[i];
+        if (o.momentum != 0) {
+          buf[i] = step == 1 ? d : o.momentum * buf[i] + (1 - o.dampening) * d;
+          d = o.nesterov ? d + o.momentum * buf[i] : buf[i];
+        }
+        p[i] -= lr * d;
+      }
+      Tensor gg = to_gpu(g);
+      cuda::sgd_step(gp.data(), gg.data(), o.momentum != 0 ? gbuf.data() : nullptr, n,
+                     cuda::SgdHyper{lr, o.momentum, o.dampening, o.wd, o.nesterov, step == 1});
+    }
+    INFO("momentum " << o.momentum << " dampening " << o.dampening << " wd " << o.wd << " nesterov " << o.nesterov);
+    CHECK(rel_l2_error(to_host(gp), p) < 1e-6);  // four steps of a few float operations per element
   }
 #endif
 }
