@@ -34,7 +34,8 @@ TEST_CASE("batch_norm: fast CPU equals reference, train and eval, forward and ba
                               mean.data(), invstd.data());
       ref::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), w.data(), training, dx.data(),
                                dw.data(), db.data());
-      std::vector<float> yf(n), meanf(s.C), invstdf(s.C), dxf(n), dwf(s.C), dbf(s.C);
+      // Outputs start as NaN: an element a kernel fails to write (or adds to) cannot pass.
+      std::vector<float> yf(n, NAN), meanf(s.C, NAN), invstdf(s.C, NAN), dxf(n, NAN), dwf(s.C, NAN), dbf(s.C, NAN);
       cpu::batch_norm_forward(s, xf.data(), wf.data(), bf.data(), rmf.data(), rvf.data(), training, 0.1f, 1e-5f,
                               yf.data(), meanf.data(), invstdf.data());
       cpu::batch_norm_backward(s, xf.data(), dyf.data(), meanf.data(), invstdf.data(), wf.data(), training,

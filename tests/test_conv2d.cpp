@@ -56,7 +56,8 @@ TEST_CASE("conv2d: fast CPU equals reference, forward and backward", "[ops][conv
     ref::conv2d_backward_weight(s, x.data(), dy.data(), dw.data());
     ref::conv2d_backward_bias(s, dy.data(), db.data());
 
-    std::vector<float> yf(y_size(s)), dxf(x_size(s)), dwf(w_size(s)), dbf(s.K);
+    // Outputs start as NaN: an element a kernel fails to write (or adds to) cannot pass.
+    std::vector<float> yf(y_size(s), NAN), dxf(x_size(s), NAN), dwf(w_size(s), NAN), dbf(s.K, NAN);
     cpu::conv2d_forward(s, xf.data(), wf.data(), bf.data(), yf.data());
     cpu::conv2d_backward_input(s, dyf.data(), wf.data(), dxf.data());
     cpu::conv2d_backward_weight(s, xf.data(), dyf.data(), dwf.data());
@@ -67,7 +68,7 @@ TEST_CASE("conv2d: fast CPU equals reference, forward and backward", "[ops][conv
     CHECK(rel_l2_error(dbf, db) < 1e-5);
 
     // Without bias: exactly the biased output minus the bias.
-    std::vector<float> y_nobias(y_size(s));
+    std::vector<float> y_nobias(y_size(s), NAN);
     cpu::conv2d_forward(s, xf.data(), wf.data(), nullptr, y_nobias.data());
     std::vector<double> y_ref_nobias(y_size(s));
     ref::conv2d_forward<double>(s, x.data(), w.data(), nullptr, y_ref_nobias.data());

@@ -20,7 +20,8 @@ TEST_CASE("linear: fast CPU equals reference, forward and backward", "[ops][line
     ref::linear_backward_weight(N, in, out, x.data(), dy.data(), dw.data());
     ref::linear_backward_bias(N, out, dy.data(), db.data());
     auto xf = to_float(x), wf = to_float(w), bf = to_float(b), dyf = to_float(dy);
-    std::vector<float> yf(N * out), dxf(N * in), dwf(out * in), dbf(out);
+    // Outputs start as NaN: an element a kernel fails to write (or adds to) cannot pass.
+    std::vector<float> yf(N * out, NAN), dxf(N * in, NAN), dwf(out * in, NAN), dbf(out, NAN);
     cpu::linear_forward(N, in, out, xf.data(), wf.data(), bf.data(), yf.data());
     cpu::linear_backward_input(N, in, out, dyf.data(), wf.data(), dxf.data());
     cpu::linear_backward_weight(N, in, out, xf.data(), dyf.data(), dwf.data());

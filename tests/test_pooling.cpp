@@ -22,7 +22,8 @@ TEST_CASE("max_pool2d: fast CPU equals reference", "[ops][maxpool]") {
                         make(2, 3, 6, 6, 3, 1, 1), make(1, 1, 1, 1, 3, 2, 1)}) {
     INFO("H=" << s.H << " W=" << s.W << " k=" << s.kernel << " stride=" << s.stride << " pad=" << s.pad);
     auto x = to_float(random_doubles(in_size(s), rng)), dy = to_float(random_doubles(out_size(s), rng));
-    std::vector<float> y_ref(out_size(s)), y(out_size(s)), dx_ref(in_size(s)), dx(in_size(s));
+    // Outputs start as NaN: an element a kernel fails to write (or adds to) cannot pass.
+    std::vector<float> y_ref(out_size(s), NAN), y(out_size(s), NAN), dx_ref(in_size(s), NAN), dx(in_size(s), NAN);
     ref::max_pool2d_forward(s, x.data(), y_ref.data());
     cpu::max_pool2d_forward(s, x.data(), y.data());
     ref::max_pool2d_backward(s, x.data(), dy.data(), dx_ref.data());
@@ -84,7 +85,7 @@ TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU equals reference", "[ops][avgpool]"
     std::vector<double> y_ref(planes), dx_ref(planes * hw);
     ref::avg_pool_1x1_forward(planes, hw, to_double(x).data(), y_ref.data());
     ref::avg_pool_1x1_backward(planes, hw, to_double(dy).data(), dx_ref.data());
-    std::vector<float> y(planes), dx(planes * hw);
+    std::vector<float> y(planes, NAN), dx(planes * hw, NAN);
     cpu::avg_pool_1x1_forward(planes, hw, x.data(), y.data());
     cpu::avg_pool_1x1_backward(planes, hw, dy.data(), dx.data());
     CHECK(rel_l2_error(y, y_ref) < 1e-6);
