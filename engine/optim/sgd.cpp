@@ -4,6 +4,9 @@
 #include "engine/check.h"
 #include "engine/cpu/optim.h"
 #include "engine/dispatch.h"
+#if SCRATCHNET_CUDA
+#include "kernels/sgd.cuh"
+#endif
 
 namespace sn::optim {
 
@@ -29,7 +32,9 @@ void SGD::step() {
     const SgdStep h{lr_, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov, first};
     float* buf = options_.momentum != 0 ? buf_[i].data() : nullptr;
     SN_DISPATCH(p, cpu::sgd_step(p.data(), g.data(), buf, p.numel(), h),
-                SN_FAIL("SGD: CUDA kernel not wired yet"));
+                cuda::sgd_step(p.data(), g.data(), buf, p.numel(),
+                               cuda::SgdHyper{lr_, options_.momentum, options_.dampening, options_.weight_decay,
+                                              options_.nesterov, first}));
   }
 }
 
