@@ -1,0 +1,228 @@
+#include "engine/cpu/conv2d_fast.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <vector>
+
+#include "engine/check.h"
+#include "engine/cpu/gemm_driver.h"
+
+#ifdef __AVX512F__
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#endif
+
+namespace sn::cpu {
+
+namespace {
+using namespace packed_gemm;
+
+// The im2col matrix of a whole batch, as a BSource: row kk = (c, r, t) of the
+// filter, column j = (n, p, q) of the output, value
+//   x[n, c, p*stride - pad + r, q*stride - pad + t]   (0 outside the image).
+// Each element's address is  x + col_off[j] + row_off[kk]  with
+//   col_off = n*C*H*W + ih0*W + iw0,  row_off = c*H*W + r*W + t,
+// valid when 0 <= ih0 + r < H and 0 <= iw0 + t < W (ih0 = p*stride - pad, iw0 likewise).
+class Im2colB final : public BSource {
+ public:
+  Im2colB(const Conv2dShape& s, const float* x)
+      : s_(s),
+        x_(x),
+        lo_addr_(reinterpret_cast<uintptr_t>(x)),
+        hi_addr_(reinterpret_cast<uintptr_t>(x + s.N * s.C * s.H * s.W)) {
+    const int64_t rows = s.C * s.R * s.S;
+    row_off_.resize(size_t(rows));
+    row_r_.resize(size_t(rows));
+    row_t_.resize(size_t(rows));
+    for (int64_t c = 0; c < s.C; ++c)
+      for (int64_t r = 0; r < s.R; ++r)
+        for (int64_t t = 0; t < s.S; ++t) {
+          const size_t kk = size_t((c * s.R + r) * s.S + t);
+          row_off_[kk] = int32_t(c * s.H * s.W + r * s.W + t);
+          row_r_[kk] = int32_t(r);
+          row_t_[kk] = int32_t(t);
+        }
+  }
+
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t w, int64_t width, float* dst) const override {
+    // Per-column tables for this strip, walking (n, p, q) without divisions.
+    alignas(64) int32_t off[kNR], ih[kNR], iw[kNR];
+    const int64_t PQ = s_.P * s_.Q, CHW = s_.C * s_.H * s_.W;
+    int64_t n = j0 / PQ, p = (j0 % PQ) / s_.Q, q = j0 % s_.Q;
+    for (int64_t j = 0; j < w; ++j) {
+      ih[j] = int32_t(p * s_.stride - s_.pad);
+      iw[j] = int32_t(q * s_.stride - s_.pad);
+      off[j] = int32_t(n * CHW + ih[j] * s_.W + iw[j]);
+      if (++q == s_.Q) {
+        q = 0;
+        if (++p == s_.P) p = 0, ++n;
+      }
+    }
+    // Padding columns: far outside the image, so every row reads them as 0.
+    for (int64_t j = w; j < width; ++j) ih[j] = iw[j] = INT32_MIN / 2, off[j] = 0;
+    pack_rows(k0, kc, width, off, ih, iw, dst);
+  }
+
+ private:
+#ifdef __AVX512F__
+  // How the 16 columns of a vector sit in x is decided once per strip: they
+  // form "runs" of columns on one output row of one image, whose addresses
+  // step by the stride (1 or 2). A vector holds one run (most of a wide
+  // feature map), two (it crosses to the next row), or a few (7x7 maps).
+  //   stride 1: one masked load per run;
+  //   stride 2: two masked loads of 32 floats and a permute that keeps the
+  //             even ones, per run;
+  //   otherwise (more than kMaxRuns runs, stride > 2): a gather.
+  // Lanes outside the image are masked off; masked loads never fault on them.
+  static constexpr int kMaxRuns = 4;
+  struct Group {
+    int runs = 0;                        // 0: use a gather
+    int start[kMaxRuns + 1] = {};        // lanes [start[i], start[i+1]) form run i
+    bool all_real = true;                // no padding column (past the matrix's last)
+    int32_t ih_lo, ih_hi, iw_lo, iw_hi;  // for the "whole vector inside the image" test
+  };
+
+  void pack_rows(int64_t k0, int64_t kc, int64_t width, const int32_t* off, const int32_t* ih, const int32_t* iw,
+                 float* dst) const {
+    const int64_t groups = width / 16;
+    const int32_t step = int32_t(s_.stride);
+    Group grp[kNR / 16];
+    for (int64_t g = 0; g < groups; ++g) {
+      Group& G = grp[g];
+      const int32_t* o = off + 16 * g;
+      G.ih_lo = G.iw_lo = INT32_MAX;
+      G.ih_hi = G.iw_hi = INT32_MIN;
+      int runs = 1;
+      for (int l = 0; l < 16; ++l) {
+        const bool real = ih[16 * g + l] > INT32_MIN / 2;  // padding lanes come last and stay masked off
+        G.all_real = G.all_real && real;
+        if (l > 0 && real && o[l] != o[l - 1] + step) {
+          if (runs < kMaxRuns) G.start[runs] = l;
+          ++runs;
+        }
+        G.ih_lo = std::min(G.ih_lo, ih[16 * g + l]);
+        G.ih_hi = std::max(G.ih_hi, ih[16 * g + l]);
+        G.iw_lo = std::min(G.iw_lo, iw[16 * g + l]);
+        G.iw_hi = std::max(G.iw_hi, iw[16 * g + l]);
+      }
+      G.runs = (runs <= kMaxRuns && step <= 2) ? runs : 0;
+      G.start[0] = 0;
+      G.start[G.runs] = 16;
+    }
+    const int32_t H = int32_t(s_.H), W = int32_t(s_.W);
+    const __m512i vH = _mm512_set1_epi32(H), vW = _mm512_set1_epi32(W);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t k = 0; k < kc; ++k) {
+      const size_t kk = size_t(k0 + k);
+      const int32_t r = row_r_[kk], t = row_t_[kk], ro = row_off_[kk];
+      const float* base = x_ + ro;
+      float* d = dst + k * width;
+      for (int64_t g = 0; g < groups; ++g) {
+        const Group& G = grp[g];
+        const int32_t* o = off + 16 * g;
+        if (step == 1 && G.runs == 1 && G.all_real && G.ih_lo + r >= 0 && G.ih_hi + r < H && G.iw_lo + t >= 0 &&
+            G.iw_hi + t < W) {
+          _mm512_store_ps(d + 16 * g, _mm512_loadu_ps(base + o[0]));  // the common case: 16 floats in a row
+          continue;
+        }
+        // Unsigned compare: a negative coordinate becomes huge, so one test
+        // per axis checks both bounds.
+        const __m512i vih = _mm512_add_epi32(_mm512_load_si512(ih + 16 * g), _mm512_set1_epi32(r));
+        const __m512i viw = _mm512_add_epi32(_mm512_load_si512(iw + 16 * g), _mm512_set1_epi32(t));
+        const __mmask16 m = _mm512_cmplt_epu32_mask(vih, vH) & _mm512_cmplt_epu32_mask(viw, vW);
+        __m512 v = _mm512_setzero_ps();
+        if (m == 0) {
+        } else if (G.runs == 0) {
+          const __m512i idx = _mm512_add_epi32(_mm512_load_si512(off + 16 * g), _mm512_set1_epi32(ro));
+          v = _mm512_mask_i32gather_ps(v, m, idx, x_, 4);
+        } else {
+          for (int i = 0; i < G.runs; ++i) {
+            const int l0 = G.start[i], l1 = G.start[i + 1];
+            const __mmask16 mr = m & __mmask16(((1u << l1) - 1) & ~((1u << l0) - 1));
+            if (!mr) continue;
+            // Lane l of this run reads p[step * l].
+            const float* p = base + o[l0] - step * l0;
+            if (step == 1) {
+              v = _mm512_mask_mov_ps(v, mr, load16(p, mr));
+            } else {
+              const uint32_t src = spread_even(mr);  // lane l needs float 2l of p
+              const __m512 lo = load16(p, __mmask16(src)), hi = load16(p + 16, __mmask16(src >> 16));
+              v = _mm512_mask_mov_ps(v, mr, _mm512_permutex2var_ps(lo, even, hi));
+            }
+          }
+        }
+        _mm512_store_ps(d + 16 * g, v);
+      }
+    }
+  }
+
+  // 16 floats from p, of which only the lanes in `need` matter. Inside x a
+  // plain load is used (the other lanes are discarded by the caller): on AMD
+  // Zen a masked load is much slower than a plain one. At the very ends of x
+  // a masked load avoids reading past the allocation.
+  __m512 load16(const float* p, __mmask16 need) const {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    if (a >= lo_addr_ && a + 16 * sizeof(float) <= hi_addr_) return _mm512_loadu_ps(p);
+    return _mm512_maskz_loadu_ps(need, p);
+  }
+
+  // Bit l of m moves to bit 2l.
+  static uint32_t spread_even(uint32_t m) {
+#ifdef __BMI2__
+    return _pdep_u32(m, 0x55555555u);
+#else
+    uint32_t out = 0;
+    for (int l = 0; l < 16; ++l) out |= ((m >> l) & 1u) << (2 * l);
+    return out;
+#endif
+  }
+#else
+  void pack_rows(int64_t k0, int64_t kc, int64_t width, const int32_t* off, const int32_t* ih, const int32_t* iw,
+                 float* dst) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      const size_t kk = size_t(k0 + k);
+      const int64_t r = row_r_[kk], t = row_t_[kk], ro = row_off_[kk];
+      float* d = dst + k * width;
+      for (int64_t j = 0; j < width; ++j) {
+        const int64_t h = ih[j] + r, v = iw[j] + t;
+        d[j] = (h >= 0 && h < s_.H && v >= 0 && v < s_.W) ? x_[off[j] + ro] : 0.f;
+      }
+    }
+  }
+#endif
+
+  Conv2dShape s_;
+  const float* x_;
+  uintptr_t lo_addr_, hi_addr_;  // the bytes of x: [lo, hi)
+  std::vector<int32_t> row_off_, row_r_, row_t_;
+};
+}  // namespace
+
+void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
+                         bool relu) {
+  const int64_t image_in = s.C * s.H * s.W, image_out = s.K * s.P * s.Q;
+  SN_CHECK(image_in < (int64_t(1) << 30), "conv2d: one input image of ", image_in,
+           " floats is too large for 32-bit gather offsets");
+  // Offsets inside the batch are 32-bit (for the gathers): split very large
+  // batches into chunks of at most 2^30 input floats.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 30) / image_in);
+  for (int64_t n0 = 0; n0 < s.N; n0 += chunk) {
+    Conv2dShape sc = s;
+    sc.N = std::min(chunk, s.N - n0);
+    Im2colB b(sc, x + n0 * image_in);
+    CTarget c;
+    c.c = y + n0 * image_out;
+    c.ldc = s.P * s.Q;
+    c.group_cols = s.P * s.Q;
+    c.group_stride = image_out;
+    Epilogue ep;
+    ep.bias = bias;
+    ep.relu = relu;
+    run(s.K, sc.N * s.P * s.Q, s.C * s.R * s.S, w, s.C * s.R * s.S, b, c, ep);
+  }
+}
+
+}  // namespace sn::cpu
