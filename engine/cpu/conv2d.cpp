@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/cpu/conv2d_fast.h"
 #include "engine/cpu/gemm.h"
 #include "engine/parallel.h"
 
@@ -156,30 +157,9 @@ void im2col(const Conv2dShape& s, const float* x_image, float* col) { im2col_cha
 void col2im(const Conv2dShape& s, const float* col, float* dx_image) { col2im_channels(s, col, dx_image, 0, s.C); }
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
-  const int64_t CRS = s.C * s.R * s.S, PQ = s.P * s.Q, HW = s.H * s.W;
-  const bool one_image = s.N == 1;  // then parallelize inside the image
-  auto image = [&](int64_t n) {
-    const float* col = x + n * s.C * HW;
-    if (!is_pointwise(s)) {
-      float* buf = scratch(static_cast<size_t>(CRS * PQ));
-      if (one_image)
-        parallel_for(0, s.C, 1, [&](int64_t c0, int64_t c1) { im2col_channels(s, x, buf, c0, c1); });
-      else
-        im2col_channels(s, col, buf, 0, s.C);
-      col = buf;
-    }
-    float* yn = y + n * s.K * PQ;
-    gemm_tiled(false, false, s.K, PQ, CRS, w, CRS, col, PQ, yn, PQ, false, one_image);
-    if (bias)
-      for (int64_t k = 0; k < s.K; ++k)
-        for (int64_t i = 0; i < PQ; ++i) yn[k * PQ + i] += bias[k];
-  };
-  if (one_image) {
-    image(0);
-  } else {
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t n = 0; n < s.N; ++n) image(n);
-  }
+  // One GEMM over the whole batch with im2col done on the fly inside the
+  // packed AVX-512 GEMM (engine/cpu/conv2d_fast.h): no im2col buffer.
+  conv2d_forward_gemm(s, x, w, bias, y);
 }
 
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx) {

@@ -19,8 +19,9 @@ template <typename T> void conv2d_backward_weight(const Conv2dShape& s, const T*
 template <typename T> void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db);                // db (K)
 }  // namespace ref
 
-// Fast path: im2col + GEMM (engine/cpu/gemm.h), threads over the batch, or
-// over GEMM tiles for a single image.
+// Fast path. Forward: implicit-im2col packed GEMM over the whole batch
+// (engine/cpu/conv2d_fast.h). Backward: im2col + GEMM (engine/cpu/gemm.h),
+// threads over the batch, or over GEMM tiles for a single image.
 namespace cpu {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx);

@@ -6,12 +6,15 @@
 // the scratchnet model's state_dict.
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "engine/optim/adam.h"
+// #include "engine/optim/adam.h"  (pending)
 #include "engine/random.h"
+#if SN_BENCH_MODELS
 #include "models/resnet.h"
+#endif
 #include "tools/bench/libtorch/cases.h"
 #include "tools/bench/libtorch/torch_resnet.h"
 
+#if SN_BENCH_MODELS
 namespace sn::bench {
 
 namespace {
@@ -105,7 +108,7 @@ Case fc_step_case(const std::string& arch, int64_t N) {
     auto opt = std::make_shared<optim::Adam>(model->fc->parameters(), optim::AdamOptions{});
     Rng rng(45);
     auto x = std::make_shared<Tensor>(Tensor::uniform({N, 3, 224, 224}, rng, -2, 2));
-    std::vector<int64_t> labels(size_t(N));
+    std::vector<int64_t> labels(static_cast<size_t>(N));
     for (auto& l : labels) l = rng.randint(0, 1);
     auto tx = std::make_shared<at::Tensor>(to_torch(*x));
     auto tlabels = std::make_shared<at::Tensor>(at::tensor(labels, at::kLong));
@@ -158,3 +161,8 @@ std::vector<Case> model_cases(const Options& o) {
 }
 
 }  // namespace sn::bench
+#else
+namespace sn::bench {
+std::vector<Case> model_cases(const Options&) { return {}; }
+}  // namespace sn::bench
+#endif

@@ -157,12 +157,12 @@ Case cross_entropy_case(int64_t N, int64_t K) {
   c.make = [=]() {
     Rng rng(8);
     auto logits = share(Tensor::uniform({N, K}, rng, -3, 3));
-    std::vector<int64_t> labels(size_t(N));
+    std::vector<int64_t> labels(static_cast<size_t>(N));
     for (auto& l : labels) l = rng.randint(0, K - 1);
     auto tlogits = share(to_torch(*logits));
     auto tlabels = share(at::tensor(labels, at::kLong));
-    auto loss = share(Tensor()), tloss = share(at::Tensor());
-    auto grad = share(Tensor()), tgrad = share(at::Tensor());
+    auto loss = share(Tensor()), grad = share(Tensor());
+    auto tloss = share(at::Tensor()), tgrad = share(at::Tensor());
     Instance in;
     in.sides.push_back({"libtorch", [=] {
                           at::Tensor l = tlogits->detach().requires_grad_(true);
