@@ -1,6 +1,7 @@
 // cudnn_conv.cpp — convolution forward / backward-data / backward-filter through cuDNN's
 // legacy cudnnConvolution* API (still shipped in cuDNN 9's libcudnn_cnn), with
 // one algorithm choice cached per shape.
+#include <algorithm>
 #include <climits>
 #include <map>
 #include <mutex>
@@ -147,7 +148,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     store(key, c);
   }
   SN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv.get(), c.math));
-  DeviceBuffer ws(c.workspace);
+  size_t bytes = 0;  // ask again for this algorithm and math type: the perf entry's figure is advisory
+  SN_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
+                                                         cudnnConvolutionFwdAlgo_t(c.algo), &bytes));
+  DeviceBuffer ws(std::max(bytes, c.workspace));
   const float one = 1.f, zero = 0.f;
   SN_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.get(), x, d.w.get(), w, d.conv.get(),
                                          cudnnConvolutionFwdAlgo_t(c.algo), ws.get(), ws.bytes(), &zero, d.y.get(), y));
@@ -181,7 +185,10 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
     store(key, c);
   }
   SN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv.get(), c.math));
-  DeviceBuffer ws(c.workspace);
+  size_t bytes = 0;
+  SN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
+                                                              cudnnConvolutionBwdDataAlgo_t(c.algo), &bytes));
+  DeviceBuffer ws(std::max(bytes, c.workspace));
   const float one = 1.f, zero = 0.f;
   SN_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w.get(), w, d.y.get(), dy, d.conv.get(),
                                               cudnnConvolutionBwdDataAlgo_t(c.algo), ws.get(), ws.bytes(), &zero,
@@ -215,7 +222,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     store(key, c);
   }
   SN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv.get(), c.math));
-  DeviceBuffer ws(c.workspace);
+  size_t bytes = 0;
+  SN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
+                                                                cudnnConvolutionBwdFilterAlgo_t(c.algo), &bytes));
+  DeviceBuffer ws(std::max(bytes, c.workspace));
   const float one = 1.f, zero = 0.f;
   SN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x.get(), x, d.y.get(), dy, d.conv.get(),
                                                 cudnnConvolutionBwdFilterAlgo_t(c.algo), ws.get(), ws.bytes(), &zero,

@@ -43,7 +43,14 @@ struct dim3 {
 
 template <typename T> inline T max(T a, T b) { return a > b ? a : b; }
 template <typename T> inline T min(T a, T b) { return a < b ? a : b; }
-template <typename T> inline T __ldg(const T* p) { return *p; }
+namespace cudasim {
+[[noreturn]] void fail(const char* what);
+}
+// A vector load through __ldg must be aligned to its size, as on the GPU (which faults otherwise).
+template <typename T> inline T __ldg(const T* p) {
+  if (reinterpret_cast<uintptr_t>(p) % alignof(T) != 0) ::cudasim::fail("misaligned __ldg");
+  return *p;
+}
 
 // ---- the emulated thread ---------------------------------------------------------------
 namespace cudasim {

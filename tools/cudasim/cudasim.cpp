@@ -2,6 +2,7 @@
 // threads, and the runtime calls on plain host memory.
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -16,10 +17,13 @@ namespace {
 
 constexpr size_t kStack = 256 * 1024;  // per emulated thread (kernels keep small frames; the host code they call is tiny)
 
+enum Wait { kRunning = 0, kBlockBarrier = 1, kWarpBarrier = 2 };
+
 struct Fiber {
   ucontext_t ctx;
   std::unique_ptr<char[]> stack;
-  bool done = false, waiting = false;
+  bool done = false;
+  Wait wait = kRunning;
   ThreadState state;
 };
 
@@ -37,15 +41,18 @@ void fiber_main() {
   // returning switches to uc_link, the scheduler
 }
 
-// Runs the threads of one block until all are done, releasing a barrier when
-// every thread still running waits at it.
+// Runs the threads of one block until all are done. A block barrier is
+// released when every live thread waits at it; a warp barrier (shuffles) when
+// every live lane of that warp does. A barrier some threads of its scope have
+// already exited is divergent code, which hangs or misbehaves on the GPU: an error here.
 void run_block(const dim3& grid, const dim3& block, const uint3& block_idx) {
   const unsigned n = block.x * block.y * block.z;
   if (g_fibers.size() < n) g_fibers.resize(n);
   for (unsigned t = 0; t < n; ++t) {
     Fiber& f = g_fibers[t];
     if (!f.stack) f.stack.reset(new char[kStack]);
-    f.done = f.waiting = false;
+    f.done = false;
+    f.wait = kRunning;
     f.state.thread_idx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
     f.state.block_idx = block_idx;
     f.state.block_dim = {block.x, block.y, block.z};
@@ -57,41 +64,67 @@ void run_block(const dim3& grid, const dim3& block, const uint3& block_idx) {
     makecontext(&f.ctx, fiber_main, 0);
   }
   for (;;) {
-    bool ran = false, any_waiting = false;
+    bool ran = false;
     for (unsigned t = 0; t < n; ++t) {
       Fiber& f = g_fibers[t];
-      if (f.done) continue;
-      if (f.waiting) {
-        any_waiting = true;
-        continue;
-      }
+      if (f.done || f.wait != kRunning) continue;
       g_current = &f;
       swapcontext(&g_scheduler, &f.ctx);
       g_current = nullptr;
       ran = true;
-      if (!f.done && f.waiting) any_waiting = true;
     }
-    if (!ran && !any_waiting) return;  // every thread finished
-    if (!ran || any_waiting) {
-      // Is every live thread at the barrier? Then release them all.
-      bool all = true;
-      for (unsigned t = 0; t < n; ++t)
-        if (!g_fibers[t].done && !g_fibers[t].waiting) all = false;
-      if (all)
-        for (unsigned t = 0; t < n; ++t) g_fibers[t].waiting = false;
+    if (ran) continue;
+    // Nobody can run: everyone is done, or waits at a barrier.
+    unsigned live = 0, exited = 0, at_block = 0;
+    for (unsigned t = 0; t < n; ++t) {
+      if (g_fibers[t].done) ++exited;
+      else ++live;
+      if (!g_fibers[t].done && g_fibers[t].wait == kBlockBarrier) ++at_block;
     }
+    if (live == 0) return;
+    bool released = false;
+    for (unsigned w0 = 0; w0 < n; w0 += 32) {  // warp barriers
+      const unsigned w1 = std::min(n, w0 + 32);
+      unsigned waiting = 0, lane_live = 0, lane_exited = 0;
+      for (unsigned t = w0; t < w1; ++t) {
+        if (g_fibers[t].done) ++lane_exited;
+        else ++lane_live;
+        if (!g_fibers[t].done && g_fibers[t].wait == kWarpBarrier) ++waiting;
+      }
+      if (waiting > 0 && waiting == lane_live) {
+        if (lane_exited) fail("a warp shuffle reached after some lanes of the warp exited");
+        for (unsigned t = w0; t < w1; ++t) g_fibers[t].wait = kRunning;
+        released = true;
+      }
+    }
+    if (released) continue;
+    if (at_block == live) {
+      if (exited) fail("__syncthreads reached after some threads of the block exited");
+      for (unsigned t = 0; t < n; ++t) g_fibers[t].wait = kRunning;
+      continue;
+    }
+    fail("deadlock: threads wait at different barriers");
   }
+}
+
+void wait_at(Wait w) {
+  g_current->wait = w;
+  Fiber* me = g_current;
+  swapcontext(&me->ctx, &g_scheduler);
 }
 
 }  // namespace
 
+void fail(const char* what) {
+  std::fprintf(stderr, "cudasim: %s (block %u,%u,%u thread %u,%u,%u)\n", what, cur().block_idx.x, cur().block_idx.y,
+               cur().block_idx.z, cur().thread_idx.x, cur().thread_idx.y, cur().thread_idx.z);
+  std::abort();
+}
+
 const ThreadState& cur() { return g_current ? g_current->state : g_host_state; }
 
 void syncthreads() {
-  if (!g_current) return;
-  g_current->waiting = true;
-  Fiber* me = g_current;
-  swapcontext(&me->ctx, &g_scheduler);
+  if (g_current) wait_at(kBlockBarrier);
 }
 
 void exchange(const void* in, void* out, size_t bytes, unsigned lane_xor) {
@@ -100,10 +133,10 @@ void exchange(const void* in, void* out, size_t bytes, unsigned lane_xor) {
   const unsigned n = s.block_dim.x * s.block_dim.y * s.block_dim.z;
   if (g_exchange.size() < size_t(n) * 8) g_exchange.resize(size_t(n) * 8);
   std::memcpy(&g_exchange[size_t(t) * 8], in, bytes);
-  syncthreads();
+  wait_at(kWarpBarrier);
   const unsigned partner = (t & ~31u) | ((t & 31u) ^ (lane_xor & 31u));
   std::memcpy(out, &g_exchange[size_t(partner < n ? partner : t) * 8], bytes);
-  syncthreads();  // nobody overwrites a slot before every thread has read
+  wait_at(kWarpBarrier);  // nobody overwrites a slot before the whole warp has read
 }
 
 void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
