@@ -2,6 +2,7 @@
 # Installs what scratchnet needs to build and test, from Debian packages only.
 #   tools/install-deps.sh            build + test dependencies
 #   tools/install-deps.sh --reference  also PyTorch/torchvision/LibTorch (fixtures, parity, benchmarks)
+#   tools/install-deps.sh --fuzz       also clang + libFuzzer + libomp (tools/fuzz/run-fuzz.sh only)
 # Runs apt-get only for packages that are missing, so re-running is fast.
 set -euo pipefail
 
@@ -12,9 +13,14 @@ packages=(build-essential cmake ninja-build ccache pkg-config
 if [[ "${1:-}" == "--reference" ]]; then
   packages+=(python3-torch python3-torchvision python3-pil python3-numpy libtorch-dev)
 fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-dev libomp-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # npm also comes with NodeSource's nodejs package, which conflicts with Debian's npm.
+  [[ "$p" == npm ]] && command -v npm >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -141,6 +141,12 @@ ValuePtr rebuild_tensor(const std::vector<ValuePtr>& a, size_t min_args, size_t 
   }
   SN_CHECK(empty || last < n, "tensor of size ", to_string(t.shape),
            " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ", n, " elements");
+  // Stride 0 lets a size grow without reaching further: a state_dict tensor
+  // never holds more elements than its storage, so anything larger is refused
+  // before it is allocated.
+  const int64_t count = checked_numel(t.shape);
+  SN_CHECK(count >= 0 && count <= n, "tensor of size ", to_string(t.shape), " stride ", to_string(t.stride),
+           " has more elements than storage '", t.storage->key, "' (", n, ")");
   return pickle::make_object("tensor", t);
 }
 

@@ -191,8 +191,11 @@ WeightFile::WeightFile(const std::string& path) : path_(path) {
     SN_CHECK(t.dtype == "float32", path, ": tensor '", t.name, "' has dtype '", t.dtype,
              "'; format version 1 stores float32 only");
     for (int64_t d : t.shape) SN_CHECK(d >= 0, path, ": tensor '", t.name, "' has a negative dimension");
-    SN_CHECK(t.nbytes == static_cast<uint64_t>(numel(t.shape)) * 4, path, ": tensor '", t.name, "' has ",
-             t.nbytes, " bytes but its shape ", to_string(t.shape), " needs ", numel(t.shape) * 4);
+    const int64_t n = checked_numel(t.shape);
+    SN_CHECK(n >= 0 && n <= INT64_MAX / 4, path, ": tensor '", t.name, "' has shape ", to_string(t.shape),
+             ", too large for any file");
+    SN_CHECK(t.nbytes == static_cast<uint64_t>(n) * 4, path, ": tensor '", t.name, "' has ",
+             t.nbytes, " bytes but its shape ", to_string(t.shape), " needs ", n * 4);
     SN_CHECK(t.offset % kAlign == 0, path, ": tensor '", t.name, "' starts at offset ", t.offset,
              ", not a multiple of 64");
     SN_CHECK(t.offset <= payload_size && t.nbytes <= payload_size - t.offset, path, ": tensor '", t.name,
@@ -229,7 +232,7 @@ Tensor WeightFile::tensor(const std::string& name) const {
   const TensorInfo* t = find(name);
   SN_CHECK(t, path_, ": no tensor named '", name, "'");
   Tensor out = Tensor::empty(t->shape);
-  std::memcpy(out.data(), data(*t), t->nbytes);
+  if (t->nbytes > 0) std::memcpy(out.data(), data(*t), t->nbytes);  // an empty tensor has no storage
   return out;
 }
 

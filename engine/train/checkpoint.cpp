@@ -109,7 +109,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   io::write_file_atomic(path, file.data(), file.size());
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
+static Checkpoint load_checkpoint_unchecked(const std::string& path) {
   const std::vector<uint8_t> file = io::read_file(path);
   SN_CHECK(file.size() >= 24, path, ": not a checkpoint (", file.size(), " bytes, shorter than the 24-byte preamble)");
   SN_CHECK(std::memcmp(file.data(), kMagic, 8) == 0, path, ": not a scratchnet checkpoint (wrong magic)");
@@ -153,14 +153,27 @@ Checkpoint load_checkpoint(const std::string& path) {
     const std::string name = t.at("name").get<std::string>();
     const Shape shape = t.at("shape").get<Shape>();
     const size_t offset = t.at("offset").get<size_t>();
-    const size_t bytes = static_cast<size_t>(sn::numel(shape)) * sizeof(float);
+    const int64_t n = checked_numel(shape);  // a hostile shape must not wrap the size around
+    SN_CHECK(n >= 0 && static_cast<uint64_t>(n) <= payload / sizeof(float), path, ": tensor ", name, " has shape ",
+             to_string(shape), ", larger than the ", payload, "-byte payload");
+    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
     SN_CHECK(offset <= payload && bytes <= payload - offset, path, ": tensor ", name, " lies outside the payload");
     std::vector<float> values(bytes / sizeof(float));
-    std::memcpy(values.data(), data + offset, bytes);
+    if (bytes > 0) std::memcpy(values.data(), data + offset, bytes);
     Tensor tensor = Tensor::from_vector(values, shape);
     (t.at("group").get<std::string>() == "optim" ? ck.optim : ck.model).emplace_back(name, tensor);
   }
   return ck;
+}
+
+// Every field read after the header is parsed can be missing or of the wrong
+// type in a damaged file: report that as an error naming the file.
+Checkpoint load_checkpoint(const std::string& path) {
+  try {
+    return load_checkpoint_unchecked(path);
+  } catch (const nlohmann::json::exception& e) {
+    SN_FAIL(path, ": checkpoint header is missing a field or has a wrong type: ", e.what());
+  }
 }
 
 }  // namespace sn::train

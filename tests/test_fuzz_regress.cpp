@@ -1,0 +1,68 @@
+// Inputs that once crashed a fuzz target (tools/fuzz/), replayed through the
+// same harness (tools/fuzz/harness.h) and so through the normal readers. Each
+// must now end in a clean result or an sn::Error naming the file it read;
+// under the asan preset the sanitizers also watch every byte touched.
+// A new finding: copy build/fuzz/crashes/TARGET/crash-* to tests/fixtures/regress/TARGET/NAME.
+#include <dirent.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "engine/check.h"
+#include "engine/io/atomic_file.h"
+#include "tests/helpers.h"
+#include "tools/fuzz/harness.h"
+
+using namespace sn;
+
+namespace {
+
+std::vector<std::string> regress_inputs(const std::string& target) {
+  const std::string dir = std::string(SN_SOURCE_DIR) + "/tests/fixtures/regress/" + target;
+  std::vector<std::string> files;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') files.push_back(dir + "/" + e->d_name);
+    ::closedir(d);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Replays every saved input of `target`; returns how many ended in an sn::Error.
+size_t replay(const std::string& target, const std::function<void(const uint8_t*, size_t)>& run) {
+  const auto files = regress_inputs(target);
+  REQUIRE(!files.empty());  // the directory is part of the suite: an empty one means a broken checkout
+  size_t errors = 0;
+  for (const auto& f : files) {
+    INFO(f);
+    const std::vector<uint8_t> bytes = io::read_file(f);
+    try {
+      run(bytes.data(), bytes.size());
+    } catch (const Error& e) {
+      ++errors;
+      // Every error names the file it was reading (all of them live in the scratch directory).
+      CHECK_THAT(e.what(), Catch::Contains(fuzz::scratch_dir()));
+    }
+  }
+  return errors;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz regressions: weight-file reader", "[io][fuzz]") {
+  // empty_tensor_memcpy_null: a (0, 4) tensor made WeightFile::tensor memcpy from a null pointer (UBSan).
+  replay("weight_file", fuzz::run_weight_file);
+}
+
+TEST_CASE("fuzz regressions: .pth reader", "[io][pth][fuzz]") { replay("pth", fuzz::run_pth); }
+
+TEST_CASE("fuzz regressions: TF.js reader", "[io][tfjs][fuzz]") {
+  // weight_without_name: a manifest entry without "name" escaped as nlohmann::json::out_of_range.
+  CHECK(replay("tfjs", fuzz::run_tfjs) == regress_inputs("tfjs").size());
+}
+
+TEST_CASE("fuzz regressions: checkpoint reader", "[train][fuzz]") {
+  // tensor_without_offset: a tensor entry without "offset" escaped as nlohmann::json::out_of_range.
+  CHECK(replay("checkpoint", fuzz::run_checkpoint) == regress_inputs("checkpoint").size());
+}
