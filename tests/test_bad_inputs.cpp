@@ -155,3 +155,66 @@ TEST_CASE("bad input: .pth with a recursive structure through the memo", "[io][p
   const std::string r = pth("recursive_pair.pth", "\x80\x02]q\x00](h\x00" "eq\x01h\x00h\x01" "a."s);
   REQUIRE_THROWS_WITH(io::read_pth(r), Contains(r) && Contains("modified after being placed in another value"));
 }
+
+// ---- images: tests/fixtures/bad/ ---------------------------------------------------------
+#include "engine/data/decode.h"
+#include "engine/data/transforms.h"
+
+namespace {
+std::string bad_image(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/bad/" + name; }
+nlohmann::json bad_expected() {
+  return nlohmann::json::parse(read_all(bad_image("expected.json")));
+}
+// Largest per-byte difference between a decoded image and PIL's RGB bytes.
+int max_diff(const data::Image& img, const std::vector<int>& pil) {
+  REQUIRE(img.pixels.size() == pil.size());
+  int worst = 0;
+  for (size_t i = 0; i < pil.size(); ++i) worst = std::max(worst, std::abs(int(img.pixels[i]) - pil[i]));
+  return worst;
+}
+}  // namespace
+
+TEST_CASE("bad input: damaged images and non-images each give their own error naming the file", "[data][bad]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"empty.jpg", "empty file (0 bytes), not an image"},
+      {"text.jpg", "not an image: the content is not JPEG, PNG"},
+      {"truncated.jpg", "cannot decode JPEG: corrupt or truncated data"},
+      {"truncated.png", "corrupt or truncated PNG: chunk 'IDAT'"},
+      {"huge_header.png", "PNG header claims 100000x100000 = 10000000000 pixels, above the limit"},
+      {"huge_header.bmp", "BMP header claims 100000x100000 = 10000000000 pixels, above the limit"},
+  };
+  for (const auto& [file, reason] : cases) {
+    const std::string p = bad_image(file);
+    INFO(file);
+    REQUIRE_THROWS_WITH(data::load_image(p), Contains(p) && Contains(reason));
+  }
+}
+
+TEST_CASE("bad input: 16-bit, grayscale, RGBA, 1x1 and CMYK images decode as PIL's convert(\"RGB\")", "[data][bad]") {
+  const auto expected = bad_expected();
+  // Lossless files must match PIL exactly; the JPEGs within 2 levels: PIL (libjpeg)
+  // and stb_image use different IDCT and color-conversion roundings.
+  for (const auto& [file, tol] : std::vector<std::pair<std::string, int>>{
+           {"rgb16.png", 0}, {"gray.png", 0}, {"rgba.png", 0}, {"one_pixel.png", 0}, {"gray.jpg", 2}, {"cmyk.jpg", 2}}) {
+    INFO(file);
+    const auto& e = expected.at(file);
+    const data::Image img = data::load_image(bad_image(file));
+    CHECK(img.width == e.at("width").get<int>());
+    CHECK(img.height == e.at("height").get<int>());
+    CHECK(max_diff(img, e.at("rgb").get<std::vector<int>>()) <= tol);
+  }
+  // A 1x1 image goes through the whole evaluation pipeline (upscaled, then cropped).
+  for (const std::string file : {"one_pixel.png", "one_pixel.jpg"}) {
+    INFO(file);
+    const data::Image img = data::load_image(bad_image(file));
+    REQUIRE(img.width == 1);
+    REQUIRE(img.height == 1);
+    Rng rng(1);
+    data::Compose eval({std::make_shared<data::Resize>(256), std::make_shared<data::CenterCrop>(224),
+                        std::make_shared<data::ToTensor>()});
+    const Tensor x = eval(img, rng);
+    CHECK(x.shape() == Shape{3, 224, 224});
+    // Every output pixel is the single input pixel.
+    CHECK(x.at({0, 111, 111}) == Approx(img.pixels[0] / 255.f).margin(1e-6));
+  }
+}

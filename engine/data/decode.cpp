@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "engine/check.h"
+#include "engine/data/image_guard.h"
 #include "engine/io/atomic_file.h"
 
 // The one translation unit that compiles stb_image. Only the formats we accept
@@ -109,6 +110,9 @@ ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name)
            format_name(info.format), " images are not supported (stb_image reads JPEG, PNG, BMP, GIF, PPM, PGM)");
   SN_CHECK(info.format != ImageFormat::PNM || data[1] == '5' || data[1] == '6', name, ": PNM variant P", data[1],
            " (ASCII or 1-bit) is not supported; only binary PGM (P5) and PPM (P6)");
+  // stb_image 2.27 overflows on a bad Huffman table, even while reading the header: check first.
+  if (info.format == ImageFormat::JPEG) check_jpeg_huffman_tables(data, size, name);
+  if (info.format == ImageFormat::PNM) check_pnm_depth(data, size, name);  // 16-bit: a stb over-read
   if (info.format == ImageFormat::PNG && size >= 24 && std::memcmp(data + 12, "IHDR", 4) == 0) {
     // Read the size from the IHDR chunk ourselves: stb's header parser already
     // refuses some huge sizes with a terse "too large" before we could name the limit.
@@ -132,6 +136,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
            info.height, " = ", pixels, " pixels, above the limit of ", options.max_pixels,
            " (DecodeOptions::max_pixels): refusing to allocate for a corrupt or hostile file");
   if (info.format == ImageFormat::BMP) check_bmp_complete(data, size, name);
+  if (info.format == ImageFormat::PNG) check_png_chunks(data, size, name);  // image_guard.h says why
 
   // 2. The pixels. stb converts to 4 channels (gray -> gray, gray, gray; 16 -> 8
   // bits; alpha kept or set to 255) and we drop the alpha. Asking stb for RGBA

@@ -230,4 +230,36 @@ inline void run_checkpoint(const uint8_t* data, size_t size) {
     if (t.numel() > 0 && !t.data()) std::abort();
 }
 
+#ifdef SN_FUZZ_HAVE_IMAGE
+// ---- image decoding + transforms ---------------------------------------------------------
+// Input: an encoded image (JPEG, PNG, BMP, GIF, PNM, ...), decoded from memory
+// as the data pipeline does, then run through the evaluation transforms
+// (Resize, CenterCrop, ToTensor, Normalize), the training ones
+// (RandomResizedCrop, RandomHorizontalFlip) and a resize to a size taken from
+// the input, so that odd sizes (1 x n, upscaling) reach the resampler.
+// max_pixels is lowered to 1 Mpixel to keep each run fast; the header check
+// that enforces it is the same code as with the default.
+inline void run_image(const uint8_t* data, size_t size) {
+  data::DecodeOptions options;
+  options.max_pixels = 1 << 20;
+  const std::string path = scratch_dir() + "/image";
+  write_bytes(path, data, size);
+  const data::Image img = data::load_image(path, options);
+  if (img.bytes() != size_t(img.width) * size_t(img.height) * 3) std::abort();
+  Rng rng(size);
+  data::Compose eval({std::make_shared<data::Resize>(20), std::make_shared<data::CenterCrop>(16),
+                      std::make_shared<data::ToTensor>(), std::make_shared<data::Normalize>(
+                          data::kImageNetMean, data::kImageNetStd)});
+  const Tensor x = eval(img, rng);
+  if (x.shape() != Shape{3, 16, 16}) std::abort();
+  data::Compose train({std::make_shared<data::RandomResizedCrop>(12), std::make_shared<data::RandomHorizontalFlip>(),
+                       std::make_shared<data::ToTensor>()});
+  const Tensor y = train(img, rng);
+  if (y.shape() != Shape{3, 12, 12}) std::abort();
+  const int w = 1 + data[size - 1] % 40, h = 1 + data[size / 2] % 40;  // size > 0: decoding succeeded
+  const data::Image r = data::resize(img, w, h);
+  if (r.width != w || r.height != h) std::abort();
+}
+#endif
+
 }  // namespace sn::fuzz
