@@ -2,6 +2,10 @@
 // (torch.optim.Adam 1.13, single-tensor path, as engine/cpu/optim.h), over several steps, with
 // and without weight decay; and the column/channel sums behind bias gradients.
 #include <cmath>
+#include <memory>
+
+#include "engine/optim/adam.h"
+#include "engine/optim/sgd.h"
 
 #include "tests/cuda_helpers.h"
 #include "tests/helpers.h"
@@ -103,6 +107,45 @@ TEST_CASE("cuda sum_outer_inner: bias-gradient sums over (outer, C, inner)", "[c
     const auto got = to_host(gy);
     if (outer == 0) CHECK(got == std::vector<float>(C, 0.f));
     else CHECK(rel_l2_error(got, ref) < 1e-5);  // float sums of <= 6272 values
+  }
+#endif
+}
+
+TEST_CASE("cuda optim::Adam and optim::SGD on GPU parameters equal the same optimizers on the CPU",
+          "[cuda][adam][sanitize]") {
+  SN_REQUIRE_CUDA();
+#if SCRATCHNET_CUDA
+  Rng rng(124);
+  for (int which = 0; which < 2; ++which) {
+    Tensor pc = Tensor::randn({300, 7}, rng), bc = Tensor::randn({7}, rng);
+    Tensor pg = gpu_leaf(pc), bg = gpu_leaf(bc);
+    pc.set_requires_grad(true);
+    bc.set_requires_grad(true);
+    std::unique_ptr<optim::Optimizer> oc, og;
+    if (which == 0) {
+      oc = std::make_unique<optim::Adam>(std::vector<Tensor>{pc, bc}, optim::AdamOptions{1e-2, 0.9, 0.999, 1e-8, 1e-3});
+      og = std::make_unique<optim::Adam>(std::vector<Tensor>{pg, bg}, optim::AdamOptions{1e-2, 0.9, 0.999, 1e-8, 1e-3});
+    } else {
+      optim::SgdOptions o;
+      o.lr = 0.05, o.momentum = 0.9, o.weight_decay = 1e-3, o.nesterov = true;
+      oc = std::make_unique<optim::SGD>(std::vector<Tensor>{pc, bc}, o);
+      og = std::make_unique<optim::SGD>(std::vector<Tensor>{pg, bg}, o);
+    }
+    for (int step = 0; step < 3; ++step) {
+      Tensor gp = Tensor::randn({300, 7}, rng), gb = Tensor::randn({7}, rng);
+      oc->zero_grad();
+      og->zero_grad();
+      pc.accumulate_grad(gp);
+      bc.accumulate_grad(gb);
+      pg.accumulate_grad(gp.to(Device::CUDA));
+      bg.accumulate_grad(gb.to(Device::CUDA));
+      oc->step();
+      og->step();
+    }
+    INFO((which == 0 ? "Adam" : "SGD"));
+    // The same float arithmetic on both sides; FMA contraction on the GPU may differ by an ulp per operation.
+    CHECK(rel_l2_error(to_host(pg), pc.to_vector()) < 1e-6);
+    CHECK(rel_l2_error(to_host(bg), bc.to_vector()) < 1e-6);
   }
 #endif
 }

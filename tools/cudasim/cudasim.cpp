@@ -1,6 +1,8 @@
 // cudasim.cpp — the CPU side of tools/cudasim/cuda_runtime.h: fibers for GPU
 // threads, and the runtime calls on plain host memory.
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -160,6 +162,13 @@ void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
 namespace {
 std::mutex g_mem_mutex;
 std::map<void*, size_t> g_device_blocks;  // what cudaMalloc handed out (for cudaPointerGetAttributes)
+// Each block's end is placed against an inaccessible page: a kernel that reads or
+// writes past the end of its allocation (rounded up to 256 bytes) crashes at once.
+struct Mapping {
+  void* base;
+  size_t length;
+};
+std::map<void*, Mapping> g_mappings;
 size_t g_device_bytes = 0;
 constexpr size_t kSimMemory = size_t(16) << 30;  // pretend the device has 16 GiB
 }  // namespace
@@ -184,8 +193,15 @@ const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
 cudaError_t cudaMalloc(void** p, size_t bytes) {
   std::lock_guard<std::mutex> lock(g_mem_mutex);
   if (bytes > kSimMemory - g_device_bytes) return cudaErrorMemoryAllocation;
-  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
-  if (!*p) return cudaErrorMemoryAllocation;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t rounded = (bytes + 255) / 256 * 256, data_pages = (rounded + page - 1) / page;
+  const size_t length = (data_pages + 1) * page;
+  void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) return cudaErrorMemoryAllocation;
+  char* guard = static_cast<char*>(base) + data_pages * page;
+  mprotect(guard, page, PROT_NONE);
+  *p = guard - rounded;  // 256-byte aligned: page and rounded are multiples of 256
+  g_mappings[*p] = {base, length};
   g_device_blocks[*p] = bytes;
   g_device_bytes += bytes;
   return cudaSuccess;
@@ -196,7 +212,9 @@ cudaError_t cudaFree(void* p) {
   if (it == g_device_blocks.end()) return p ? cudaErrorInvalidValue : cudaSuccess;
   g_device_bytes -= it->second;
   g_device_blocks.erase(it);
-  std::free(p);
+  auto m = g_mappings.find(p);
+  munmap(m->second.base, m->second.length);
+  g_mappings.erase(m);
   return cudaSuccess;
 }
 cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) { *p = std::malloc(bytes); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
