@@ -98,3 +98,17 @@ std::string data_path(const std::string& rel);
       return;                                                                             \
     }                                                                                     \
   } while (0)
+
+// Skips the current test for a stated reason (e.g. optional downloaded weights
+// are absent), the same way SN_REQUIRE_CUDA does: exit 77 ("Skipped") under
+// CTest, a warning when run directly.
+#define SN_SKIP(reason)                                                                   \
+  do {                                                                                    \
+    const std::string why_ = (reason);                                                    \
+    if (std::getenv("SCRATCHNET_UNDER_CTEST")) {                                          \
+      std::cout << "SKIPPED: " << why_ << std::endl;                                      \
+      std::exit(77);                                                                      \
+    }                                                                                     \
+    WARN("SKIPPED: " << why_);                                                            \
+    return;                                                                               \
+  } while (0)

@@ -1,0 +1,50 @@
+// convert.h — turn other frameworks' ResNet weights into scratchnet weight files.
+//
+// Both converters return torchvision-named tensors in state_dict order,
+// checked name by name and shape by shape against the ResNet they describe,
+// plus the header (architecture, options, preprocessing, provenance). No
+// Python is involved: the experiment's setup step runs them from C++.
+//
+//  * torchvision .pth (convert_pth.cpp): names already match; the int64
+//    num_batches_tracked counters of batch norm are dropped (scratchnet tensors
+//    are float32, and the counter only matters with momentum=None).
+//  * Keras ResNet-50 as a TF.js layers model (convert_keras.cpp): layer names
+//    mapped to torchvision's, kernels HWIO -> OIHW, the dense kernel
+//    [in, out] -> [out, in], every conv bias folded into the following batch
+//    norm, stride placement and epsilon read from the topology and recorded.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/io/tfjs_reader.h"
+#include "engine/io/weight_file.h"
+#include "models/resnet.h"
+
+namespace sn::models {
+
+struct Converted {
+  io::WeightMeta meta;
+  nn::NamedTensors tensors;        // torchvision names, state_dict order
+  std::vector<std::string> notes;  // what the converter changed or dropped, for the user
+};
+
+struct PthOptions {
+  std::string arch;                      // "" = infer from the tensor names (resnet18/34/50/101/152)
+  BlockStride block_stride = BlockStride::V1_5;  // torchvision's
+  double bn_eps = 1e-5;                  // PyTorch's default
+};
+Converted convert_pth(const std::string& path, const PthOptions& options = {});
+
+// A Keras ResNet-50 (old "res2a_branch2a"/"bn2a_branch2a" or new "conv2_block1_1_conv"
+// layer names) as read by io::read_tfjs.
+Converted convert_keras_resnet(const io::TfjsModel& model);
+
+// Class names from a JSON file: an array ["tench", ...] or an object {"0": "tench", ...}.
+std::vector<std::string> read_labels(const std::string& path);
+
+// Orders `tensors` as the model's state_dict and checks every name and shape;
+// an error names the source and lists what is missing, extra or misshapen.
+nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string, Tensor>& tensors,
+                             const std::string& source);
+
+}  // namespace sn::models
