@@ -29,6 +29,15 @@ Tensor fixture_tensor(const std::string& key) {
   const auto& e = fixture().at(key);
   return Tensor::from_vector(e.at("data").get<std::vector<float>>(), e.at("shape").get<Shape>());
 }
+// (N,C,H,W) -> (N,C,2H,2W), each pixel repeated 2x2 (the fixture's train-mode input).
+Tensor upsample2(const Tensor& x) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  Tensor y = Tensor::empty({N, C, 2 * H, 2 * W});
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t h = 0; h < 2 * H; ++h)
+      for (int64_t w = 0; w < 2 * W; ++w) y.data()[(nc * 2 * H + h) * 2 * W + w] = x.data()[(nc * H + h / 2) * W + w / 2];
+  return y;
+}
 std::string pth(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name + ".pth"; }
 
 // The fixture model converted from its .pth, with the given layout options.
@@ -46,13 +55,18 @@ std::shared_ptr<models::ResNet> fixture_model(const std::string& name, models::B
 // summing hundreds of products in a different order than PyTorch's differ by
 // ~1e-6 relative per layer; through 18-50 layers that stays well below 1e-4,
 // while any wrong stride, eps, name or layout gives errors of order 1.
-void check_logits(const Tensor& got, const std::string& key) {
+double logits_error(const Tensor& got, const std::string& key) {
   const Tensor want = fixture_tensor(key);
   REQUIRE(got.shape() == want.shape());
-  const double err = test::rel_l2_error(got.to_vector(), want.to_vector());
+  return test::rel_l2_error(got.to_vector(), want.to_vector());
+}
+
+void check_logits(const Tensor& got, const std::string& key) {
+  const double err = logits_error(got, key);
   INFO(key << ": relative error " << err);
   CHECK(err < 1e-4);
   // And element by element, relative to the largest logit.
+  const Tensor want = fixture_tensor(key);
   double worst = 0, scale = 0;
   const auto g = got.to_vector(), w = want.to_vector();
   for (size_t i = 0; i < g.size(); ++i) scale = std::max(scale, std::abs(double(w[i])));
@@ -60,6 +74,20 @@ void check_logits(const Tensor& got, const std::string& key) {
   INFO(key << ": max |error| / max |logit| " << worst);
   CHECK(worst < 1e-4);
   std::cout << key << ": rel L2 " << err << ", max abs err / max |logit| " << worst << "\n";
+}
+
+// Train mode normalizes with batch statistics. In thin layers (the width-2
+// ResNet-50 has 2-channel convs, some nearly constant after ReLU) that is
+// ill-conditioned: PyTorch's own float32 logits are ~1.1e-4 away from its
+// float64 ones. So the bar is exact (float64) arithmetic: scratchnet must be
+// within 1e-4 of it, or no further from it than 1.5x PyTorch's float32 is.
+void check_train_logits(const Tensor& got, const std::string& key) {
+  const double ours = logits_error(got, key + "_f64");
+  const double torch32 = test::rel_l2_error(fixture_tensor(key).to_vector(), fixture_tensor(key + "_f64").to_vector());
+  std::cout << key << ": rel L2 to float64 " << ours << " (PyTorch float32: " << torch32
+            << "), to PyTorch float32 " << logits_error(got, key) << "\n";
+  INFO(key << ": error to float64 " << ours << ", PyTorch float32's " << torch32);
+  CHECK(ours < std::max(1e-4, 1.5 * torch32));
 }
 
 }  // namespace
@@ -128,7 +156,7 @@ TEST_CASE("resnet18: logits equal PyTorch's (eval and train mode)", "[models][re
     check_logits(m->forward(x), "resnet18_w4/logits_eval");
   }
   m->train();
-  check_logits(m->forward(x), "resnet18_w4/logits_train");
+  check_train_logits(m->forward(upsample2(x)), "resnet18_w4/logits_train");
   // Train mode updated the running statistics as PyTorch does (momentum 0.1, unbiased variance).
   CHECK(test::max_rel_error(m->bn1->running_mean.to_vector(),
                             fixture_tensor("resnet18_w4/bn1.running_mean_after_train").to_vector()) < 1e-4);
@@ -143,7 +171,7 @@ TEST_CASE("resnet50: logits equal PyTorch's (v1.5 eps 1e-5, v1 eps 1e-3, train m
   m->eval();
   check_logits(m->forward(x), "resnet50_w2/logits_eval");
   m->train();
-  check_logits(m->forward(x), "resnet50_w2/logits_train");
+  check_train_logits(m->forward(upsample2(x)), "resnet50_w2/logits_train");
   auto v1 = fixture_model("resnet50_w2", models::BlockStride::V1, 1e-3);
   v1->eval();
   check_logits(v1->forward(x), "resnet50_w2/logits_eval_v1_eps1e-3");
