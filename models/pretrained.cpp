@@ -44,6 +44,7 @@ std::string pretrained_weights(const std::string& model) {
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   std::string cmd = "bash " + quote(script) + " --out " + quote(path);
   if (n > 0) cmd += " --scratchnet " + quote(std::string(exe, static_cast<size_t>(n)));
+  cmd += " 1>&2";  // progress goes to stderr: stdout may be a JSON document (predict --json)
   std::fprintf(stderr, "scratchnet: %s is missing; fetching and converting it (once)\n", path.c_str());
   const int rc = std::system(cmd.c_str());
   SN_CHECK(rc == 0 && exists(path), "fetching the ResNet-50 weights failed (", cmd, " exited with ", rc, ")");
