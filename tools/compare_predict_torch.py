@@ -136,7 +136,7 @@ def main():
         theirs_ref = torch.cat([model(ref[i:i + 8]) for i in range(0, len(ref), 8)])
     agree_ref = int((theirs_ref.argmax(1) == top1_ours).sum())
     print(f"PIL/torchvision preprocessing vs scratchnet's: max |difference| {dx.max().item():.3g}, "
-          f"mean {dx.mean().item():.3g} (input values of order 100)")
+          f"mean {dx.mean().item():.3g} (inputs range over [{x.min().item():.3g}, {x.max().item():.3g}])")
     print(f"top-1 agreement scratchnet vs PyTorch on PIL/torchvision-preprocessed inputs: {agree_ref}/{len(paths)}")
     cats = sum(281 <= i <= 285 for i in top1_ours.tolist())
     print(f"scratchnet top-1 in the cat classes 281-285: {cats}/{len(paths)}")
