@@ -98,6 +98,7 @@ TEST_CASE("sgemm: the portable micro-kernel (non-AVX-512 builds) equals the refe
   cpu::packed_gemm::force_portable_kernel(true);
   check_sgemm(false, false, 13, 49, 300, 0.f, rng);
   check_sgemm(false, true, 64, 100, 20, 1.f, rng);
+  check_sgemm(true, false, 21, 60, 40, 0.5f, rng);
   cpu::packed_gemm::force_portable_kernel(false);
   INFO("AVX-512 kernel compiled in: " << cpu::packed_gemm::avx512_kernel_compiled());
 }

@@ -221,7 +221,7 @@ void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, c
     Epilogue ep;
     ep.bias = bias;
     ep.relu = relu;
-    run(s.K, sc.N * s.P * s.Q, s.C * s.R * s.S, w, s.C * s.R * s.S, b, c, ep);
+    run(s.K, sc.N * s.P * s.Q, s.C * s.R * s.S, w, s.C * s.R * s.S, false, b, c, ep);
   }
 }
 

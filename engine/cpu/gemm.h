@@ -4,11 +4,10 @@
 // where op(A) = A, or A^T when trans_a (then A is stored as (k,m)); same for B.
 // lda/ldb/ldc are the row strides of the matrices as stored.
 //
-// gemm() is Eigen's blocked GEMM kernel called directly and always on one
-// thread: Eigen's own threading picks its cache blocking from the thread count,
-// which would make results depend on it. gemm_tiled() adds our threading: it
-// cuts C into tiles whose bounds depend only on (m, n), so every element of C
-// is computed by the same sequence of operations whatever the thread count.
+// Both run the packed AVX-512 SGEMM of engine/cpu/sgemm.h, whose results do
+// not depend on the thread count; gemm_tiled() is kept for the callers written
+// before it (its `parallel` flag no longer matters: the SGEMM threads itself,
+// and runs on the calling thread inside a parallel loop).
 #pragma once
 #include <cstdint>
 
@@ -17,8 +16,7 @@ namespace sn::cpu {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B,
           int64_t ldb, float* C, int64_t ldc, bool accumulate);
 
-// Same result as gemm(), tiled; tiles run on all threads when `parallel`, else
-// one after another on the calling thread (use that inside a parallel loop).
+// The same as gemm() (the name and the flag remain for existing callers).
 void gemm_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
                 const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate, bool parallel);
 

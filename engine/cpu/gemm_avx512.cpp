@@ -22,7 +22,8 @@ namespace sn::cpu::packed_gemm {
 namespace {
 
 // The accumulation loop shared by both kernels below: acc = A[0..MR, 0..kc) * Bp.
-template <int NV>
+// A(i, k) is a[i*lda + k], or a[k*lda + i] when TA (A stored transposed).
+template <int NV, bool TA>
 inline void accumulate(int64_t kc, const float* a, int64_t lda, const float* b, __m512 (&acc)[kMR][NV]) {
   constexpr int MR = kMR;
 #pragma GCC unroll 8
@@ -35,6 +36,7 @@ inline void accumulate(int64_t kc, const float* a, int64_t lda, const float* b, 
   const float* ar[MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) ar[i] = a + i * lda;
+  const float* at = a;  // TA: the MR values of step k are contiguous, at a + k*lda
 
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
@@ -43,11 +45,12 @@ inline void accumulate(int64_t kc, const float* a, int64_t lda, const float* b, 
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(ar[i][k]);
+      const __m512 ai = _mm512_set1_ps(TA ? at[i] : ar[i][k]);
 #pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     b += 16 * NV;
+    if (TA) at += lda;
   }
 }
 
@@ -60,11 +63,11 @@ inline __m512 finish(__m512 r, __m512 old, float beta, __m512 vbeta, bool bias, 
   return r;
 }
 
-template <int NV>
+template <int NV, bool TA>
 void kernel_avx512(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, float beta,
                    const float* bias, bool relu) {
   __m512 acc[kMR][NV];
-  accumulate<NV>(kc, a, lda, b, acc);
+  accumulate<NV, TA>(kc, a, lda, b, acc);
   const __m512 vbeta = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
 #pragma GCC unroll 8
   for (int i = 0; i < kMR; ++i) {
@@ -84,7 +87,7 @@ void kernel_avx512(int64_t kc, const float* a, int64_t lda, const float* b, floa
 void kernel_split_avx512(int64_t kc, const float* a, int64_t lda, const float* b, float* c, float* c2, int64_t ldc,
                          int64_t split, float beta, const float* bias, bool relu) {
   __m512 acc[kMR][kNV];
-  accumulate<kNV>(kc, a, lda, b, acc);
+  accumulate<kNV, false>(kc, a, lda, b, acc);
   const __m512 vbeta = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
   __mmask16 lo[kNV];
   for (int v = 0; v < kNV; ++v) {
@@ -108,7 +111,8 @@ void kernel_split_avx512(int64_t kc, const float* a, int64_t lda, const float* b
   }
 }
 
-const KernelFn kKernels[3] = {kernel_avx512<1>, kernel_avx512<2>, kernel_avx512<3>};
+const KernelFn kKernels[2][3] = {{kernel_avx512<1, false>, kernel_avx512<2, false>, kernel_avx512<3, false>},
+                                 {kernel_avx512<1, true>, kernel_avx512<2, true>, kernel_avx512<3, true>}};
 
 // Edge-tile merge, vectorized: the columns split into runs that are
 // contiguous in C (a strip that crosses from one image to the next has two);
@@ -141,7 +145,7 @@ void merge_avx512(const float* tile, int64_t width, int64_t mr, int64_t w, float
 
 }  // namespace
 
-const KernelFn* avx512_kernels() { return kKernels; }
+const KernelFn* avx512_kernels(bool trans_a) { return kKernels[trans_a]; }
 MergeFn avx512_merge() { return merge_avx512; }
 SplitKernelFn avx512_split_kernel() { return kernel_split_avx512; }
 bool avx512_kernel_compiled() { return true; }
@@ -151,7 +155,7 @@ bool avx512_kernel_compiled() { return true; }
 #else  // no AVX-512 at compile time: the portable kernel is used
 
 namespace sn::cpu::packed_gemm {
-const KernelFn* avx512_kernels() { return nullptr; }
+const KernelFn* avx512_kernels(bool) { return nullptr; }
 MergeFn avx512_merge() { return nullptr; }
 SplitKernelFn avx512_split_kernel() { return nullptr; }
 bool avx512_kernel_compiled() { return false; }

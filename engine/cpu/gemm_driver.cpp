@@ -10,6 +10,12 @@
 #include "engine/cpu/gemm_kernel.h"
 #include "engine/parallel.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_in_parallel() { return 0; }
+#endif
+
 namespace sn {
 
 namespace cpu::packed_gemm {
@@ -34,9 +40,9 @@ struct Scratch {
 thread_local Scratch t_bpack, t_apad;
 
 bool g_force_portable = false;
-const KernelFn* kernels() {
-  const KernelFn* k = avx512_kernels();
-  return (k && !g_force_portable) ? k : portable_kernels();
+const KernelFn* kernels(bool trans_a) {
+  const KernelFn* k = avx512_kernels(trans_a);
+  return (k && !g_force_portable) ? k : portable_kernels(trans_a);
 }
 MergeFn merger() {
   const MergeFn m = avx512_merge();
@@ -48,8 +54,8 @@ void force_portable_kernel(bool on) { g_force_portable = on; }
 
 // One task: rows [m0, m1) x columns [j0, j1) of C, all of K.
 static void run_task(int64_t m0, int64_t m1, int64_t j0, int64_t j1, int64_t K, const float* A, int64_t lda,
-                     const BSource& B, const CTarget& C, const Epilogue& ep, const KernelFn* kern, MergeFn merge,
-                     SplitKernelFn split_kern) {
+                     bool trans_a, const BSource& B, const CTarget& C, const Epilogue& ep, const KernelFn* kern_n,
+                     const KernelFn* kern_t, MergeFn merge, SplitKernelFn split_kern) {
   const int64_t n_strips = (j1 - j0 + kNR - 1) / kNR;
   float* bpack = t_bpack.get(size_t(kKC) * size_t(n_strips) * kNR);
   float* apad = t_apad.get(size_t(kMR) * kKC);
@@ -92,20 +98,23 @@ static void run_task(int64_t m0, int64_t m1, int64_t j0, int64_t j1, int64_t K, 
           const float* bias = (first && ep.bias) ? ep.bias + i : nullptr;
           // The A rows of this tile; a partial tile copies its rows into a
           // zero-padded panel so the kernel can always read MR rows.
-          const float* a = A + i * lda + pc;
+          const float* a = trans_a ? A + pc * lda + i : A + i * lda + pc;
           int64_t a_ld = lda;
+          const KernelFn* kern = trans_a ? kern_t : kern_n;
           if (mr < kMR) {
             std::memset(apad, 0, sizeof(float) * kMR * kc);
-            for (int64_t r = 0; r < mr; ++r) std::memcpy(apad + r * kc, a + r * lda, sizeof(float) * kc);
+            for (int64_t r = 0; r < mr; ++r)
+              for (int64_t k = 0; k < kc; ++k) apad[r * kc + k] = trans_a ? a[k * lda + r] : a[r * lda + k];
             a = apad;
             a_ld = kc;
+            kern = kern_n;
           }
           if (mr == kMR && w == kNR && one_group) {
             // Full tile, contiguous rows in C: the kernel writes C directly.
             kern[nv - 1](kc, a, a_ld, bp, C.at(i, js), C.ldc, beta, bias, relu);
             continue;
           }
-          if (mr == kMR && w == kNR && split > 0 && split_kern) {
+          if (mr == kMR && w == kNR && split > 0 && split_kern && kern == kern_n) {
             // Full tile across one image boundary: two column ranges.
             split_kern(kc, a, a_ld, bp, C.c + i * C.ldc + coff[0], C.c + i * C.ldc + coff[split] - split, C.ldc,
                        split, beta, bias, relu);
@@ -121,8 +130,8 @@ static void run_task(int64_t m0, int64_t m1, int64_t j0, int64_t j1, int64_t K, 
   }
 }
 
-void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const BSource& B, const CTarget& C,
-         const Epilogue& ep) {
+void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const BSource& B,
+         const CTarget& C, const Epilogue& ep) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {  // no products: C = beta*C + bias, relu
     for (int64_t m = 0; m < M; ++m)
@@ -134,7 +143,8 @@ void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const BSo
       }
     return;
   }
-  const KernelFn* kern = kernels();
+  const KernelFn* kern_n = kernels(false);
+  const KernelFn* kern_t = kernels(true);
   const MergeFn merge = merger();
   const SplitKernelFn split_kern = g_force_portable ? nullptr : avx512_split_kernel();
 
@@ -158,9 +168,11 @@ void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const BSo
     const int64_t mp = t / n_chunks, nchunk = t % n_chunks;
     const int64_t m0 = mp * tiles_per_part * kMR, m1 = std::min(M, m0 + tiles_per_part * kMR);
     const int64_t j0 = nchunk * nc, j1 = std::min(N, j0 + nc);
-    if (m0 < m1) run_task(m0, m1, j0, j1, K, A, lda, B, C, ep, kern, merge, split_kern);
+    if (m0 < m1) run_task(m0, m1, j0, j1, K, A, lda, trans_a, B, C, ep, kern_n, kern_t, merge, split_kern);
   };
-  if (threads == 1 || tasks == 1) {
+  // Serial when one thread is asked for, when there is one task, or when the
+  // caller is already inside a parallel loop (no nested thread teams).
+  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
     for (int64_t t = 0; t < tasks; ++t) task(t);
   } else {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)

@@ -62,9 +62,10 @@ struct Epilogue {
   bool relu = false;
 };
 
-// A is row-major (M,K) with row stride lda.
-void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const BSource& B, const CTarget& C,
-         const Epilogue& ep);
+// A is row-major (M,K) with row stride lda; with trans_a it is stored (K,M)
+// (A(i, k) at A[k*lda + i]), read in place by the trans_a micro-kernels.
+void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const BSource& B,
+         const CTarget& C, const Epilogue& ep);
 
 // Tests only: use the portable C++ micro-kernel even where AVX-512 is compiled
 // in, so the fallback path is checked on this machine too.

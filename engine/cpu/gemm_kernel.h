@@ -2,7 +2,8 @@
 //
 // kernel<NV>(kc, a, lda, b, c, ldc, beta, bias, relu) computes one tile
 //   C[0..MR, 0..16*NV) = sum_k A[i][k] * Bp[k][0..16*NV)  (+ beta*C) (+ bias[i]), relu
-// with A row-major (row stride lda, MR rows all valid) and Bp a packed strip
+// with A row-major (row stride lda, MR rows all valid) -- or, for the
+// trans_a kernels, A(i, k) at a[k*lda + i] -- and Bp a packed strip
 // (kc rows of 16*NV floats). NV = 1, 2 or 3: the narrow versions serve the
 // last, partial strip of a matrix.
 #pragma once
@@ -31,8 +32,8 @@ using SplitKernelFn = void (*)(int64_t kc, const float* a, int64_t lda, const fl
                                int64_t ldc, int64_t split, float beta, const float* bias, bool relu);
 SplitKernelFn avx512_split_kernel();
 
-// kernels[NV - 1]: the AVX-512 ones when compiled in, else the portable ones.
-const KernelFn* avx512_kernels();   // null when AVX-512 is not compiled in
-const KernelFn* portable_kernels();
+// kernels(trans_a)[NV - 1]: the AVX-512 ones when compiled in, else the portable ones.
+const KernelFn* avx512_kernels(bool trans_a);  // null when AVX-512 is not compiled in
+const KernelFn* portable_kernels(bool trans_a);
 
 }  // namespace sn::cpu::packed_gemm

@@ -10,7 +10,7 @@ namespace sn::cpu::packed_gemm {
 
 namespace {
 
-template <int NV>
+template <int NV, bool TA>
 void kernel_portable(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, float beta,
                      const float* bias, bool relu) {
   constexpr int MR = kMR, W = 16 * NV;
@@ -18,7 +18,7 @@ void kernel_portable(int64_t kc, const float* a, int64_t lda, const float* b, fl
   for (int64_t k = 0; k < kc; ++k) {
     const float* bk = b + k * W;
     for (int i = 0; i < MR; ++i) {
-      const float ai = a[i * lda + k];
+      const float ai = TA ? a[k * lda + i] : a[i * lda + k];
       for (int j = 0; j < W; ++j) acc[i][j] = std::fma(ai, bk[j], acc[i][j]);
     }
   }
@@ -34,11 +34,12 @@ void kernel_portable(int64_t kc, const float* a, int64_t lda, const float* b, fl
     }
 }
 
-const KernelFn kKernels[3] = {kernel_portable<1>, kernel_portable<2>, kernel_portable<3>};
+const KernelFn kKernels[2][3] = {{kernel_portable<1, false>, kernel_portable<2, false>, kernel_portable<3, false>},
+                                 {kernel_portable<1, true>, kernel_portable<2, true>, kernel_portable<3, true>}};
 
 }  // namespace
 
-const KernelFn* portable_kernels() { return kKernels; }
+const KernelFn* portable_kernels(bool trans_a) { return kKernels[trans_a]; }
 
 void merge_portable(const float* tile, int64_t width, int64_t mr, int64_t w, float* c_row0, int64_t ldc,
                     const int64_t* coff, float beta, const float* bias, bool relu) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "engine/check.h"
 #include "engine/cpu/gemm_driver.h"
@@ -70,21 +69,11 @@ namespace cpu {
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc) {
   SN_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=", M, " N=", N, " K=", K);
-  // The driver reads A row-major; a transposed A is copied once (it is the
-  // small operand in every use in scratchnet).
-  std::vector<float> at;
-  if (trans_a && M > 0 && K > 0) {
-    at.resize(size_t(M) * size_t(K));
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t i = 0; i < M; ++i) at[size_t(i * K + k)] = A[k * lda + i];
-    A = at.data();
-    lda = K;
-  }
   packed_gemm::DenseB b(B, ldb, trans_b);
   packed_gemm::CTarget c{C, ldc, std::max<int64_t>(N, 1), 0};
   packed_gemm::Epilogue ep;
   ep.beta = beta;
-  packed_gemm::run(M, N, K, A, lda, b, c, ep);
+  packed_gemm::run(M, N, K, A, lda, trans_a, b, c, ep);
 }
 }  // namespace cpu
 

@@ -2,15 +2,13 @@
 // Shapes: square sizes, and the products inside ResNet (a 3x3 conv of layer1
 // as im2col GEMM, layer4's 3x3, the 2048->1000 classifier at batch 32, the
 // 2048->2 head of the cat/dog experiment).
-#include <Eigen/Core>
-
+#include "engine/cpu/sgemm.h"
 #include "engine/random.h"
 #include "tools/bench/libtorch/cases.h"
 
 namespace sn::bench {
 
 namespace {
-using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 Case gemm_case(int64_t M, int64_t N, int64_t K, const std::string& what, bool with_ref) {
   Case c;
@@ -30,9 +28,7 @@ Case gemm_case(int64_t M, int64_t N, int64_t K, const std::string& what, bool wi
     Instance in;
     in.sides.push_back({"libtorch", [=] { at::mm_out(*tC, *tA, *tB); }});
     in.sides.push_back({"fast", [=] {
-                          Eigen::Map<const RowMat> a(A->data(), M, K), b(B->data(), K, N);
-                          Eigen::Map<RowMat> cm(C->data(), M, N);
-                          cm.noalias() = a * b;
+                          cpu::sgemm(false, false, M, N, K, A->data(), K, B->data(), N, 0.f, C->data(), N);
                         }});
     if (with_ref)
       in.sides.push_back({"ref", [=] {

@@ -6,7 +6,7 @@
 // the scratchnet model's state_dict.
 #include "engine/autograd.h"
 #include "engine/ops.h"
-// #include "engine/optim/adam.h"  (pending)
+#include "engine/optim/adam.h"
 #include "engine/random.h"
 #if SN_BENCH_MODELS
 #include "models/resnet.h"
@@ -105,7 +105,7 @@ Case fc_step_case(const std::string& arch, int64_t N) {
     auto tb = std::make_shared<at::Tensor>(tmodel->p["fc.bias"].clone().requires_grad_(true));
     auto topt = std::make_shared<torch::optim::Adam>(std::vector<at::Tensor>{*tw, *tb},
                                                      torch::optim::AdamOptions(1e-3));
-    auto opt = std::make_shared<optim::Adam>(model->fc->parameters(), optim::AdamOptions{});
+    auto opt = std::make_shared<optim::Adam>(model->fc->parameters());
     Rng rng(45);
     auto x = std::make_shared<Tensor>(Tensor::uniform({N, 3, 224, 224}, rng, -2, 2));
     std::vector<int64_t> labels(static_cast<size_t>(N));

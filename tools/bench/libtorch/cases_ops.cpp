@@ -9,6 +9,7 @@
 #include "engine/cpu/linear.h"
 #include "engine/cpu/pooling.h"
 #include "engine/ops.h"
+#include "engine/optim/adam.h"
 #include "engine/random.h"
 #include "tools/bench/libtorch/cases.h"
 
@@ -228,6 +229,34 @@ Case add_case(const Shape& s) {
   return c;
 }
 
+// One Adam step (lr 1e-3, PyTorch's defaults) on a weight and a bias with
+// given gradients: ResNet-50's 2048->1000 classifier, and the cat/dog head.
+Case adam_case(int64_t in_f, int64_t out_f) {
+  Case c;
+  c.group = "op";
+  c.name = "adam step " + std::to_string(out_f) + "x" + std::to_string(in_f) + " + " + std::to_string(out_f);
+  c.make = [=]() {
+    Rng rng(11);
+    auto w = share(Tensor::uniform({out_f, in_f}, rng, -0.05, 0.05)), b = share(Tensor::uniform({out_f}, rng, -1, 1));
+    w->set_requires_grad(true);
+    b->set_requires_grad(true);
+    w->accumulate_grad(Tensor::uniform({out_f, in_f}, rng, -1, 1));
+    b->accumulate_grad(Tensor::uniform({out_f}, rng, -1, 1));
+    auto tw = share(to_torch(*w).requires_grad_(true)), tb = share(to_torch(*b).requires_grad_(true));
+    tw->mutable_grad() = to_torch(w->grad());
+    tb->mutable_grad() = to_torch(b->grad());
+    auto opt = std::make_shared<optim::Adam>(std::vector<Tensor>{*w, *b});
+    auto topt = std::make_shared<torch::optim::Adam>(std::vector<at::Tensor>{*tw, *tb}, torch::optim::AdamOptions(1e-3));
+    Instance in;
+    in.sides.push_back({"libtorch", [=] { topt->step(); }});
+    in.sides.push_back({"fast", [=] { opt->step(); }});
+    // After one step each (the gradients stay fixed), the parameters match.
+    in.check = [=] { return merge(compare(*w, *tw, 1e-6), compare(*b, *tb, 1e-6)); };
+    return in;
+  };
+  return c;
+}
+
 }  // namespace
 
 std::vector<Case> op_cases(const Options& o) {
@@ -246,6 +275,8 @@ std::vector<Case> op_cases(const Options& o) {
   v.push_back(linear_case(32, 512, 2, ref));
   v.push_back(cross_entropy_case(32, 1000));
   v.push_back(cross_entropy_case(32, 2));
+  v.push_back(adam_case(2048, 1000));
+  v.push_back(adam_case(2048, 2));
   v.push_back(relu_case({32, 256, 56, 56}, ref));
   v.push_back(add_case({32, 256, 56, 56}));
   return v;
