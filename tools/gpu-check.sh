@@ -146,7 +146,9 @@ if ((BUILT == 0)); then
     [[ -z "$DATA" && -d "$d/train" ]] && DATA=$d
   done
   WEIGHTS=${SN_WEIGHTS:-$(ls "$ROOT"/weights/*.snw 2>/dev/null | head -1)}
-  if [[ -n "$DATA" && -n "$WEIGHTS" ]] && "$BUILD/scratchnet" train --help >/dev/null 2>&1; then
+  HAS_TRAIN=no
+  "$BUILD/scratchnet" --help 2>/dev/null | grep -qE '^ +train ' && HAS_TRAIN=yes
+  if [[ -n "$DATA" && -n "$WEIGHTS" && $HAS_TRAIN == yes ]]; then
     step experiment-cuda 150 "$EXP_LOG" "$BUILD/scratchnet" train --device cuda --data "$DATA" \
       --weights "$WEIGHTS" --out /tmp/run_gpu ${SN_EXPERIMENT_ARGS:-}
     if [[ -f tools/reference/experiment_torch.py ]]; then
@@ -154,7 +156,7 @@ if ((BUILT == 0)); then
         --weights "$WEIGHTS" --json /tmp/run_torch.json ${SN_TORCH_ARGS:-}
     fi
   else
-    echo "experiment: skipped (data: '${DATA}', weights: '${WEIGHTS}', scratchnet train available: $("$BUILD/scratchnet" train --help >/dev/null 2>&1 && echo yes || echo no))" >"$EXP_LOG"
+    echo "experiment: skipped (data: '${DATA}', weights: '${WEIGHTS}', scratchnet train: ${HAS_TRAIN})" >"$EXP_LOG"
     ROWS+=("experiment|skipped (no data/weights/train command)|0")
   fi
 fi
@@ -166,7 +168,10 @@ SUMMARY=$OUT_DIR/summary.txt
   echo "card: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)   date: $(date -u +%Y-%m-%d)   total: $(($(date +%s) - START))s"
   printf "%-18s %-34s %6s\n" step status seconds
   for r in "${ROWS[@]}"; do IFS='|' read -r n s t <<<"$r"; printf "%-18s %-34s %6s\n" "$n" "$s" "$t"; done
-  [[ -f "$OUT_DIR/tests.log" ]] && grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)|\(SEGFAULT\)|\*\*\*Exception|Not Run" "$OUT_DIR/tests.log" | tail -15
+  if [[ -f "$OUT_DIR/tests.log" ]]; then
+    echo "[cuda] tests skipped (no usable GPU?): $(grep -c '(Skipped)' "$OUT_DIR/tests.log")"
+    grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)|\(SEGFAULT\)|\*\*\*Exception|Not Run" "$OUT_DIR/tests.log" | tail -15
+  fi
   [[ -f "$OUT_DIR/sanitizer.log" ]] && grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error:|Race reported" "$OUT_DIR/sanitizer.log" | sort | uniq -c | head -10
   if [[ -f "$OUT_DIR/bench.json" ]]; then
     python3 - "$OUT_DIR/bench.json" <<'PY'
