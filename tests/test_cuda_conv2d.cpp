@@ -77,7 +77,7 @@ TEST_CASE("cuda conv2d native (im2col + SGEMM) equals the double reference, forw
 #endif
 }
 
-TEST_CASE("cuda conv2d cuDNN equals the double reference, forward and backward; algorithms cached",
+TEST_CASE("cuda conv2d cuDNN equals the double reference, forward and backward, algorithms cached",
           "[cuda][conv][cudnn]") {
   SN_REQUIRE_CUDA();
 #if SCRATCHNET_CUDA

@@ -104,7 +104,7 @@ TEST_CASE("loader: the batches depend on the seed, not on the number of workers"
   CHECK(run_epoch(other, 0).indices != e0.indices);
 }
 
-TEST_CASE("loader: no shuffle keeps folder order; drop_last drops the short batch", "[data][loader]") {
+TEST_CASE("loader: no shuffle keeps folder order, drop_last drops the short batch", "[data][loader]") {
   const ImageFolder data = small_train_set(5);
   LoaderOptions o;
   o.batch_size = 4;

@@ -129,7 +129,7 @@ TEST_CASE("SGD: 10 steps equal torch.optim.SGD (momentum, Nesterov + weight deca
   }
 }
 
-TEST_CASE("SGD: momentum state resumes; bad options are errors", "[optim][sgd]") {
+TEST_CASE("SGD: momentum state resumes, bad options are errors", "[optim][sgd]") {
   const Fixture f = load_fixture("optim_sgd");
   const optim::SgdOptions o{0.05, 0.9, 0, 0, false};
   auto params = init_params(f, "momentum");
@@ -146,7 +146,7 @@ TEST_CASE("SGD: momentum state resumes; bad options are errors", "[optim][sgd]")
   REQUIRE_THROWS_WITH(optim::SGD(params, {0.1, 0, 0, 0, true}), Catch::Contains("Nesterov"));
 }
 
-TEST_CASE("optimizers: fast update equals the reference; parameters without grad are skipped", "[optim]") {
+TEST_CASE("optimizers: fast update equals the reference, parameters without grad are skipped", "[optim]") {
   Rng rng(60);
   const int64_t n = 100003;
   auto p0 = to_float(random_doubles(n, rng)), g = to_float(random_doubles(n, rng));

@@ -123,7 +123,7 @@ TEST_CASE("pth: shared storages, strides, float64/float16, parameters, scalars, 
   CHECK(sd.skipped() == std::vector<std::string>{"count"});
 }
 
-TEST_CASE("pth: a hand-built archive loads; hostile or damaged ones are rejected", "[io][pth]") {
+TEST_CASE("pth: a hand-built archive loads, hostile or damaged ones are rejected", "[io][pth]") {
   SECTION("the hand-built reference archive is valid") {
     const auto path = write_pth("ok.pth", kOneTensorPickle, two_floats());
     const auto sd = io::read_pth(path);
