@@ -56,7 +56,7 @@ TEST_CASE("predict: the npm ImageNet ResNet-50 puts cat.jpg in a cat class (281-
   CHECK(top <= 285);
 }
 
-TEST_CASE("predict command: JSON top-5 with integer indices; unreadable images are named", "[predict]") {
+TEST_CASE("predict command: JSON top-5 with integer indices, unreadable images are named", "[predict]") {
   const std::string exe = std::string(SN_BINARY_DIR) + "/scratchnet";
   if (!exists(exe)) SN_SKIP(exe + " is not built");
   // A small random ResNet-18 (the fixture) with 10 named classes stands in for real weights.

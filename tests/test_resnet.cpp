@@ -195,7 +195,7 @@ TEST_CASE("resnet: replacing the classifier", "[models][resnet]") {
   REQUIRE_THROWS_WITH(m.replace_fc(std::make_shared<nn::Linear>(5, 2, true, rng)), Catch::Contains("32 features"));
 }
 
-TEST_CASE("convert pth: architecture, width and classes inferred; mismatches named", "[models][convert]") {
+TEST_CASE("convert pth: architecture, width and classes inferred, mismatches named", "[models][convert]") {
   const auto c = models::convert_pth(pth("resnet18_w4"));
   CHECK(c.meta.architecture == "resnet18");
   CHECK(c.meta.model.at("width") == 4);
