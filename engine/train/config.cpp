@@ -7,6 +7,12 @@
 
 namespace sn::train {
 
+Device resolve_device(const std::string& d) {
+  if (d == "auto") return cuda_available() ? Device::CUDA : Device::CPU;
+  if (d == "cuda") SN_CHECK(cuda_available(), "--device cuda: ", cuda_unavailable_reason());
+  return parse_device(d);
+}
+
 const std::vector<std::string>& trainable_layer_names() {
   static const std::vector<std::string> names{"conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc"};
   return names;
@@ -53,11 +59,14 @@ void resolve(TrainConfig& c) {
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
-  return {{"data", c.data},           {"out", c.out},
+  // Not saved: out (the run directory is where this file lives) and workers
+  // (results do not depend on it), so that two runs with the same settings
+  // write bit-identical checkpoints.
+  return {{"data", c.data},
           {"model", c.model},         {"weights", c.weights},
           {"epochs", c.epochs},       {"batch_size", c.batch_size},
           {"lr", c.lr},               {"seed", c.seed},
-          {"workers", c.workers},     {"device", c.device},
+          {"device", c.device},
           {"preset", c.preset},       {"freeze_bn", c.freeze_bn},
           {"normalize", c.normalize}, {"augment", c.augment},
           {"train_layers", c.train_layers}, {"resize", c.resize},
@@ -68,14 +77,12 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
   TrainConfig c;
   try {
     c.data = j.at("data").get<std::string>();
-    c.out = j.at("out").get<std::string>();
     c.model = j.at("model").get<std::string>();
     c.weights = j.at("weights").get<std::string>();
     c.epochs = j.at("epochs").get<int>();
     c.batch_size = j.at("batch_size").get<int>();
     c.lr = j.at("lr").get<double>();
     c.seed = j.at("seed").get<uint64_t>();
-    c.workers = j.at("workers").get<int>();
     c.device = j.at("device").get<std::string>();
     c.preset = j.at("preset").get<std::string>();
     c.freeze_bn = j.at("freeze_bn").get<bool>();

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/device.h"
+
 namespace sn::train {
 
 struct TrainConfig {
@@ -61,6 +63,9 @@ bool trains_layer(const TrainConfig& c, const std::string& layer);
 // config.json holds the fields that define the result (not quiet/threads/hooks).
 nlohmann::json to_json(const TrainConfig& c);
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& path);
+
+// "auto": CUDA when a GPU is usable, else the CPU; "cuda" without a GPU is an error saying why.
+Device resolve_device(const std::string& device);
 
 // The layers --train-layers accepts, in forward order.
 const std::vector<std::string>& trainable_layer_names();

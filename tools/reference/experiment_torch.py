@@ -72,13 +72,15 @@ def build_resnet(header, tensors):
     opts = header.get("model", {})
     num_classes = tensors["fc.weight"].shape[0]
     model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
-    # Keras layout: stride on the first 1x1 conv of a downsampling block ("v1").
-    stride_on = str(opts.get("stride", opts.get("stride_placement", "v1.5")))
-    if stride_on.lower() in ("v1", "1x1", "conv1") and arch in ("resnet50", "resnet101", "resnet152"):
+    # Keras layout (model.block_stride "v1"): a downsampling bottleneck strides in its first 1x1 conv.
+    if opts.get("block_stride", "v1.5") == "v1":
         for layer in (model.layer2, model.layer3, model.layer4):
             block = layer[0]
-            block.conv1.stride, block.conv2.stride = block.conv2.stride, (1, 1)
-    eps = float(opts.get("bn_eps", opts.get("eps", 1e-5)))
+            if hasattr(block, "conv3"):  # Bottleneck
+                block.conv1.stride, block.conv2.stride = block.conv2.stride, (1, 1)
+    if opts.get("width", 64) != 64:
+        sys.exit(f"this script builds torchvision's width-64 {arch} only")
+    eps = float(opts.get("bn_eps", 1e-5))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.eps = eps
@@ -91,19 +93,19 @@ def build_resnet(header, tensors):
 
 # ---- transforms -------------------------------------------------------------------------
 class FromWeightFile:
-    """input[c] = (pixel[order[c]] * scale - mean[c]) / std[c], pixel in [0, 255] (FORMAT.md)."""
+    """input[c] = (pixel[c] * scale - mean[c]) / std[c], pixel in [0, 255], channels in channel_order
+    (weights/FORMAT.md), computed as scratchnet does (models/preprocess.h): on ToTensor's t = pixel / 255,
+    swap to BGR if asked, then Normalize(mean / (255 scale), std / (255 scale))."""
 
     def __init__(self, p):
         self.bgr = p["channel_order"] == "BGR"
-        self.scale = float(p["scale"])
-        self.mean = torch.tensor(p["mean"], dtype=torch.float32).view(3, 1, 1)
-        self.std = torch.tensor(p["std"], dtype=torch.float32).view(3, 1, 1)
+        k = 255.0 * float(p["scale"])
+        self.normalize = transforms.Normalize([m / k for m in p["mean"]], [s / k for s in p["std"]])
 
     def __call__(self, x):  # x: ToTensor output, RGB in [0, 1]
-        x = x * 255.0
         if self.bgr:
             x = x.flip(0)
-        return (x * self.scale - self.mean) / self.std
+        return self.normalize(x)
 
 
 def make_transforms(args, preprocessing):

@@ -1,0 +1,38 @@
+// train/evaluator.h — `scratchnet eval`: every checkpoint of a run on the test split.
+//
+// (The textbook's evaluation loop returns inside its loop, after the first
+// checkpoint; here every checkpoint is evaluated.) For each: mean
+// cross-entropy and accuracy; for the best one (highest accuracy, earliest
+// on a tie): per-class accuracy, the confusion matrix and the predictions on
+// 20 test images spread over the classes, for the report's grid.
+//
+// When the checkpoints hold only the head (the backbone and its batch-norm
+// statistics never moved: --freeze-bn), the test features are computed once
+// and each checkpoint costs one small matrix product.
+//
+// The result goes to RUN_DIR/eval.json (and is returned); the report is
+// rewritten with it.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace sn::train {
+
+struct EvalOptions {
+  std::string run;          // RUN_DIR
+  std::string data;         // data folder ("" = the one the run trained on)
+  int workers = 2;
+  int threads = 0;          // 0: all cores
+  std::string device = "auto";
+  bool quiet = false;       // no progress or tables
+  bool progress_to_stderr = false;  // --json: stdout carries only the JSON document
+  int grid_images = 20;
+};
+
+nlohmann::json evaluate_run(const EvalOptions& o);
+
+// The human-readable summary `scratchnet eval` prints (per checkpoint, best, per class, confusion).
+std::string format_eval(const nlohmann::json& eval);
+
+}  // namespace sn::train

@@ -1,0 +1,306 @@
+#include "engine/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "engine/autograd.h"
+#include "engine/data/loader.h"
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "engine/train/backbone.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/experiment_data.h"
+#include "engine/train/machine.h"
+#include "engine/train/optimizer_state.h"
+#include "engine/train/progress.h"
+#include "engine/train/run_dir.h"
+#include "engine/train/samples_grid.h"
+#include "engine/train/transfer_model.h"
+
+namespace sn::train {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+static std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, f, a, b, c, d);
+  return buf;
+}
+
+namespace {
+
+// One epoch's running totals.
+struct EpochStats {
+  int64_t seen = 0, correct = 0;
+  double loss_sum = 0;  // sum over images of the batch-mean loss times the batch size
+  double loss() const { return seen ? loss_sum / seen : 0; }
+  double acc() const { return seen ? double(correct) / seen : 0; }
+};
+
+class Run {
+ public:
+  Run(TrainConfig cfg, const Checkpoint* from) : cfg_(std::move(cfg)), run_(cfg_.out) {
+    progress_ = Progress(cfg_.quiet ? ProgressMode::Quiet : ProgressMode::Auto);
+    if (cfg_.threads > 0) set_num_threads(cfg_.threads);
+    device_ = resolve_device(cfg_.device);
+    // 1. Every input is checked before RUN_DIR is touched: a bad input leaves nothing behind.
+    splits_ = scan_splits(cfg_.data);
+    cfg_.weights = resolve_weights(cfg_.model, cfg_.weights);
+    backbone_ = load_backbone(cfg_.model, cfg_.weights);
+    if (from)
+      SN_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints were "
+               "trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash, ", file has ",
+               backbone_.hash, ")");
+    if (!from) {
+      const auto existing = list_checkpoints(run_);
+      SN_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): continue it "
+               "with --resume ", run_.root, ", or choose another --out");
+    }
+    // 2. The model: the backbone frozen, the new head drawn from the seed.
+    rng_ = Rng(cfg_.seed);
+    model_ = std::make_unique<TransferModel>(backbone_.net, backbone_.net->num_features(),
+                                             static_cast<int>(splits_.train.classes.size()), cfg_, rng_);
+    if (from) {
+      model_->load_checkpoint_state(from->model, run_.checkpoint(from->epoch));
+      rng_.set_state(from->rng);
+      first_epoch_ = from->epoch + 1;
+    }
+    model_->to(device_);
+    params_ = model_->trainable();
+    std::vector<Tensor> p;
+    for (auto& [n, t] : params_) p.push_back(t);
+    optimizer_ = make_adam(p, cfg_.lr);
+    if (from) load_optimizer_state(*optimizer_, params_, from->optim, from->optimizer, run_.checkpoint(from->epoch));
+
+    // 3. The run directory.
+    make_dirs(run_.checkpoints());
+    if (!from) {
+      write_json(run_.config(), to_json(cfg_));
+      metrics_ = std::make_unique<MetricsWriter>(run_.metrics(), false);
+    } else {
+      truncate_metrics(run_.metrics(), from->epoch);
+      metrics_ = std::make_unique<MetricsWriter>(run_.metrics(), true);
+    }
+    metrics_->write({{"type", from ? "resume" : "start"},
+                     {"epoch", from ? from->epoch : 0},
+                     {"classes", splits_.train.classes},
+                     {"train_images", splits_.train.size()},
+                     {"test_images", splits_.test.size()},
+                     {"device", to_string(device_)},
+                     {"workers", cfg_.workers},
+                     {"machine", machine_info()}});
+  }
+
+  TrainSummary go() {
+    const auto t0 = Clock::now();
+    describe();
+    data::LoaderOptions lo;
+    lo.batch_size = cfg_.batch_size;
+    lo.shuffle = true;
+    lo.num_workers = cfg_.workers;
+    lo.seed = cfg_.seed;
+    lo.quiet = cfg_.quiet;
+    data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
+    if (first_epoch_ == 1) write_samples_grid(loader);
+    if (uses_feature_cache(cfg_)) cache_features(lo);
+    for (int epoch = first_epoch_; epoch <= cfg_.epochs; ++epoch) {
+      const auto te = Clock::now();
+      progress_.start(fmt("epoch %2.0f/%.0f", epoch, cfg_.epochs), splits_.train.size());
+      EpochStats st = cached_.defined() ? epoch_on_features(loader, epoch) : epoch_on_images(loader, epoch);
+      const double secs = seconds_since(te);
+      end_epoch(epoch, st, secs, loader);
+    }
+    TrainSummary s;
+    s.first_epoch = first_epoch_;
+    s.epochs = cfg_.epochs;
+    s.seconds = seconds_since(t0);
+    s.run_dir = run_.root;
+    progress_.message("trained epochs " + std::to_string(first_epoch_) + "-" + std::to_string(cfg_.epochs) + " in " +
+                      Progress::format_duration(s.seconds) + "; checkpoints in " + run_.checkpoints());
+    return s;
+  }
+
+ private:
+  void describe() {
+    std::string layers;
+    for (const auto& l : cfg_.train_layers) layers += (layers.empty() ? "" : ",") + l;
+    progress_.message("scratchnet train: " + cfg_.model + " from " + backbone_.path + "\n  data " + cfg_.data + ": " +
+                      splits_.train.summary() + "; " + splits_.test.summary() + "\n  device " + to_string(device_) +
+                      ", " + std::to_string(num_threads()) + " threads, " + std::to_string(cfg_.workers) +
+                      " workers; batch " + std::to_string(cfg_.batch_size) + ", Adam lr " + fmt("%g", cfg_.lr) +
+                      ", seed " + std::to_string(cfg_.seed) + "\n  trains " + layers + "; backbone batch norm " +
+                      (cfg_.freeze_bn ? "frozen (inference mode)" : "in training mode (the textbook's)") +
+                      "; input normalization " + (cfg_.normalize ? "from the weight file" : "none (the textbook's)") +
+                      "; augmentation " + (cfg_.augment ? "on" : "off") +
+                      (uses_feature_cache(cfg_) ? "; feature caching on" : "") +
+                      (first_epoch_ > 1 ? "\n  resuming after epoch " + std::to_string(first_epoch_ - 1) : ""));
+  }
+
+  void write_samples_grid(data::DataLoader& loader) {
+    try {
+      write_training_grid(run_.train_grid(), loader, splits_.train.classes, 24);
+    } catch (const Error& e) {  // a picture must not stop a training run
+      progress_.message(std::string("warning: no training sample grid: ") + e.what());
+    }
+  }
+
+  // Backbone features of every training image, once, in dataset order (inference mode, no graph).
+  void cache_features(const data::LoaderOptions& base) {
+    const auto t = Clock::now();
+    data::LoaderOptions lo = base;
+    lo.shuffle = false;
+    data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
+    model_->set_phase(false);
+    NoGradGuard no_grad;
+    const int64_t n = splits_.train.size(), f = model_->num_features();
+    cached_ = Tensor::empty({n, f});
+    progress_.start("features   ", n);
+    loader.start_epoch(0);
+    data::Batch b;
+    int64_t done = 0;
+    while (loader.next(b)) {
+      Tensor feats = model_->features(b.images.to(device_)).to(Device::CPU);
+      for (int64_t i = 0; i < b.size(); ++i)
+        std::memcpy(cached_.data() + b.indices[i] * f, feats.data() + i * f, f * sizeof(float));
+      done += b.size();
+      progress_.update(done);
+    }
+    const double secs = seconds_since(t);
+    progress_.finish(fmt("features of %.0f training images computed once in %.1f s", n, secs));
+    metrics_->write({{"type", "features"}, {"split", "train"}, {"images", n}, {"time_s", secs}});
+  }
+
+  // One optimizer step on a batch; returns the batch's mean loss.
+  void step(const Tensor& logits, const std::vector<int64_t>& labels, int epoch, int64_t batch, int64_t batches,
+            EpochStats& st) {
+    Tensor loss = cross_entropy(logits, labels);
+    const float l = loss.item();
+    SN_CHECK(std::isfinite(l), "non-finite loss (", l, ") at epoch ", epoch, ", batch ", batch, " of ", batches,
+             ": training stopped. ",
+             epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " + run_.checkpoints() +
+                             " are intact"
+                       : std::string("No checkpoint was written"),
+             " (a smaller --lr may help)");
+    optimizer_->zero_grad();
+    loss.backward();
+    optimizer_->step();
+    const auto pred = argmax(logits);
+    for (size_t i = 0; i < labels.size(); ++i) st.correct += pred[i] == labels[i];
+    st.seen += static_cast<int64_t>(labels.size());
+    st.loss_sum += double(l) * labels.size();
+    progress_.update(st.seen, fmt("loss %.4f", st.loss()));
+    if (cfg_.stop_after_batches >= 0 && ++batches_run_ >= cfg_.stop_after_batches)
+      throw Interrupted("training interrupted after " + std::to_string(batches_run_) + " batches (test hook)");
+  }
+
+  EpochStats epoch_on_images(data::DataLoader& loader, int epoch) {
+    EpochStats st;
+    model_->set_phase(true);
+    loader.start_epoch(epoch);
+    data::Batch b;
+    while (loader.next(b)) {
+      Tensor logits = model_->forward(b.images.to(device_));
+      step(logits, b.labels, epoch, b.index + 1, loader.num_batches(), st);
+    }
+    return st;
+  }
+
+  // The same batches (the loader's order for this epoch), the features from the cache.
+  EpochStats epoch_on_features(data::DataLoader& loader, int epoch) {
+    EpochStats st;
+    model_->set_phase(true);
+    const std::vector<int64_t> order = loader.epoch_order(epoch);
+    const int64_t f = model_->num_features(), bs = cfg_.batch_size, n = static_cast<int64_t>(order.size());
+    const int64_t batches = (n + bs - 1) / bs;
+    for (int64_t start = 0, batch = 1; start < n; start += bs, ++batch) {
+      const int64_t m = std::min(bs, n - start);
+      Tensor x = Tensor::empty({m, f});
+      std::vector<int64_t> labels(m);
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t idx = order[start + i];
+        std::memcpy(x.data() + i * f, cached_.data() + idx * f, f * sizeof(float));
+        labels[i] = splits_.train.labels[idx];
+      }
+      step(model_->head(x.to(device_)), labels, epoch, batch, batches, st);
+    }
+    return st;
+  }
+
+  // The metrics line first, then the checkpoint: a crash between the two
+  // leaves a metrics line without its checkpoint, which --resume drops.
+  void end_epoch(int epoch, const EpochStats& st, double secs, const data::DataLoader& loader) {
+    const double ips = st.seen / std::max(secs, 1e-9);
+    metrics_->write({{"type", "epoch"},
+                     {"epoch", epoch},
+                     {"train_loss", st.loss()},
+                     {"train_acc", st.acc()},
+                     {"images", st.seen},
+                     {"time_s", secs},
+                     {"images_per_s", ips},
+                     {"loader_wait_s", loader.stats().wait_seconds}});
+    Checkpoint ck;
+    ck.epoch = epoch;
+    ck.config = to_json(cfg_);
+    ck.base_weights_hash = backbone_.hash;
+    ck.rng = rng_.state();
+    ck.model = model_->checkpoint_state();
+    save_optimizer_state(*optimizer_, params_, ck.optim, ck.optimizer);
+    ck.metrics = {{"train_loss", st.loss()}, {"train_acc", st.acc()}};
+    save_checkpoint(run_.checkpoint(epoch), ck);
+    progress_.finish(fmt("epoch %2.0f/%.0f  loss %.4f  acc %6.2f%%", epoch, cfg_.epochs, st.loss(), 100 * st.acc()) +
+                     fmt("  %.1f s  %.1f img/s", secs, ips));
+  }
+
+  TrainConfig cfg_;
+  RunPaths run_;
+  Progress progress_;
+  Device device_ = Device::CPU;
+  Splits splits_;
+  Backbone backbone_;
+  Rng rng_;
+  std::unique_ptr<TransferModel> model_;
+  nn::NamedTensors params_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<MetricsWriter> metrics_;
+  Tensor cached_;  // (N, features) on the CPU, when feature caching
+  int first_epoch_ = 1;
+  int64_t batches_run_ = 0;
+};
+
+}  // namespace
+
+TrainSummary train(TrainConfig cfg) {
+  resolve(cfg);
+  return Run(cfg, nullptr).go();
+}
+
+TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
+  const RunPaths run(run_dir);
+  SN_CHECK(path_exists(run.config()), "cannot resume ", run_dir, ": ", run.config(),
+           " is missing (not a run directory written by scratchnet train)");
+  TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
+  cfg.out = run_dir;
+  cfg.workers = runtime.workers;
+  cfg.threads = runtime.threads;
+  cfg.device = runtime.device;
+  cfg.quiet = runtime.quiet;
+  cfg.stop_after_batches = runtime.stop_after_batches;
+  if (runtime.epochs > 0) cfg.epochs = runtime.epochs;
+  if (!runtime.data.empty()) cfg.data = runtime.data;
+  resolve(cfg);
+  const auto list = list_checkpoints(run);
+  if (list.empty()) return Run(cfg, nullptr).go();  // killed before the first checkpoint: start over
+  const Checkpoint ck = load_checkpoint(list.back().second);
+  SN_CHECK(ck.epoch == list.back().first, list.back().second, ": the file says epoch ", ck.epoch);
+  if (ck.epoch >= cfg.epochs) {
+    if (!cfg.quiet) std::printf("%s is complete: %d of %d epochs\n", run_dir.c_str(), ck.epoch, cfg.epochs);
+    return {ck.epoch + 1, ck.epoch, 0.0, run_dir};
+  }
+  return Run(cfg, &ck).go();
+}
+
+}  // namespace sn::train

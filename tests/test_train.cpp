@@ -1,0 +1,392 @@
+// The experiment's training: determinism, resume after an interruption or a
+// kill, feature caching, fine-tuning (loss goes down, gradients match finite
+// differences), evaluation of every checkpoint, and bad input. All on tiny
+// runs (tests/train_fixture.h): a reduced-width ResNet-18 on 32x32 crops of
+// 16 real photos.
+#include <csignal>
+#include <cmath>
+#include <fstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "engine/autograd.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/weight_file.h"
+#include "engine/ops.h"
+#include "engine/train/backbone.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/evaluator.h"
+#include "engine/train/run_dir.h"
+#include "engine/train/trainer.h"
+#include "engine/train/transfer_model.h"
+#include "models/resnet.h"
+#include "tests/helpers.h"
+#include "tests/train_fixture.h"
+
+using namespace sn;
+using namespace sn::train;
+using nlohmann::json;
+
+namespace {
+
+std::vector<uint8_t> bytes_of(const std::string& path) { return io::read_file(path); }
+
+// The metrics records with the fields that must be reproducible (no times).
+std::vector<json> deterministic_metrics(const std::string& run) {
+  std::vector<json> out;
+  for (auto r : read_jsonl(RunPaths(run).metrics())) {
+    if (r.value("type", "") != "epoch") continue;
+    out.push_back({{"epoch", r["epoch"]}, {"train_loss", r["train_loss"]}, {"train_acc", r["train_acc"]},
+                   {"images", r["images"]}});
+  }
+  return out;
+}
+
+void require_same_checkpoints(const std::string& a, const std::string& b, int epochs) {
+  for (int e = 1; e <= epochs; ++e) {
+    INFO("epoch " << e << ": " << RunPaths(a).checkpoint(e) << " vs " << RunPaths(b).checkpoint(e));
+    REQUIRE(bytes_of(RunPaths(a).checkpoint(e)) == bytes_of(RunPaths(b).checkpoint(e)));
+  }
+}
+
+std::string scratchnet_binary() { return std::string(SN_BINARY_DIR) + "/scratchnet"; }
+
+// Runs the scratchnet binary; returns (exit status, stdout+stderr).
+std::pair<int, std::string> run_cli(const std::string& args) {
+  const std::string cmd = scratchnet_binary() + " " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string tiny_cli_args(const std::string& out) {
+  const auto c = test::tiny_config(out);
+  return "train --data '" + c.data + "' --out '" + out + "' --model resnet18 --weights '" + c.weights +
+         "' --epochs 3 --batch-size 4 --resize 40 --crop 32 --device cpu --quiet";
+}
+
+}  // namespace
+
+TEST_CASE("train: same seed, bit-identical checkpoints and metrics whatever the number of workers",
+          "[experiment][train]") {
+  // The textbook preset with augmentation: the hardest case (random crops and
+  // flips per sample, batch-norm statistics moving with every batch).
+  const std::string a = test::fresh_run_dir("det_w0"), b = test::fresh_run_dir("det_w3");
+  auto ca = test::tiny_config(a);
+  ca.preset = "textbook";
+  ca.workers = 0;
+  auto cb = ca;
+  cb.out = b;
+  cb.workers = 3;
+  train(ca);
+  train(cb);
+  REQUIRE(list_checkpoints(RunPaths(a)).size() == 3);
+  require_same_checkpoints(a, b, 3);
+  CHECK(deterministic_metrics(a) == deterministic_metrics(b));
+  // A checkpoint is small: the head, the moved batch-norm statistics, Adam's state; not the backbone.
+  const Checkpoint ck = load_checkpoint(RunPaths(a).checkpoint(3));
+  CHECK(ck.epoch == 3);
+  bool has_bn_stats = false, has_conv = false;
+  for (const auto& [name, t] : ck.model) {
+    has_bn_stats = has_bn_stats || name == "layer1.0.bn1.running_mean";
+    has_conv = has_conv || name.find("conv") != std::string::npos;
+  }
+  CHECK(has_bn_stats);
+  CHECK_FALSE(has_conv);
+  CHECK(ck.optim.size() == 4);  // exp_avg and exp_avg_sq of fc.weight and fc.bias
+  // Another seed gives another run (the test can fail).
+  const std::string c = test::fresh_run_dir("det_seed1");
+  auto cc = ca;
+  cc.out = c;
+  cc.seed = 1;
+  train(cc);
+  CHECK(bytes_of(RunPaths(a).checkpoint(1)) != bytes_of(RunPaths(c).checkpoint(1)));
+}
+
+TEST_CASE("train: --resume after an interruption gives the uninterrupted run's checkpoints", "[experiment][train]") {
+  const std::string full = test::fresh_run_dir("resume_full"), cut = test::fresh_run_dir("resume_cut");
+  auto cfg = test::tiny_config(full);
+  cfg.workers = 2;
+  train(cfg);
+  // 16 images in batches of 4: 4 batches per epoch; stop in the middle of epoch 2.
+  auto cut_cfg = cfg;
+  cut_cfg.out = cut;
+  cut_cfg.stop_after_batches = 6;
+  REQUIRE_THROWS_AS(train(cut_cfg), Interrupted);
+  REQUIRE(list_checkpoints(RunPaths(cut)).size() == 1);
+  TrainConfig runtime = cfg;
+  runtime.epochs = 0;
+  runtime.data.clear();
+  runtime.workers = 1;  // another worker count, for good measure
+  const TrainSummary s = resume(cut, runtime);
+  CHECK(s.first_epoch == 2);
+  require_same_checkpoints(full, cut, 3);
+  CHECK(deterministic_metrics(full) == deterministic_metrics(cut));
+}
+
+TEST_CASE("train: --resume after SIGKILL of the scratchnet process matches an uninterrupted run",
+          "[experiment][train][cli]") {
+  const std::string full = test::fresh_run_dir("kill_full"), killed = test::fresh_run_dir("kill_killed");
+  REQUIRE(run_cli(tiny_cli_args(full) + " --epochs 6").first == 0);
+  // Start the same run, kill -9 it once its second checkpoint exists (the
+  // kill lands somewhere in epoch 3..6 or after: resume must cope with any).
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string cmd = "exec " + scratchnet_binary() + " " + tiny_cli_args(killed) + " --epochs 6";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string second = RunPaths(killed).checkpoint(2);
+  for (int i = 0; i < 6000 && !path_exists(second); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(path_exists(second));
+  const auto before = list_checkpoints(RunPaths(killed)).size();
+  INFO("killed with " << before << " checkpoints written");
+  const auto [rc, out] = run_cli("train --resume '" + killed + "' --quiet");
+  INFO(out);
+  REQUIRE(rc == 0);
+  require_same_checkpoints(full, killed, 6);
+  CHECK(deterministic_metrics(full) == deterministic_metrics(killed));
+}
+
+TEST_CASE("train: --freeze-bn --no-augment caches features and trains the head on them", "[experiment][train]") {
+  const std::string run = test::fresh_run_dir("cache");
+  auto cfg = test::tiny_config(run);
+  cfg.freeze_bn = true;
+  cfg.augment = false;
+  cfg.epochs = 8;
+  cfg.lr = 1e-2;
+  REQUIRE(uses_feature_cache((resolve(cfg), cfg)));
+  train(cfg);
+  bool cached = false;
+  std::vector<double> losses;
+  for (const auto& r : read_jsonl(RunPaths(run).metrics())) {
+    cached = cached || (r.value("type", "") == "features" && r.value("images", 0) == 16);
+    if (r.value("type", "") == "epoch") losses.push_back(r["train_loss"]);
+  }
+  CHECK(cached);
+  REQUIRE(losses.size() == 8);
+  CHECK(losses.back() < losses.front());  // the head learns the 16 cached feature vectors
+  // Only the head is in the checkpoint: the backbone and its statistics never moved.
+  for (const auto& [name, t] : load_checkpoint(RunPaths(run).checkpoint(8)).model) CHECK(name.rfind("fc.", 0) == 0);
+}
+
+TEST_CASE("eval: every checkpoint, best epoch, per-class accuracy, confusion matrix, JSON", "[experiment][eval]") {
+  const std::string run = test::fresh_run_dir("eval_run");
+  train(test::tiny_config(run));
+  EvalOptions o;
+  o.run = run;
+  o.quiet = true;
+  o.device = "cpu";
+  const json e = evaluate_run(o);
+  REQUIRE(e["checkpoints"].size() == 3);
+  double best_acc = 0;
+  for (const auto& c : e["checkpoints"]) {
+    CHECK(c["total"] == 8);
+    CHECK(std::isfinite(c["loss"].get<double>()));
+    best_acc = std::max(best_acc, c["acc"].get<double>());
+  }
+  CHECK(e["best"]["acc"] == best_acc);
+  int64_t sum = 0;
+  for (const auto& row : e["confusion"])
+    for (const auto& v : row) sum += v.get<int64_t>();
+  CHECK(sum == 8);
+  CHECK(e["per_class"].size() == 2);
+  CHECK(e["predictions"].size() == 8);  // 20 asked, 8 test images
+  CHECK(path_exists(RunPaths(run).eval()));
+  CHECK(path_exists(RunPaths(run).report()));
+  // The CLI's --json: one document on stdout, with `best` {epoch, acc}.
+  const auto [rc, out] = run_cli("eval --run '" + run + "' --device cpu --json 2>/dev/null");
+  REQUIRE(rc == 0);
+  const json j = json::parse(out);
+  CHECK(j["checkpoints"].size() == 3);
+  CHECK(j["best"]["epoch"] == e["best"]["epoch"]);
+  CHECK(j["best"]["acc"] == e["best"]["acc"]);
+}
+
+TEST_CASE("fine-tuning layer4+fc: the loss goes down over a few batches", "[experiment][finetune]") {
+  auto cfg = test::tiny_config(test::fresh_run_dir("finetune"));
+  cfg.train_layers = {"layer4", "fc"};
+  cfg.epochs = 1;
+  cfg.lr = 1e-3;
+  resolve(cfg);
+  const Backbone bb = load_backbone(cfg.model, cfg.weights);
+  Rng rng(3);
+  TransferModel model(bb.net, bb.net->num_features(), 2, cfg, rng);
+  // layer4 and fc train, nothing else.
+  int64_t trained = 0;
+  for (const auto& [name, t] : model.trainable()) {
+    CHECK((name.rfind("layer4.", 0) == 0 || name.rfind("fc.", 0) == 0));
+    trained += t.numel();
+  }
+  CHECK(trained > 1000);
+  CHECK_FALSE(bb.net->layer3->named_parameters()[0].second.requires_grad());
+  // A fixed batch of 8 random images; 10 Adam steps on it.
+  const Tensor x = Tensor::randn({8, 3, 32, 32}, rng);
+  const std::vector<int64_t> y{0, 1, 0, 1, 1, 0, 0, 1};
+  std::vector<Tensor> params;
+  for (auto& [n, t] : model.trainable()) params.push_back(t);
+  auto opt = make_adam(params, 1e-3);
+  std::vector<float> losses;
+  model.set_phase(true);
+  for (int i = 0; i < 10; ++i) {
+    Tensor loss = cross_entropy(model.forward(x), y);
+    losses.push_back(loss.item());
+    opt->zero_grad();
+    loss.backward();
+    // layer4 received a gradient through conv and batch norm.
+    if (i == 0) CHECK(bb.net->layer4->named_parameters()[0].second.grad().defined());
+    opt->step();
+  }
+  INFO("losses " << losses.front() << " -> " << losses.back());
+  CHECK(losses.back() < 0.5f * losses.front());
+}
+
+TEST_CASE("fine-tuning layer4+fc: gradients match finite differences", "[experiment][finetune]") {
+  auto cfg = test::tiny_config(test::fresh_run_dir("finetune_fd"));
+  cfg.train_layers = {"layer4", "fc"};
+  cfg.freeze_bn = true;  // frozen stages in inference mode; layer4 in training mode (batch statistics)
+  resolve(cfg);
+  const Backbone bb = load_backbone(cfg.model, cfg.weights);
+  Rng rng(5);
+  TransferModel model(bb.net, bb.net->num_features(), 2, cfg, rng);
+  model.set_phase(true);
+  const Tensor x = Tensor::randn({4, 3, 64, 64}, rng);  // layer4 sees 2x2 maps: 16 values per batch-norm channel
+  const std::vector<int64_t> y{0, 1, 1, 0};
+  auto params = model.trainable();
+  // Analytic gradient.
+  Tensor loss = cross_entropy(model.forward(x), y);
+  loss.backward();
+  // Directional derivative along a random unit direction v over all trained
+  // parameters: g.v from autograd vs (L(p + h v) - L(p - h v)) / 2h. Summing
+  // over ~10^4 parameters gives a derivative of order 0.1-1, so the float32
+  // evaluation noise (~1e-7 relative on L, divided by 2h = 2e-2: ~1e-5) and
+  // the O(h^2) truncation stay far below the 2% tolerance; a wrong backward
+  // in conv, batch norm, ReLU or the residual adds is off by far more.
+  // Running statistics are restored after each probe (training mode updates them).
+  std::vector<std::vector<float>> dirs;
+  double gv = 0, norm = 0;
+  for (auto& [n, t] : params) {
+    std::vector<float> d(t.numel());
+    for (auto& v : d) v = static_cast<float>(rng.normal());
+    for (float v : d) norm += double(v) * v;
+    dirs.push_back(d);
+  }
+  norm = std::sqrt(norm);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto g = params[i].second.grad().to_vector();
+    for (size_t j = 0; j < g.size(); ++j) gv += double(g[j]) * dirs[i][j] / norm;
+  }
+  auto buffers = bb.net->layer4->named_buffers();
+  std::vector<std::vector<float>> saved;
+  for (auto& [n, t] : buffers) saved.push_back(t.to_vector());
+  auto loss_at = [&](double h) {
+    std::vector<std::vector<float>> orig;
+    for (size_t i = 0; i < params.size(); ++i) {
+      orig.push_back(params[i].second.to_vector());
+      std::vector<float> moved = orig.back();
+      for (size_t j = 0; j < moved.size(); ++j) moved[j] += static_cast<float>(h * dirs[i][j] / norm);
+      params[i].second.copy_(Tensor::from_vector(moved, params[i].second.shape()));
+    }
+    NoGradGuard no_grad;
+    const double l = cross_entropy(model.forward(x), y).item();
+    for (size_t i = 0; i < params.size(); ++i)
+      params[i].second.copy_(Tensor::from_vector(orig[i], params[i].second.shape()));
+    for (size_t i = 0; i < buffers.size(); ++i)
+      buffers[i].second.copy_(Tensor::from_vector(saved[i], buffers[i].second.shape()));
+    return l;
+  };
+  const double h = 1e-2;
+  const double numeric = (loss_at(h) - loss_at(-h)) / (2 * h);
+  INFO("autograd " << gv << ", finite differences " << numeric);
+  CHECK(std::abs(gv) > 1e-3);
+  CHECK(std::abs(gv - numeric) <= 0.02 * std::abs(numeric));
+}
+
+TEST_CASE("train: bad input gives clear errors and leaves nothing behind", "[experiment][train][bad-input]") {
+  const std::string out = test::fresh_run_dir("bad_input");
+  auto cfg = test::tiny_config(out);
+  SECTION("a data folder without train/ and test/") {
+    const std::string dir = test::fresh_run_dir("bad_data_no_splits");
+    make_dirs(dir + "/Cat");
+    cfg.data = dir;
+    REQUIRE_THROWS_WITH(train(cfg), Catch::Contains(dir) && Catch::Contains("no train/ sub-folder"));
+  }
+  SECTION("class folders that differ between train/ and test/") {
+    const std::string dir = test::fresh_run_dir("bad_data_classes");
+    make_dirs(dir + "/train");
+    make_dirs(dir + "/test");
+    const std::string tiny = test::tiny_data();
+    REQUIRE(::symlink((tiny + "/train/Cat").c_str(), (dir + "/train/Cat").c_str()) == 0);
+    REQUIRE(::symlink((tiny + "/train/Dog").c_str(), (dir + "/train/Dog").c_str()) == 0);
+    REQUIRE(::symlink((tiny + "/test/Cat").c_str(), (dir + "/test/Cat").c_str()) == 0);
+    REQUIRE(::symlink((tiny + "/test/Dog").c_str(), (dir + "/test/Wolf").c_str()) == 0);
+    cfg.data = dir;
+    REQUIRE_THROWS_WITH(train(cfg), Catch::Contains("class folders differ") && Catch::Contains("Wolf"));
+  }
+  SECTION("a weight file for another architecture") {
+    cfg.model = "resnet50";
+    REQUIRE_THROWS_WITH(train(cfg), Catch::Contains(cfg.weights) && Catch::Contains("holds a resnet18") &&
+                                        Catch::Contains("model is resnet50"));
+  }
+  SECTION("a missing weight file") {
+    cfg.weights = out + "-missing.snw";
+    REQUIRE_THROWS_WITH(train(cfg), Catch::Contains(cfg.weights));
+  }
+  SECTION("unknown --train-layers and presets") {
+    cfg.train_layers = {"layer9", "fc"};
+    REQUIRE_THROWS_WITH(train(cfg), Catch::Contains("layer9"));
+    cfg.train_layers = {"fc"};
+    cfg.preset = "textbook";
+    cfg.freeze_bn = true;
+    REQUIRE_THROWS_WITH(train(cfg), Catch::Contains("--freeze-bn"));
+  }
+  CHECK_FALSE(path_exists(out));  // nothing was created
+}
+
+TEST_CASE("train: a non-finite loss stops with epoch and batch named, earlier checkpoints intact",
+          "[experiment][train][bad-input]") {
+  const std::string run = test::fresh_run_dir("nonfinite");
+  auto cfg = test::tiny_config(run);
+  cfg.epochs = 2;
+  train(cfg);
+  const auto ck1 = bytes_of(RunPaths(run).checkpoint(1)), ck2 = bytes_of(RunPaths(run).checkpoint(2));
+  // Continue with an absurd learning rate: one Adam step moves the head's
+  // weights by ~1e38, the next logits overflow, the loss is inf or nan.
+  json conf = read_json(RunPaths(run).config());
+  conf["lr"] = 1e38;
+  write_json(RunPaths(run).config(), conf);
+  TrainConfig runtime = cfg;
+  runtime.epochs = 4;
+  runtime.data.clear();
+  REQUIRE_THROWS_WITH(resume(run, runtime), Catch::Contains("non-finite loss") && Catch::Contains("at epoch 3, batch 2") &&
+                                                Catch::Contains("epochs 1-2") && Catch::Contains("intact"));
+  CHECK(list_checkpoints(RunPaths(run)).size() == 2);
+  CHECK(bytes_of(RunPaths(run).checkpoint(1)) == ck1);
+  CHECK(bytes_of(RunPaths(run).checkpoint(2)) == ck2);
+  CHECK_NOTHROW(load_checkpoint(RunPaths(run).checkpoint(2)));
+}
+
+TEST_CASE("scratchnet train/eval: unknown options and missing arguments are errors", "[experiment][cli]") {
+  auto [rc, out] = run_cli("train --data x --out y --no-such-option");
+  CHECK(rc != 0);
+  CHECK(out.find("--no-such-option") != std::string::npos);
+  std::tie(rc, out) = run_cli("train --out y");
+  CHECK(rc != 0);
+  CHECK(out.find("--data is required") != std::string::npos);
+  std::tie(rc, out) = run_cli("train --data x --out y --model vgg16");
+  CHECK(rc != 0);
+  CHECK(out.find("vgg16") != std::string::npos);
+  std::tie(rc, out) = run_cli("eval --run /nonexistent-run");
+  CHECK(rc != 0);
+  CHECK(out.find("/nonexistent-run") != std::string::npos);
+}

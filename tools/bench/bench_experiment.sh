@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The whole experiment, scratchnet against PyTorch, back to back on this machine.
+#
+#   tools/bench/bench_experiment.sh [--mode MODE]... [--epochs 13] [--threads N] [--workers N]
+#                                   [--repeat R] [--data DIR] [--weights FILE] [--out DIR]
+#
+# MODE (repeatable; default: all four):
+#   textbook   --preset textbook (batch norm in training mode, no normalization)
+#   default    scratchnet's defaults (normalization from the weight file, batch norm in training mode)
+#   freeze-bn  --freeze-bn
+#   cached     --freeze-bn --no-augment: scratchnet caches the backbone features; PyTorch runs its plain loop
+#
+# Each side runs the full experiment: `epochs` epochs of training plus the
+# evaluation of every checkpoint on the test split (scratchnet: train + eval;
+# PyTorch: tools/reference/experiment_torch.py, which evaluates after every
+# epoch). Both use the same threads and loader workers. With --repeat R the
+# two sides alternate R times and the ratio of the medians is printed.
+# Prints per mode: wall times, best test accuracies, and scratchnet/PyTorch.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+modes=() epochs=13 threads=$(nproc) workers=2 repeat=1
+data=../shared/datasets/catanddog weights=weights/resnet50-imagenet.snw out=build/bench_experiment
+while (($#)); do
+  case "$1" in
+    --mode) modes+=("$2"); shift 2 ;;
+    --epochs) epochs=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --weights) weights=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "bench_experiment: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+((${#modes[@]})) || modes=(textbook default freeze-bn cached)
+sn=./build/release/scratchnet
+[[ -x $sn ]] || { echo "bench_experiment: build first (cmake --build --preset release)" >&2; exit 1; }
+[[ -f $weights ]] || { echo "bench_experiment: $weights is missing (tools/fetch-weights.sh)" >&2; exit 1; }
+/usr/bin/python3 -c "import torch, torchvision" 2>/dev/null ||
+  { echo "bench_experiment: needs Debian's python3-torch (tools/install-deps.sh --reference)" >&2; exit 1; }
+mkdir -p "$out"
+
+flags_for() {
+  case "$1" in
+    textbook) echo "--preset textbook" ;;
+    default) echo "" ;;
+    freeze-bn) echo "--freeze-bn" ;;
+    cached) echo "--freeze-bn --no-augment" ;;
+    *) echo "bench_experiment: unknown mode $1" >&2; exit 2 ;;
+  esac
+}
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
+     "threads $threads, workers $workers, $epochs epochs, data $data"
+summary="$out/summary.txt"
+: >"$summary"
+for mode in "${modes[@]}"; do
+  flags=$(flags_for "$mode")
+  sn_times=() pt_times=()
+  for ((r = 1; r <= repeat; r++)); do
+    run="$out/$mode-sn"
+    rm -rf "$run"
+    t0=$(now)
+    # shellcheck disable=SC2086
+    $sn train --data "$data" --out "$run" --weights "$weights" --epochs "$epochs" --threads "$threads" \
+      --workers "$workers" --device cpu --quiet $flags
+    $sn eval --run "$run" --data "$data" --threads "$threads" --workers "$workers" --device cpu --json \
+      >"$out/$mode-sn-eval.json"
+    t1=$(now)
+    # shellcheck disable=SC2086
+    /usr/bin/python3 tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
+      --threads "$threads" --workers "$workers" --quiet --json "$out/$mode-torch.json" $flags
+    t2=$(now)
+    sn_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
+    pt_times+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')")
+  done
+  sn_med=$(printf '%s\n' "${sn_times[@]}" | median)
+  pt_med=$(printf '%s\n' "${pt_times[@]}" | median)
+  line=$(/usr/bin/python3 - "$out/$mode-sn-eval.json" "$out/$mode-torch.json" "$sn_med" "$pt_med" "$mode" <<'PY'
+import json, sys
+sn, pt = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+a, b, mode = float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+print(f"{mode:9s}  scratchnet {a:8.1f} s  best acc {sn['best']['acc']:.4f} (epoch {sn['best']['epoch']:2d})   "
+      f"pytorch {b:8.1f} s  best acc {pt['best']['acc']:.4f} (epoch {pt['best']['epoch']:2d})   "
+      f"time ratio scratchnet/pytorch {a / b:.3f}")
+PY
+)
+  echo "$line" | tee -a "$summary"
+done
+echo "bench_experiment: summary in $summary"

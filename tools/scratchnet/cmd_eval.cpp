@@ -1,0 +1,35 @@
+// `scratchnet eval --run RUN_DIR --data DIR [--json]`: every checkpoint on the
+// test split, the best epoch, per-class accuracy, the confusion matrix; writes
+// RUN_DIR/eval.json and RUN_DIR/report.html (engine/train/evaluator.h).
+#include <cstdio>
+#include <memory>
+
+#include "engine/train/evaluator.h"
+#include "tools/scratchnet/commands.h"
+
+static sn::cli::Register reg([](CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate every checkpoint of a run on the test split; write the report");
+  auto o = std::make_shared<sn::train::EvalOptions>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("--run", o->run, "run directory written by `scratchnet train`")->required();
+  cmd->add_option("--data", o->data, "data folder with test/<class>/ (default: the run's)");
+  cmd->add_option("--workers", o->workers, "data loading threads")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "compute threads (default: all cores)");
+  cmd->add_option("--device", o->device, "where to compute")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", *json, "print one JSON document (each checkpoint's test accuracy and loss, `best`)");
+  cmd->add_flag("--quiet", o->quiet, "no progress output");
+  cmd->callback([o, json] {
+    sn::cli::run([&] {
+      o->progress_to_stderr = *json;
+      const nlohmann::json result = sn::train::evaluate_run(*o);
+      if (*json) {
+        std::printf("%s\n", result.dump(2).c_str());
+      } else if (!o->quiet) {
+        std::printf("%s", sn::train::format_eval(result).c_str());
+        std::printf("report: %s/report.html\n", o->run.c_str());
+      }
+      return 0;
+    });
+  });
+});
