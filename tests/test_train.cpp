@@ -99,7 +99,7 @@ TEST_CASE("train: same seed, bit-identical checkpoints and metrics whatever the 
   }
   CHECK(has_bn_stats);
   CHECK_FALSE(has_conv);
-  CHECK(ck.optim.size() == 4);  // exp_avg and exp_avg_sq of fc.weight and fc.bias
+  CHECK(ck.optim.size() == 6);  // step, exp_avg and exp_avg_sq of fc.weight and fc.bias
   // Another seed gives another run (the test can fail).
   const std::string c = test::fresh_run_dir("det_seed1");
   auto cc = ca;

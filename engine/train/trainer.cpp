@@ -105,7 +105,7 @@ class Run {
     lo.seed = cfg_.seed;
     lo.quiet = cfg_.quiet;
     data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
-    if (first_epoch_ == 1) write_samples_grid(loader);
+    if (first_epoch_ == 1) write_samples_grid();
     if (uses_feature_cache(cfg_)) cache_features(lo);
     for (int epoch = first_epoch_; epoch <= cfg_.epochs; ++epoch) {
       const auto te = Clock::now();
@@ -140,9 +140,12 @@ class Run {
                       (first_epoch_ > 1 ? "\n  resuming after epoch " + std::to_string(first_epoch_ - 1) : ""));
   }
 
-  void write_samples_grid(data::DataLoader& loader) {
+  void write_samples_grid() {
     try {
-      write_training_grid(run_.train_grid(), loader, splits_.train.classes, 24);
+      TrainConfig display = cfg_;
+      display.normalize = false;  // the pictures as they are, in [0, 1]
+      write_training_grid(run_.train_grid(), splits_.train, train_transform(display, backbone_.preprocessing),
+                          cfg_.seed, 24);
     } catch (const Error& e) {  // a picture must not stop a training run
       progress_.message(std::string("warning: no training sample grid: ") + e.what());
     }
