@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/autograd.h"
+#include "engine/check.h"
 #include "engine/data/loader.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"

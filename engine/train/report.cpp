@@ -62,6 +62,12 @@ static std::string num(double v, int digits = 4) {
   std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
 }
+static std::string fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
 static std::string pct(double v) {
   if (!std::isfinite(v)) return "n/a";
   char buf[32];
@@ -80,7 +86,7 @@ static double nice_step(double range, int n) {
 
 std::string svg_line_chart(const std::string& title, const std::string& y_label, const std::vector<Series>& series,
                            bool percent) {
-  const double W = 520, H = 300, left = 60, right = 16, top = 30, bottom = 44;
+  const double W = 520, H = 310, left = 60, right = 16, top = 46, bottom = 44;
   double x0 = 1, x1 = 1, y0 = INFINITY, y1 = -INFINITY;
   for (const auto& s : series)
     for (auto [x, y] : s.points) {
@@ -140,7 +146,8 @@ std::string svg_line_chart(const std::string& title, const std::string& y_label,
         o << "<circle cx=\"" << num(sx(x), 6) << "\" cy=\"" << num(sy(y), 6) << "\" r=\"3\" fill=\"" << s.color
           << "\"><title>" << html_escape(s.name) << ", epoch " << num(x) << ": " << (percent ? pct(y) : num(y))
           << "</title></circle>";
-    const double lx = left + 12 + 130 * static_cast<double>(k), ly = top + 8;
+    // The legend sits between the title and the plot, never over a curve.
+    const double lx = left + 12 + 130 * static_cast<double>(k), ly = 28;
     o << "\n<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"4\" fill=\"" << s.color << "\"/><text x=\""
       << lx + 18 << "\" y=\"" << ly + 6 << "\" font-size=\"12\">" << html_escape(s.name) << "</text>\n";
   }
@@ -207,7 +214,9 @@ std::string render_report(const ReportInput& in) {
 
   Series train_acc{"train accuracy", "#1f77b4", {}}, test_acc{"test accuracy", "#d62728", {}};
   Series train_loss{"train loss", "#1f77b4", {}}, test_loss{"test loss", "#d62728", {}};
-  double train_time = 0;
+  double train_time = 0, feature_time = 0;
+  for (const auto& r : in.metrics)
+    if (r.value("type", "") == "features") feature_time += r.value("time_s", 0.0);
   for (const auto& r : train_rows) {
     const double e = r.value("epoch", 0);
     train_acc.points.emplace_back(e, r.value("train_acc", NAN));
@@ -235,7 +244,11 @@ std::string render_report(const ReportInput& in) {
     o << "Not evaluated yet: run <code>scratchnet eval --run RUN_DIR --data DIR</code> for the test curves and "
          "the prediction grid.";
   }
-  o << " Training took " << num(train_time, 4) << " s.</p>\n";
+  o << " Training took " << fixed(train_time + feature_time, 1) << " s";
+  if (feature_time > 0)
+    o << " (" << fixed(feature_time, 1) << " s computing the backbone features once, " << fixed(train_time, 1)
+      << " s for the epochs)";
+  o << ".</p>\n";
 
   o << "<h2>Curves</h2>\n<div class=\"charts\">\n";
   std::vector<Series> acc{train_acc}, loss{train_loss};
@@ -253,8 +266,8 @@ std::string render_report(const ReportInput& in) {
     o << "<tr" << (best ? " style=\"background:#e6ffec\"" : "") << "><td>" << e << "</td><td>"
       << num(r.value("train_loss", NAN)) << "</td><td>" << pct(r.value("train_acc", NAN)) << "</td><td>"
       << (t != test_rows.end() ? num(t->second.value("loss", NAN)) : "") << "</td><td>"
-      << (t != test_rows.end() ? pct(t->second.value("acc", NAN)) : "") << "</td><td>" << num(r.value("time_s", NAN))
-      << "</td><td>" << num(r.value("images_per_s", NAN)) << "</td></tr>\n";
+      << (t != test_rows.end() ? pct(t->second.value("acc", NAN)) : "") << "</td><td>" << fixed(r.value("time_s", NAN), 2)
+      << "</td><td>" << fixed(r.value("images_per_s", NAN), 1) << "</td></tr>\n";
   }
   o << "</table>\n";
 
@@ -300,17 +313,17 @@ std::string render_report(const ReportInput& in) {
   }
 
   o << "<h2>Timings</h2>\n<table id=\"timings\">";
-  o << "<tr><td class=\"k\">training, all epochs</td><td>" << num(train_time) << " s</td></tr>";
+  o << "<tr><td class=\"k\">training, all epochs</td><td>" << fixed(train_time, 2) << " s</td></tr>";
   if (!train_rows.empty())
-    o << "<tr><td class=\"k\">training, mean per epoch</td><td>" << num(train_time / train_rows.size())
+    o << "<tr><td class=\"k\">training, mean per epoch</td><td>" << fixed(train_time / train_rows.size(), 2)
       << " s</td></tr>";
   for (const auto& r : in.metrics)
     if (r.value("type", "") == "features")
       o << "<tr><td class=\"k\">feature extraction (" << html_escape(r.value("split", "")) << ", once)</td><td>"
-        << num(r.value("time_s", NAN)) << " s</td></tr>";
+        << fixed(r.value("time_s", NAN), 2) << " s</td></tr>";
   if (in.eval.is_object() && in.eval.contains("time_s"))
     o << "<tr><td class=\"k\">evaluation of " << in.eval["checkpoints"].size() << " checkpoints</td><td>"
-      << num(in.eval.value("time_s", NAN)) << " s</td></tr>";
+      << fixed(in.eval.value("time_s", NAN), 2) << " s</td></tr>";
   o << "</table>\n";
   if (start.contains("machine")) o << "<h2>Machine</h2>\n" << table_of(start["machine"]);
   o << "</body></html>\n";

@@ -47,6 +47,7 @@ class Run {
     progress_ = Progress(cfg_.quiet ? ProgressMode::Quiet : ProgressMode::Auto);
     if (cfg_.threads > 0) set_num_threads(cfg_.threads);
     device_ = resolve_device(cfg_.device);
+    cfg_.device = to_string(device_);  // saved resolved: "auto" on a CPU-only machine is "cpu"
     // 1. Every input is checked before RUN_DIR is touched: a bad input leaves nothing behind.
     splits_ = scan_splits(cfg_.data);
     cfg_.weights = resolve_weights(cfg_.model, cfg_.weights);
