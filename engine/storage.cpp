@@ -5,17 +5,14 @@
 #include <new>
 
 #include "engine/check.h"
+#include "engine/host_allocator.h"
 
 namespace sn {
-
-static constexpr size_t kCpuAlignment = 64;
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (bytes == 0) return;
   if (device == Device::CPU) {
-    size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-    data_ = std::aligned_alloc(kCpuAlignment, rounded);
-    SN_CHECK(data_ != nullptr, "out of host memory allocating ", bytes, " bytes");
+    data_ = host_alloc(bytes);  // 64-byte aligned; large blocks are reused (host_allocator.h)
   } else {
     data_ = cuda::device_alloc(bytes);
   }
@@ -23,7 +20,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 
 Storage::~Storage() {
   if (!data_) return;
-  if (device_ == Device::CPU) std::free(data_);
+  if (device_ == Device::CPU) host_free(data_, bytes_);
   else cuda::device_free(data_, bytes_);
 }
 

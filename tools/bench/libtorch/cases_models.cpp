@@ -8,13 +8,10 @@
 #include "engine/ops.h"
 #include "engine/optim/adam.h"
 #include "engine/random.h"
-#if SN_BENCH_MODELS
 #include "models/resnet.h"
-#endif
 #include "tools/bench/libtorch/cases.h"
 #include "tools/bench/libtorch/torch_resnet.h"
 
-#if SN_BENCH_MODELS
 namespace sn::bench {
 
 namespace {
@@ -161,8 +158,3 @@ std::vector<Case> model_cases(const Options& o) {
 }
 
 }  // namespace sn::bench
-#else
-namespace sn::bench {
-std::vector<Case> model_cases(const Options&) { return {}; }
-}  // namespace sn::bench
-#endif

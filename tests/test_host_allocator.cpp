@@ -1,0 +1,47 @@
+// The host allocator: alignment, reuse of large blocks, the cache limit.
+#include <cstdint>
+
+#include "engine/host_allocator.h"
+#include "engine/tensor.h"
+#include "tests/helpers.h"
+
+using namespace sn;
+
+TEST_CASE("host allocator: 64-byte aligned, small and large", "[memory]") {
+  for (size_t bytes : {size_t(1), size_t(100), size_t(4096), size_t(3) << 20, (size_t(5) << 20) + 7}) {
+    void* p = host_alloc(bytes);
+    CHECK(reinterpret_cast<uintptr_t>(p) % 64 == 0);
+    static_cast<char*>(p)[bytes - 1] = 1;  // the whole block is usable
+    host_free(p, bytes);
+  }
+}
+
+TEST_CASE("host allocator: a freed large block is handed out again for the same size class", "[memory]") {
+  host_cache_clear();
+  const size_t bytes = (size_t(6) << 20) + 123;
+  void* a = host_alloc(bytes);
+  host_free(a, bytes);
+  CHECK(host_cache_stats().cached_bytes >= bytes);
+  const size_t hits = host_cache_stats().hits;
+  void* b = host_alloc(bytes - 100);  // same size class (7 MiB)
+  CHECK(b == a);
+  CHECK(host_cache_stats().hits == hits + 1);
+  void* c = host_alloc(bytes * 3);     // another class: a fresh block
+  CHECK(c != a);
+  host_free(b, bytes - 100);
+  host_free(c, bytes * 3);
+  host_cache_clear();
+  CHECK(host_cache_stats().cached_bytes == 0);
+}
+
+TEST_CASE("host allocator: tensors reuse the cached memory", "[memory]") {
+  host_cache_clear();
+  const float* first;
+  {
+    Tensor t = Tensor::zeros({4, 1 << 18});  // 4 MiB
+    first = t.data();
+  }
+  Tensor u = Tensor::zeros({4, 1 << 18});
+  CHECK(u.data() == first);
+  CHECK(u.to_vector()[12345] == 0.f);  // reused memory is still initialised by the factory
+}
