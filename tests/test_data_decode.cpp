@@ -53,6 +53,32 @@ TEST_CASE("decode: gray, gray+alpha, RGBA, 16-bit and palette PNGs become RGB as
   }
 }
 
+TEST_CASE("decode: binary PPM and PGM, and EXIF orientation ignored", "[data][decode]") {
+  const std::string dir = scratch_dir("decode_pnm_exif");
+  const std::string ppm = "P6\n2 1\n255\n";
+  std::vector<uint8_t> bytes(ppm.begin(), ppm.end());
+  bytes.insert(bytes.end(), {1, 2, 3, 250, 251, 252});
+  write_bytes(dir + "/a.ppm", bytes);
+  CHECK(load_image(dir + "/a.ppm").pixels == std::vector<uint8_t>{1, 2, 3, 250, 251, 252});
+  const std::string pgm = "P5\n2 1\n255\n";
+  bytes.assign(pgm.begin(), pgm.end());
+  bytes.insert(bytes.end(), {9, 200});
+  write_bytes(dir + "/a.pgm", bytes);
+  CHECK(load_image(dir + "/a.pgm").pixels == std::vector<uint8_t>{9, 9, 9, 200, 200, 200});
+  // An APP1 Exif segment saying "rotate 90 degrees" (orientation 6) right after
+  // SOI: torchvision's loader ignores it, and so do we (same size, same pixels).
+  const auto jpeg = io::read_file(data_path("catanddog/train/Cat/0.jpg"));
+  const std::vector<uint8_t> exif = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,       // APP1, length 34
+                                     'M', 'M', 0, 42, 0, 0, 0, 8,                             // TIFF header
+                                     0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0,          // 1 entry: Orientation = 6
+                                     0, 0, 0, 0};                                             // no next IFD
+  std::vector<uint8_t> rotated = exif;
+  rotated.insert(rotated.begin(), {0xFF, 0xD8});  // SOI
+  rotated.insert(rotated.end(), jpeg.begin() + 2, jpeg.end());
+  write_bytes(dir + "/exif.jpg", rotated);
+  CHECK(load_image(dir + "/exif.jpg") == load_image(data_path("catanddog/train/Cat/0.jpg")));
+}
+
 // Checks that f throws an sn::Error whose message names `file` and contains `reason`.
 static void check_error(const std::function<void()>& f, const std::string& file, const std::string& reason) {
   try {
@@ -67,6 +93,11 @@ static void check_error(const std::function<void()>& f, const std::string& file,
 }
 
 static std::vector<uint8_t> cut(const std::vector<uint8_t>& b, size_t n) { return {b.begin(), b.begin() + n}; }
+// Overwrites n bytes from `at` with 0x55: a file damaged in place, not cut.
+static std::vector<uint8_t> corrupt(std::vector<uint8_t> b, size_t at, size_t n) {
+  for (size_t i = at; i < at + n && i < b.size(); ++i) b[i] = 0x55;
+  return b;
+}
 
 TEST_CASE("decode: bad files give errors naming the file and the reason", "[data][decode][bad]") {
   const std::string dir = scratch_dir("decode_bad");
@@ -92,6 +123,8 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
       {"no_end.jpg", cut(jpeg, jpeg.size() - 2), "corrupt or truncated"},
       {"header_only.jpg", cut(jpeg, 300), "corrupt or truncated"},
       {"truncated.png", cut(png, png.size() - 20), "corrupt or truncated"},
+      {"corrupt_header.jpg", corrupt(jpeg, 20, 200), "corrupt or truncated"},
+      {"corrupt_zlib.png", corrupt(png, 41, 2), "corrupt or truncated"},
       {"truncated_bmp.jpg", cut(bmp, bmp.size() / 2), "truncated BMP"},
       {"huge.png", huge_png, "above the limit"},
       {"huge_bmp.jpg", huge_bmp, "above the limit"},

@@ -179,9 +179,6 @@ void DataLoader::worker_loop() {
   }
 }
 
-// Under mu_ (held by lk): puts sample `pos` of the epoch order into its
-// batch's slot. The pixels are copied with the lock released, so workers fill
-// their rows in parallel; the last sample of a batch completes it.
 // Under mu_: the slot of sample pos's batch, opened (and its batch tensor
 // allocated, once the sample shape is known) by the batch's first job.
 Tensor DataLoader::take_job(int64_t pos) {
