@@ -16,7 +16,10 @@
 #   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes)
 #   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races)
 #   bench      tools/bench/bench_gpu: SGEMM vs cuBLAS at 4096^3, every ResNet conv shape vs cuDNN
-#   experiment optional: `scratchnet train --device cuda` and PyTorch's run, when data and weights are there
+#   experiment optional: `scratchnet train/eval --device cuda` and PyTorch's run, when data
+#              (shared/datasets/catanddog or $SN_DATA) and weights (weights/*.snw or $SN_WEIGHTS) travelled
+# GPU_CHECK_SKIP="memcheck racecheck bench" skips steps by name (e.g. to give the experiment a call of its own);
+# GPU_CHECK_BUDGET_S (default 470) is the whole script's time budget.
 # Files written (at most 8 come back): env.log build.log tests.log sanitizer.log bench.log
 # bench.json experiment.log summary.txt. The summary table is printed last.
 set -uo pipefail
@@ -37,6 +40,10 @@ left() { echo $((DEADLINE - $(date +%s))); }
 step() {
   local name=$1 limit=$2 log=$3
   shift 3
+  if [[ " ${GPU_CHECK_SKIP:-} " == *" $name "* ]]; then
+    ROWS+=("$name|skipped (GPU_CHECK_SKIP)|0")
+    return 0
+  fi
   local l
   l=$(left)
   ((l < limit)) && limit=$l
@@ -149,8 +156,10 @@ if ((BUILT == 0)); then
   HAS_TRAIN=no
   "$BUILD/scratchnet" --help 2>/dev/null | grep -qE '^ +train ' && HAS_TRAIN=yes
   if [[ -n "$DATA" && -n "$WEIGHTS" && $HAS_TRAIN == yes ]]; then
-    step experiment-cuda 150 "$EXP_LOG" "$BUILD/scratchnet" train --device cuda --data "$DATA" \
-      --weights "$WEIGHTS" --out /tmp/run_gpu ${SN_EXPERIMENT_ARGS:-}
+    rm -rf /tmp/run_gpu
+    step train-cuda 240 "$EXP_LOG" "$BUILD/scratchnet" train --device cuda --data "$DATA" \
+      --weights "$WEIGHTS" --out /tmp/run_gpu ${SN_EXPERIMENT_ARGS:-} &&
+      step eval-cuda 90 "$EXP_LOG" "$BUILD/scratchnet" eval --run /tmp/run_gpu --data "$DATA" --device cuda
     if [[ -f tools/reference/experiment_torch.py ]]; then
       step experiment-torch 150 "$EXP_LOG" python3 tools/reference/experiment_torch.py --data "$DATA" \
         --weights "$WEIGHTS" --json /tmp/run_torch.json ${SN_TORCH_ARGS:-}
