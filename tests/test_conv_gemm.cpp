@@ -76,6 +76,23 @@ TEST_CASE("conv2d gemm path: equals the naive convolution on edge-case shapes", 
   check_conv(make_shape(2, 6, 9, 9, 12, 3, 3, 1, 1), true, true, rng);  // fused relu epilogue
 }
 
+TEST_CASE("conv2d gemm path: accumulate adds a residual before bias and relu", "[conv][conv_gemm]") {
+  Rng rng(23);
+  const Conv2dShape s = make_shape(2, 6, 7, 7, 10, 3, 3, 1, 1);  // 49-column images: split tiles too
+  auto x = random_doubles(size_t(s.N * s.C * s.H * s.W), rng);
+  auto w = random_doubles(size_t(s.K * s.C * s.R * s.S), rng);
+  auto b = random_doubles(size_t(s.K), rng);
+  auto res = random_doubles(size_t(s.N * s.K * s.P * s.Q), rng);
+  auto want = conv_naive(s, x, w, b, false);
+  for (size_t i = 0; i < want.size(); ++i) want[i] = std::max(want[i] + res[i], 0.0);
+  auto xf = to_float(x), wf = to_float(w), bf = to_float(b);
+  std::vector<float> y = to_float(res);
+  cpu::conv2d_forward_gemm(s, xf.data(), wf.data(), bf.data(), y.data(), true, true);
+  double worst = 0;
+  for (size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::abs(double(y[i]) - want[i]));
+  CHECK(worst < 1e-4);  // outputs are O(1..10): sums of 54 products plus the residual
+}
+
 TEST_CASE("conv2d gemm path: bit-identical with 1 and 2 threads", "[conv][conv_gemm][threads]") {
   Rng rng(22);
   const Conv2dShape s = make_shape(3, 32, 14, 14, 40, 3, 3, 1, 1);

@@ -202,7 +202,7 @@ class Im2colB final : public BSource {
 }  // namespace
 
 void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
-                         bool relu) {
+                         bool relu, bool accumulate) {
   const int64_t image_in = s.C * s.H * s.W, image_out = s.K * s.P * s.Q;
   SN_CHECK(image_in < (int64_t(1) << 30), "conv2d: one input image of ", image_in,
            " floats is too large for 32-bit gather offsets");
@@ -221,6 +221,7 @@ void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, c
     Epilogue ep;
     ep.bias = bias;
     ep.relu = relu;
+    ep.beta = accumulate ? 1.f : 0.f;
     run(s.K, sc.N * s.P * s.Q, s.C * s.R * s.S, w, s.C * s.R * s.S, false, b, c, ep);
   }
 }

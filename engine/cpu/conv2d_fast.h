@@ -14,10 +14,12 @@
 
 namespace sn::cpu {
 
-// x (N,C,H,W), w (K,C,R,S), bias (K) or null -> y (N,K,P,Q), overwritten.
-// With relu, y = max(conv + bias, 0) (a fused epilogue for inference).
+// x (N,C,H,W), w (K,C,R,S), bias (K) or null -> y (N,K,P,Q):
+//   y = [max(0,] conv(x, w) [+ y] [+ bias] [)]
+// overwritten, or with accumulate added to what y holds (a residual); relu
+// applies last. Both fuse into the GEMM's epilogue (no extra pass over y).
 // Bit-identical for any thread count.
 void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
-                         bool relu = false);
+                         bool relu = false, bool accumulate = false);
 
 }  // namespace sn::cpu

@@ -8,6 +8,7 @@
 #include "engine/ops.h"
 #include "engine/optim/adam.h"
 #include "engine/random.h"
+#include "models/fused_resnet.h"
 #include "models/resnet.h"
 #include "tools/bench/libtorch/cases.h"
 #include "tools/bench/libtorch/torch_resnet.h"
@@ -49,11 +50,15 @@ TorchResNet to_torch_model(const models::ResNet& m, const std::string& arch) {
   return t;
 }
 
-Case forward_case(const std::string& arch, int64_t N, bool training) {
+// fused: scratchnet runs models::FusedResNet (batch norm folded into the
+// convs, bias/ReLU/residual in the GEMM epilogue) against LibTorch's plain
+// eager forward: what each library offers a frozen backbone out of the box.
+Case forward_case(const std::string& arch, int64_t N, bool training, bool fused = false) {
   Case c;
   c.group = "model";
   const bool r50 = arch == "resnet50";
-  c.name = arch + " forward b" + std::to_string(N) + (training ? " train-mode BN" : " inference");
+  c.name = arch + " forward b" + std::to_string(N) +
+           (training ? " train-mode BN" : (fused ? " inference, BN folded" : " inference"));
   // Multiply-adds of one 224x224 image: 1.82 G (ResNet-18), 4.11 G (ResNet-50).
   c.flops = 2.0 * (r50 ? 4.11e9 : 1.82e9) * double(N);
   c.cost = N > 1 ? 4 : 1;
@@ -71,9 +76,10 @@ Case forward_case(const std::string& arch, int64_t N, bool training) {
                           at::NoGradGuard g;
                           *ty = tmodel->forward(*tx, training);
                         }});
+    auto folded = fused ? std::make_shared<models::FusedResNet>(*model) : nullptr;
     in.sides.push_back({"fast", [=] {
                           NoGradGuard g;
-                          *y = model->forward(*x);
+                          *y = folded ? folded->forward(*x) : model->forward(*x);
                         }});
     // 50 layers of float32 in different summation orders: 1e-3 relative
     // (L2) is still far below what any wrong layer would give.
@@ -152,6 +158,7 @@ std::vector<Case> model_cases(const Options& o) {
     v.push_back(forward_case(arch, 1, false));
     v.push_back(forward_case(arch, 32, false));
     if (!o.quick) v.push_back(forward_case(arch, 32, true));
+    v.push_back(forward_case(arch, 32, false, true));
   }
   v.push_back(fc_step_case("resnet50", 32));
   return v;

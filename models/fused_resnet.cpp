@@ -1,0 +1,110 @@
+#include "models/fused_resnet.h"
+
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/check.h"
+#include "engine/cpu/conv2d_fast.h"
+
+namespace sn::models {
+
+namespace {
+struct Folded {
+  Tensor weight, bias;
+};
+
+// w' = w * g, b' = beta + (b - mean) * g with g = gamma / sqrt(var + eps), per
+// output channel, computed in double and rounded once.
+Folded fold(const nn::Conv2d& conv, const nn::BatchNorm2d& bn) {
+  const Tensor w = conv.weight.to(Device::CPU);
+  const int64_t K = w.size(0), per = w.numel() / K;
+  SN_CHECK(bn.channels == K, "fold: batch norm of ", bn.channels, " channels after a conv with ", K, " outputs");
+  const auto wv = w.to_vector(), gamma = bn.weight.to_vector(), beta = bn.bias.to_vector(),
+             mean = bn.running_mean.to_vector(), var = bn.running_var.to_vector();
+  const auto cb = conv.bias.defined() ? conv.bias.to_vector() : std::vector<float>(size_t(K), 0.f);
+  std::vector<float> nw(wv.size()), nb(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; ++k) {
+    const double g = double(gamma[size_t(k)]) / std::sqrt(double(var[size_t(k)]) + double(bn.eps));
+    for (int64_t i = 0; i < per; ++i) nw[size_t(k * per + i)] = float(double(wv[size_t(k * per + i)]) * g);
+    nb[size_t(k)] = float(double(beta[size_t(k)]) + (double(cb[size_t(k)]) - double(mean[size_t(k)])) * g);
+  }
+  const Device d = conv.weight.device();
+  return {Tensor::from_vector(nw, w.shape()).to(d), Tensor::from_vector(nb, {K}).to(d)};
+}
+
+template <typename T>
+const T& as(const nn::Module* m, const std::string& what) {
+  const T* t = dynamic_cast<const T*>(m);
+  SN_CHECK(t != nullptr, "FusedResNet: ", what, " is missing or has an unexpected type");
+  return *t;
+}
+}  // namespace
+
+FusedResNet::FusedResNet(const ResNet& model) {
+  auto folded = [&](const std::string& conv_name, const std::string& bn_name) {
+    const auto& conv = as<nn::Conv2d>(model.submodule(conv_name), conv_name);
+    const auto& bn = as<nn::BatchNorm2d>(model.submodule(bn_name), bn_name);
+    const Folded f = fold(conv, bn);
+    return FoldedConv{f.weight, f.bias, conv.params};
+  };
+  stem_ = folded("conv1", "bn1");
+  for (int layer = 1; layer <= 4; ++layer) {
+    const std::string stage = "layer" + std::to_string(layer);
+    for (int b = 0; model.submodule(stage + "." + std::to_string(b)); ++b) {
+      const std::string pre = stage + "." + std::to_string(b) + ".";
+      Block block;
+      for (int i = 1; i <= 3 && model.submodule(pre + "conv" + std::to_string(i)); ++i)
+        block.convs.push_back(folded(pre + "conv" + std::to_string(i), pre + "bn" + std::to_string(i)));
+      if (model.submodule(pre + "downsample")) {
+        block.has_downsample = true;
+        block.downsample = folded(pre + "downsample.0", pre + "downsample.1");
+      }
+      blocks_.push_back(std::move(block));
+    }
+  }
+  fc_weight_ = model.fc->weight.detach().clone();
+  fc_bias_ = model.fc->bias.detach().clone();
+}
+
+Tensor FusedResNet::conv(const Tensor& x, const FoldedConv& c, bool relu_after, Tensor residual) {
+  if (x.is_cuda()) {  // other devices: the plain ops (still no batch-norm pass)
+    Tensor y = sn::conv2d(x, c.weight, c.bias, c.params);
+    if (residual.defined()) y = add(y, residual);
+    return relu_after ? relu(y) : y;
+  }
+  const int64_t R = c.weight.size(2), S = c.weight.size(3), stride = c.params.stride, pad = c.params.padding;
+  SN_CHECK(x.ndim() == 4 && x.size(1) == c.weight.size(1), "FusedResNet: input ", to_string(x.shape()),
+           " does not fit a conv with weight ", to_string(c.weight.shape()));
+  const Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), c.weight.size(0), R, S, stride, pad,
+                      (x.size(2) + 2 * pad - R) / stride + 1, (x.size(3) + 2 * pad - S) / stride + 1};
+  // With a residual, the GEMM adds its product to the residual in place
+  // (epilogue: C = A*B + C + bias, then relu): add and relu cost nothing extra.
+  Tensor y = residual.defined() ? residual : Tensor::empty({s.N, s.K, s.P, s.Q});
+  SN_CHECK(y.shape() == Shape({s.N, s.K, s.P, s.Q}), "FusedResNet: residual ", to_string(y.shape()),
+           " does not match the conv output");
+  cpu::conv2d_forward_gemm(s, x.data(), c.weight.data(), c.bias.data(), y.data(), relu_after,
+                           residual.defined());
+  return y;
+}
+
+Tensor FusedResNet::features(const Tensor& x) const {
+  NoGradGuard no_grad;
+  SN_CHECK(x.ndim() == 4 && x.size(1) == 3, "FusedResNet input must be (N, 3, H, W), got ", to_string(x.shape()));
+  Tensor y = max_pool2d(conv(x, stem_, true), 3, 2, 1);
+  for (const Block& b : blocks_) {
+    // The block input is ours (never the caller's tensor), so the last conv
+    // may accumulate into it when it is the identity shortcut.
+    Tensor identity = b.has_downsample ? conv(y, b.downsample, false) : y;
+    Tensor out = y;
+    for (size_t i = 0; i + 1 < b.convs.size(); ++i) out = conv(out, b.convs[i], true);
+    y = conv(out, b.convs.back(), true, identity);
+  }
+  return flatten(adaptive_avg_pool2d_1x1(y));
+}
+
+Tensor FusedResNet::forward(const Tensor& x) const {
+  NoGradGuard no_grad;
+  return linear(features(x), fc_weight_, fc_bias_);
+}
+
+}  // namespace sn::models

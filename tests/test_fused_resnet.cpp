@@ -1,0 +1,69 @@
+// FusedResNet (batch norm folded into the convs, bias/ReLU/residual in the
+// GEMM epilogue) against the model's own eval-mode forward.
+#include "engine/autograd.h"
+#include "models/fused_resnet.h"
+#include "tests/helpers.h"
+
+using namespace sn;
+using namespace sn::test;
+
+namespace {
+// Batch-norm parameters and statistics away from their defaults (1, 0, 0, 1),
+// otherwise folding would be the identity and prove little.
+void randomize_bn(models::ResNet& m, Rng& rng) {
+  for (auto& [name, t] : m.state_dict()) {
+    const bool bn = name.find("bn") != std::string::npos || name.find("downsample.1") != std::string::npos;
+    if (!bn || name.find("num_batches") != std::string::npos) continue;
+    const bool var = name.find("running_var") != std::string::npos;
+    const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+    std::vector<float> v(size_t(t.numel()));
+    for (auto& e : v) e = float(var ? rng.uniform(0.5, 2.0) : (weight ? rng.uniform(0.5, 1.5) : rng.uniform(-0.3, 0.3)));
+    t.copy_(Tensor::from_vector(v, t.shape()));
+  }
+}
+
+void check_fused(const std::string& arch, models::BlockStride stride) {
+  CAPTURE(arch);
+  Rng rng(31);
+  models::ResNetConfig cfg;
+  cfg.arch = arch;
+  cfg.width = 8;  // small channels keep the test fast; every code path is the same
+  cfg.num_classes = 5;
+  cfg.block_stride = stride;
+  cfg.bn_eps = 1e-3;
+  models::ResNet model(cfg, rng);
+  randomize_bn(model, rng);
+  model.eval();
+  const Tensor x = Tensor::uniform({2, 3, 48, 40}, rng, -2, 2);
+  Tensor want;
+  {
+    NoGradGuard g;
+    want = model.forward(x);
+  }
+  const models::FusedResNet fused(model);
+  const Tensor got = fused.forward(x);
+  REQUIRE(got.shape() == want.shape());
+  // Folding rounds w*g once instead of applying g after the sum: float
+  // rounding differences of ~1e-6 per layer, far below 1e-4.
+  CHECK(rel_l2_error(got.to_vector(), want.to_vector()) < 1e-4);
+}
+}  // namespace
+
+TEST_CASE("FusedResNet equals the eval-mode forward (ResNet-18, ResNet-50 v1.5 and v1)", "[models][fused]") {
+  check_fused("resnet18", models::BlockStride::V1_5);
+  check_fused("resnet50", models::BlockStride::V1_5);
+  check_fused("resnet50", models::BlockStride::V1);
+}
+
+TEST_CASE("FusedResNet does not change the caller's input", "[models][fused]") {
+  Rng rng(32);
+  models::ResNetConfig cfg;
+  cfg.arch = "resnet18";
+  cfg.width = 8;
+  models::ResNet model(cfg, rng);
+  model.eval();
+  const Tensor x = Tensor::uniform({1, 3, 32, 32}, rng, -1, 1);
+  const auto before = x.to_vector();
+  models::FusedResNet(model).features(x);
+  CHECK(x.to_vector() == before);
+}
