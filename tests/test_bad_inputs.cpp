@@ -188,6 +188,10 @@ TEST_CASE("bad input: damaged images and non-images each give their own error na
     INFO(file);
     REQUIRE_THROWS_WITH(data::load_image(p), Contains(p) && Contains(reason));
   }
+  // A 1 x 100000000 strip resized to a shorter side of 256 would be 25.6 G pixels (and overflow an int):
+  // refused by the size computation (the DataLoader puts the file name in front).
+  REQUIRE_THROWS_WITH(data::shorter_side_size(1, 100000000, 256), Contains("aspect ratio too extreme"));
+  CHECK(data::shorter_side_size(500, 375, 256) == std::array<int, 2>{341, 256});
 }
 
 TEST_CASE("bad input: 16-bit, grayscale, RGBA, 1x1 and CMYK images decode as PIL's convert(\"RGB\")", "[data][bad]") {

@@ -78,7 +78,10 @@ TEST_CASE("max_pool2d: autograd wiring equals the reference backward", "[ops][ma
 }
 
 TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU equals reference", "[ops][avgpool]") {
-  // Vector-lane summation order differs: relative L2 1e-6 (a sum of <= 3136 floats).
+  // Vector-lane summation order differs, and with it the rounding of a float sum of
+  // n <= 3136 values: about eps * sqrt(n) = 6e-8 * 56 = 3.3e-6 relative (the means of
+  // random +-1 values are small, so the relative error is not tiny). Tolerance 1e-5:
+  // 1e-6 held at -O3 but failed at -O2 (asan preset), where the loop vectorizes differently.
   Rng rng(33);
   for (auto [planes, hw] : {std::pair<int64_t, int64_t>{3, 1}, {10, 49}, {2048, 49}, {7, 3136}}) {
     auto x = to_float(random_doubles(planes * hw, rng)), dy = to_float(random_doubles(planes, rng));
@@ -88,8 +91,8 @@ TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU equals reference", "[ops][avgpool]"
     std::vector<float> y(planes, NAN), dx(planes * hw, NAN);
     cpu::avg_pool_1x1_forward(planes, hw, x.data(), y.data());
     cpu::avg_pool_1x1_backward(planes, hw, dy.data(), dx.data());
-    CHECK(rel_l2_error(y, y_ref) < 1e-6);
-    CHECK(rel_l2_error(dx, dx_ref) < 1e-6);
+    CHECK(rel_l2_error(y, y_ref) < 1e-5);
+    CHECK(rel_l2_error(dx, dx_ref) < 1e-6);  // a broadcast division: no sum
   }
 }
 

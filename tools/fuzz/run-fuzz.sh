@@ -35,8 +35,9 @@ dict=()
 [[ -f tools/fuzz/$target.dict ]] && dict=(-dict="tools/fuzz/$target.dict")
 # Limits: an input may make the reader allocate at most 512 MB at once
 # (a larger request from a small file is a finding: sizes must be checked
-# against the file first), use 2 GB in all, and take 10 s.
+# against the file first), use 2 GB in all, and take 60 s (wall time: generous, since at nice 19
+# on a busy machine an input that needs 0.5 s of CPU can take 10 s).
 echo "run-fuzz: fuzz_$target for ${seconds}s"
 nice -n 19 "build/fuzz/tools/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
-  -malloc_limit_mb=512 -timeout=10 -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes" \
+  -malloc_limit_mb=512 -timeout=60 -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes" \
   "${dict[@]}" "$@" "$work" "tools/fuzz/corpus/$target"
