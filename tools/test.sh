@@ -13,8 +13,9 @@ cmake --build --preset release -j "$(nproc)"
 bash tools/cudasim/check.sh >/tmp/scratchnet-cudasim.log 2>&1 || { tail -50 /tmp/scratchnet-cudasim.log; exit 1; }
 tail -2 /tmp/scratchnet-cudasim.log
 # Second stage: the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (the asan
-# preset: CPU only, so the [cuda] tests skip). Only the test program is built. SN_SKIP_ASAN=1 skips it.
-if [[ "${SN_SKIP_ASAN:-0}" != 1 ]]; then
+# preset: CPU only, so the [cuda] tests skip). Only the test program (and the CLI it runs) is built.
+# SN_ASAN=0 skips it.
+if [[ "${SN_ASAN:-0}" != 0 ]]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$(nproc)" --target scratchnet_tests
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
