@@ -27,15 +27,19 @@ Stats summarize(std::vector<double> t, int calls_per_sample) {
   return s;
 }
 
-std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const TimingPlan& plan) {
+std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const TimingPlan& plan,
+                                    const std::vector<double>& warmup_s) {
   const size_t n = sides.size();
   // Size the samples from one timed warm call per side.
   std::vector<int> reps(n, 1);
   double round_s = 0;
   for (size_t i = 0; i < n; ++i) {
-    const double t0 = now_seconds();
-    sides[i].run();
-    const double dt = std::max(now_seconds() - t0, 1e-7);
+    double dt = i < warmup_s.size() ? warmup_s[i] : 0;
+    if (dt < plan.reuse_warmup_above_s) {
+      const double t0 = now_seconds();
+      sides[i].run();
+      dt = std::max(now_seconds() - t0, 1e-7);
+    }
     reps[i] = std::max(1, int(std::ceil(plan.min_sample_s / dt)));
     round_s += dt * reps[i];
   }

@@ -39,11 +39,16 @@ struct TimingPlan {
   double min_sample_s = 2e-3;  // repeat short calls so a sample is at least this long
   int min_rounds = 5;
   int max_rounds = 40;
+  // A side whose warm-up call already took this long is not called once more
+  // just to size the rounds (a batch-32 ResNet-50 forward takes seconds).
+  double reuse_warmup_above_s = 0.25;
 };
 
 // Warms every side up (one call each, already done by the result check in
 // practice, plus one timed call to size the rounds), then runs interleaved
 // rounds. Returns one Stats per side, in the order given.
-std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const TimingPlan& plan);
+// warmup_s: optional, the duration of each side's warm-up call (see above).
+std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const TimingPlan& plan,
+                                    const std::vector<double>& warmup_s = {});
 
 }  // namespace sn::bench

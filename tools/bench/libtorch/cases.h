@@ -27,6 +27,7 @@ struct Case {
   std::string name;
   double flops = 0;   // per call; 0 for memory-bound ops
   double cost = 1;    // relative time budget (model cases get more)
+  int min_rounds = 0; // fewer rounds than the default for cases of seconds per call (0: default)
   std::function<Instance()> make;
 };
 

@@ -62,6 +62,7 @@ Case forward_case(const std::string& arch, int64_t N, bool training, bool fused 
   // Multiply-adds of one 224x224 image: 1.82 G (ResNet-18), 4.11 G (ResNet-50).
   c.flops = 2.0 * (r50 ? 4.11e9 : 1.82e9) * double(N);
   c.cost = N > 1 ? 4 : 1;
+  c.min_rounds = N > 1 ? 3 : 0;  // seconds per call at batch 32: 3 interleaved rounds
   c.make = [=]() {
     auto model = make_model(arch, 1000, 42);
     training ? model->train() : model->eval();
@@ -98,6 +99,7 @@ Case fc_step_case(const std::string& arch, int64_t N) {
   c.name = arch + " fc-only train step b" + std::to_string(N);
   c.flops = 2.0 * (arch == "resnet50" ? 4.11e9 : 1.82e9) * double(N);
   c.cost = 4;
+  c.min_rounds = 3;
   c.make = [=]() {
     auto model = make_model(arch, 2, 44);
     model->eval();

@@ -105,12 +105,18 @@ int main(int argc, char** argv) {
       row.flops = c.flops;
       try {
         Instance inst = c.make();
-        for (const Side& s : inst.sides) s.run();  // warm-up, and the outputs the check compares
+        std::vector<double> warmup_s;
+        for (const Side& s : inst.sides) {  // warm-up, and the outputs the check compares
+          const double t0 = now_seconds();
+          s.run();
+          warmup_s.push_back(now_seconds() - t0);
+        }
         row.check = inst.check();
         if (row.check.ok) {
           TimingPlan p = plan;
           p.budget_s *= c.cost;
-          const auto stats = time_interleaved(inst.sides, p);
+          if (c.min_rounds > 0) p.min_rounds = std::min(p.min_rounds, c.min_rounds);
+          const auto stats = time_interleaved(inst.sides, p, warmup_s);
           for (size_t i = 0; i < inst.sides.size(); ++i) row.sides.push_back({inst.sides[i].name, stats[i], true});
         }
       } catch (const std::exception& e) {
