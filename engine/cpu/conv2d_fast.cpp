@@ -48,8 +48,16 @@ class Im2colB final : public BSource {
   }
 
   void pack(int64_t k0, int64_t kc, int64_t j0, int64_t w, int64_t width, float* dst) const override {
-    // Per-column tables for this strip, walking (n, p, q) without divisions.
-    alignas(64) int32_t off[kNR], ih[kNR], iw[kNR];
+    (void)width;  // always w rounded up to 16, as pack_block lays it out
+    pack_block(k0, kc, j0, w, dst, 0);
+  }
+
+  // All strips of a block at once, row by row: for a row (c, r, t) of the
+  // filter, the block's columns read one long stretch of a channel plane of x.
+  void pack_block(int64_t k0, int64_t kc, int64_t j0, int64_t w, float* dst, int64_t strip_stride) const override {
+    SN_CHECK(w <= kNC, "conv2d pack: block of ", w, " columns is wider than ", kNC);
+    // Per-column tables, walking (n, p, q) without divisions.
+    alignas(64) int32_t off[kNC + kNR], ih[kNC + kNR], iw[kNC + kNR];
     const int64_t PQ = s_.P * s_.Q, CHW = s_.C * s_.H * s_.W;
     int64_t n = j0 / PQ, p = (j0 % PQ) / s_.Q, q = j0 % s_.Q;
     for (int64_t j = 0; j < w; ++j) {
@@ -61,9 +69,20 @@ class Im2colB final : public BSource {
         if (++p == s_.P) p = 0, ++n;
       }
     }
-    // Padding columns: far outside the image, so every row reads them as 0.
-    for (int64_t j = w; j < width; ++j) ih[j] = iw[j] = INT32_MIN / 2, off[j] = 0;
-    pack_rows(k0, kc, width, off, ih, iw, dst);
+    // Padding columns (up to the next multiple of 16): far outside the image,
+    // so every row reads them as 0.
+    const int64_t wpad = (w + 15) / 16 * 16;
+    for (int64_t j = w; j < wpad; ++j) ih[j] = iw[j] = INT32_MIN / 2, off[j] = 0;
+    // Vector g (16 columns) goes to strip g / 3, row k at dst_g + k * width(strip).
+    const int64_t groups = wpad / 16;
+    float* gdst[kNC / 16 + 1];
+    int64_t gstride[kNC / 16 + 1];
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t strip = g / (kNR / 16), js = strip * kNR;
+      gstride[g] = std::min<int64_t>(kNR, wpad - js);
+      gdst[g] = dst + strip * strip_stride + (g * 16 - js);
+    }
+    pack_rows(k0, kc, groups, off, ih, iw, gdst, gstride);
   }
 
  private:
@@ -78,6 +97,7 @@ class Im2colB final : public BSource {
   //   otherwise (more than kMaxRuns runs, stride > 2): a gather.
   // Lanes outside the image are masked off; masked loads never fault on them.
   static constexpr int kMaxRuns = 4;
+  static constexpr int64_t kAhead = 8;  // rows of prefetch distance
   struct Group {
     int runs = 0;                        // 0: use a gather
     int start[kMaxRuns + 1] = {};        // lanes [start[i], start[i+1]) form run i
@@ -85,11 +105,10 @@ class Im2colB final : public BSource {
     int32_t ih_lo, ih_hi, iw_lo, iw_hi;  // for the "whole vector inside the image" test
   };
 
-  void pack_rows(int64_t k0, int64_t kc, int64_t width, const int32_t* off, const int32_t* ih, const int32_t* iw,
-                 float* dst) const {
-    const int64_t groups = width / 16;
+  void pack_rows(int64_t k0, int64_t kc, int64_t groups, const int32_t* off, const int32_t* ih, const int32_t* iw,
+                 float* const* gdst, const int64_t* gstride) const {
     const int32_t step = int32_t(s_.stride);
-    Group grp[kNR / 16];
+    Group grp[kNC / 16 + 1];
     for (int64_t g = 0; g < groups; ++g) {
       Group& G = grp[g];
       const int32_t* o = off + 16 * g;
@@ -119,13 +138,21 @@ class Im2colB final : public BSource {
       const size_t kk = size_t(k0 + k);
       const int32_t r = row_r_[kk], t = row_t_[kk], ro = row_off_[kk];
       const float* base = x_ + ro;
-      float* d = dst + k * width;
+      // x is streamed from memory once, one stretch of a channel plane per
+      // row: prefetch a few rows ahead so that many lines are in flight (the
+      // hardware prefetcher does not follow jumps between channel planes).
+      const float* ahead = k + kAhead < kc ? x_ + row_off_[kk + kAhead] : nullptr;
       for (int64_t g = 0; g < groups; ++g) {
         const Group& G = grp[g];
         const int32_t* o = off + 16 * g;
+        float* d = gdst[g] + k * gstride[g];
+        if (ahead && G.runs > 0) {
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + o[0]), _MM_HINT_T0);
+          if (step == 2) _mm_prefetch(reinterpret_cast<const char*>(ahead + o[0] + 16), _MM_HINT_T0);
+        }
         if (step == 1 && G.runs == 1 && G.all_real && G.ih_lo + r >= 0 && G.ih_hi + r < H && G.iw_lo + t >= 0 &&
             G.iw_hi + t < W) {
-          _mm512_store_ps(d + 16 * g, _mm512_loadu_ps(base + o[0]));  // the common case: 16 floats in a row
+          _mm512_store_ps(d, _mm512_loadu_ps(base + o[0]));  // the common case: 16 floats in a row
           continue;
         }
         // Unsigned compare: a negative coordinate becomes huge, so one test
@@ -154,7 +181,7 @@ class Im2colB final : public BSource {
             }
           }
         }
-        _mm512_store_ps(d + 16 * g, v);
+        _mm512_store_ps(d, v);
       }
     }
   }
@@ -180,15 +207,17 @@ class Im2colB final : public BSource {
 #endif
   }
 #else
-  void pack_rows(int64_t k0, int64_t kc, int64_t width, const int32_t* off, const int32_t* ih, const int32_t* iw,
-                 float* dst) const {
+  void pack_rows(int64_t k0, int64_t kc, int64_t groups, const int32_t* off, const int32_t* ih, const int32_t* iw,
+                 float* const* gdst, const int64_t* gstride) const {
     for (int64_t k = 0; k < kc; ++k) {
       const size_t kk = size_t(k0 + k);
       const int64_t r = row_r_[kk], t = row_t_[kk], ro = row_off_[kk];
-      float* d = dst + k * width;
-      for (int64_t j = 0; j < width; ++j) {
-        const int64_t h = ih[j] + r, v = iw[j] + t;
-        d[j] = (h >= 0 && h < s_.H && v >= 0 && v < s_.W) ? x_[off[j] + ro] : 0.f;
+      for (int64_t g = 0; g < groups; ++g) {
+        float* d = gdst[g] + k * gstride[g];
+        for (int64_t l = 0; l < 16; ++l) {
+          const int64_t j = 16 * g + l, h = int64_t(ih[j]) + r, v = int64_t(iw[j]) + t;
+          d[l] = (h >= 0 && h < s_.H && v >= 0 && v < s_.W) ? x_[off[j] + ro] : 0.f;
+        }
       }
     }
   }

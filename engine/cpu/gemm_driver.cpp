@@ -73,10 +73,7 @@ static void run_task(int64_t m0, int64_t m1, int64_t j0, int64_t j1, int64_t K, 
     const bool relu = last && ep.relu;
 
     // Pack this depth block of every strip of the task's columns.
-    for (int64_t s = 0; s < n_strips; ++s) {
-      const int64_t js = j0 + s * kNR, w = std::min<int64_t>(kNR, j1 - js);
-      B.pack(pc, kc, js, w, (w + 15) / 16 * 16, bpack + s * kKC * kNR);
-    }
+    B.pack_block(pc, kc, j0, j1 - j0, bpack, kKC * kNR);
 
     for (int64_t ic = m0; ic < m1; ic += kMC) {
       const int64_t ie = std::min<int64_t>(ic + kMC, m1);

@@ -22,6 +22,7 @@
 // Determinism: each C element is the sum over k of A*B in increasing k, in
 // fixed KC blocks, whatever the tiling or the thread count.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 namespace sn::cpu::packed_gemm {
@@ -42,6 +43,16 @@ class BSource {
  public:
   virtual ~BSource() = default;
   virtual void pack(int64_t k0, int64_t kc, int64_t j0, int64_t w, int64_t width, float* dst) const = 0;
+  // Packs columns [j0, j0+w) (w <= kNC) as consecutive strips of kNR columns,
+  // strip s at dst + s*strip_stride. The default packs strip by strip; a
+  // source may walk the rows across all strips instead (better for memory
+  // streams: one long run of x per row rather than many short ones).
+  virtual void pack_block(int64_t k0, int64_t kc, int64_t j0, int64_t w, float* dst, int64_t strip_stride) const {
+    for (int64_t s = 0; s * kNR < w; ++s) {
+      const int64_t ws = std::min<int64_t>(kNR, w - s * kNR);
+      pack(k0, kc, j0 + s * kNR, ws, (ws + 15) / 16 * 16, dst + s * strip_stride);
+    }
+  }
 };
 
 // Where C(m, j) lives: columns come in groups of group_cols (one image of a
