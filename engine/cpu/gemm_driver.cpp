@@ -149,12 +149,13 @@ void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool tran
   // them to keep every thread busy, row ranges too (whole MR tiles). The
   // arithmetic of each C element does not depend on this split.
   const int threads = num_threads();
-  int64_t nc = kNC;
-  int64_t n_chunks = (N + nc - 1) / nc;
-  if (n_chunks < 4 * threads) {
-    nc = std::max<int64_t>(kNR, (N / (4 * threads) + kNR - 1) / kNR * kNR);
-    n_chunks = (N + nc - 1) / nc;
-  }
+  // Column chunks of whole strips, at most kNC columns, and at least 4 per
+  // thread when there are enough strips; strips are dealt out as evenly as
+  // possible (chunk sizes differ by one strip at most), so the last task of a
+  // thread is never much longer than the others.
+  const int64_t strips = (N + kNR - 1) / kNR, max_strips = kNC / kNR;
+  const int64_t n_chunks =
+      std::max((strips + max_strips - 1) / max_strips, std::min<int64_t>(strips, 4 * int64_t(threads)));
   const int64_t m_tiles = (M + kMR - 1) / kMR;
   int64_t m_parts = 1;
   if (n_chunks < 2 * threads) m_parts = std::min<int64_t>(m_tiles, (2 * threads + n_chunks - 1) / n_chunks);
@@ -164,8 +165,8 @@ void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool tran
   auto task = [&](int64_t t) {
     const int64_t mp = t / n_chunks, nchunk = t % n_chunks;
     const int64_t m0 = mp * tiles_per_part * kMR, m1 = std::min(M, m0 + tiles_per_part * kMR);
-    const int64_t j0 = nchunk * nc, j1 = std::min(N, j0 + nc);
-    if (m0 < m1) run_task(m0, m1, j0, j1, K, A, lda, trans_a, B, C, ep, kern_n, kern_t, merge, split_kern);
+    const int64_t j0 = nchunk * strips / n_chunks * kNR, j1 = std::min(N, (nchunk + 1) * strips / n_chunks * kNR);
+    if (m0 < m1 && j0 < j1) run_task(m0, m1, j0, j1, K, A, lda, trans_a, B, C, ep, kern_n, kern_t, merge, split_kern);
   };
   // Serial when one thread is asked for, when there is one task, or when the
   // caller is already inside a parallel loop (no nested thread teams).
