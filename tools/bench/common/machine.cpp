@@ -21,16 +21,22 @@
 
 namespace sn::bench {
 
+// "model name" from /proc/cpuinfo, with the family and model numbers (under
+// a hypervisor the name is often generic: "AMD EPYC"; family 26 is Zen 5).
 static std::string read_cpu_model() {
   std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
+  std::string line, name = "unknown CPU", family, model;
+  auto value = [&] {
+    const auto colon = line.find(':');
+    return colon == std::string::npos ? std::string() : line.substr(colon + 2);
+  };
+  while (std::getline(f, line) && !line.empty()) {
+    if (line.rfind("model name", 0) == 0) name = value();
+    else if (line.rfind("cpu family", 0) == 0) family = value();
+    else if (line.rfind("model", 0) == 0 && line.rfind("model name", 0) != 0) model = value();
   }
-  return "unknown CPU";
+  if (!family.empty()) name += " (family " + family + ", model " + model + ")";
+  return name;
 }
 
 MachineInfo collect_machine_info(int threads) {
