@@ -168,9 +168,13 @@ void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool tran
     const int64_t j0 = nchunk * strips / n_chunks * kNR, j1 = std::min(N, (nchunk + 1) * strips / n_chunks * kNR);
     if (m0 < m1 && j0 < j1) run_task(m0, m1, j0, j1, K, A, lda, trans_a, B, C, ep, kern_n, kern_t, merge, split_kern);
   };
-  // Serial when one thread is asked for, when there is one task, or when the
-  // caller is already inside a parallel loop (no nested thread teams).
-  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
+  // Serial when one thread is asked for, when there is one task, when the
+  // caller is already inside a parallel loop (no nested thread teams), or for
+  // a small product (under ~2 MFLOP, microseconds of work): waking a sleeping
+  // thread can cost more than that, and a whole scheduler time slice (ms) on
+  // a busy machine.
+  constexpr double kSerialBelow = double(1 << 20);  // multiply-adds
+  if (threads == 1 || tasks == 1 || omp_in_parallel() || double(M) * double(N) * double(K) < kSerialBelow) {
     for (int64_t t = 0; t < tasks; ++t) task(t);
   } else {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
