@@ -69,7 +69,7 @@ for mode in "${modes[@]}"; do
     # shellcheck disable=SC2086
     $sn train --data "$data" --out "$run" --weights "$weights" --epochs "$epochs" --threads "$threads" \
       --workers "$workers" --device cpu --quiet $flags
-    $sn eval --run "$run" --data "$data" --threads "$threads" --workers "$workers" --device cpu --json \
+    $sn eval --run "$run" --data "$data" --threads "$threads" --workers "$workers" --device cpu --json --quiet \
       >"$out/$mode-sn-eval.json"
     t1=$(now)
     # shellcheck disable=SC2086
