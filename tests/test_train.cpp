@@ -400,6 +400,15 @@ TEST_CASE("train: a non-finite loss stops with epoch and batch named, earlier ch
   CHECK_NOTHROW(load_checkpoint(RunPaths(run).checkpoint(2)));
 }
 
+TEST_CASE("train: a non-finite loss in epoch 1 leaves no run directory behind", "[experiment][train][bad-input]") {
+  const std::string run = test::fresh_run_dir("nonfinite_epoch1");
+  auto cfg = test::tiny_config(run);
+  cfg.lr = 1e38;
+  REQUIRE_THROWS_WITH(run_train(cfg), Catch::Contains("non-finite loss") && Catch::Contains("at epoch 1, batch 2") &&
+                                          Catch::Contains("was removed"));
+  CHECK_FALSE(path_exists(run));
+}
+
 TEST_CASE("scratchnet train/eval: unknown options and missing arguments are errors", "[experiment][cli]") {
   auto [rc, out] = run_cli("train --data x --out y --no-such-option");
   CHECK(rc != 0);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "engine/autograd.h"
 #include "engine/data/loader.h"
@@ -277,9 +278,25 @@ class Run {
 
 }  // namespace
 
+// A fresh run that fails before its first checkpoint (e.g. a non-finite loss
+// in epoch 1) removes the directory it created: nothing in it is worth keeping.
+static TrainSummary fresh_run(const TrainConfig& cfg) {
+  const bool existed = path_exists(cfg.out);
+  try {
+    return Run(cfg, nullptr).go();
+  } catch (const Interrupted&) {
+    throw;  // the test hook stands for a kill: leave the directory as a kill would
+  } catch (const Error& e) {
+    if (existed || !path_exists(cfg.out) || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
+    std::error_code ec;
+    std::filesystem::remove_all(cfg.out, ec);
+    throw Error(std::string(e.what()) + " (" + cfg.out + " held no checkpoint and was removed)");
+  }
+}
+
 TrainSummary train(TrainConfig cfg) {
   resolve(cfg);
-  return Run(cfg, nullptr).go();
+  return fresh_run(cfg);
 }
 
 TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
