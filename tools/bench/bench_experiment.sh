@@ -42,6 +42,7 @@ sn=./build/release/scratchnet
 /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null ||
   { echo "bench_experiment: needs Debian's python3-torch (tools/install-deps.sh --reference)" >&2; exit 1; }
 mkdir -p "$out"
+trap 'echo "bench_experiment: failed at line $LINENO (see the logs in $out)" >&2' ERR
 
 flags_for() {
   case "$1" in
@@ -65,16 +66,18 @@ for mode in "${modes[@]}"; do
   for ((r = 1; r <= repeat; r++)); do
     run="$out/$mode-sn"
     rm -rf "$run"
+    echo "$(date +%T) $mode: scratchnet (log $out/$mode-sn.log)"
     t0=$(now)
     # shellcheck disable=SC2086
     $sn train --data "$data" --out "$run" --weights "$weights" --epochs "$epochs" --threads "$threads" \
-      --workers "$workers" --device cpu --quiet $flags
+      --workers "$workers" --device cpu $flags >"$out/$mode-sn.log" 2>&1
     $sn eval --run "$run" --data "$data" --threads "$threads" --workers "$workers" --device cpu --json --quiet \
       >"$out/$mode-sn-eval.json"
     t1=$(now)
+    echo "$(date +%T) $mode: pytorch (log $out/$mode-torch.log)"
     # shellcheck disable=SC2086
     /usr/bin/python3 tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
-      --threads "$threads" --workers "$workers" --quiet --json "$out/$mode-torch.json" $flags
+      --threads "$threads" --workers "$workers" --json "$out/$mode-torch.json" $flags >"$out/$mode-torch.log" 2>&1
     t2=$(now)
     sn_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
     pt_times+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')")
