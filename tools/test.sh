@@ -15,7 +15,7 @@ tail -2 /tmp/scratchnet-cudasim.log
 # Second stage: the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (the asan
 # preset: CPU only, so the [cuda] tests skip). Only the test program (and the CLI it runs) is built.
 # SN_ASAN=0 skips it.
-if [[ "${SN_ASAN:-0}" != 0 ]]; then
+if [[ "${SN_ASAN:-1}" != 0 ]]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$(nproc)" --target scratchnet_tests
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
