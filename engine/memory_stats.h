@@ -4,7 +4,8 @@
 // started (getrusage's ru_maxrss); it never goes down, so a per-epoch series
 // of it shows whether a run keeps growing. current_rss_bytes(): resident
 // memory now (/proc/self/statm), which can go down when memory is freed.
-// Device (GPU) memory is reported by the CUDA allocator, not here.
+// device_memory_stats(): the GPU memory held by the CUDA caching allocator
+// (kernels/allocator.h), so engine code can report it without depending on CUDA.
 #pragma once
 #include <cstdint>
 
@@ -12,5 +13,13 @@ namespace sn {
 
 int64_t peak_rss_bytes();
 int64_t current_rss_bytes();  // 0 where /proc is not available
+
+struct DeviceMemoryStats {
+  int64_t in_use = 0;       // bytes of live tensors
+  int64_t cached = 0;       // bytes freed but kept for reuse (not returned to the driver)
+  int64_t peak_in_use = 0;  // high-water mark of in_use
+};
+// False (and `out` untouched) in a CPU-only build or on a machine without a usable GPU.
+bool device_memory_stats(DeviceMemoryStats* out);
 
 }  // namespace sn

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "engine/memory_stats.h"
 #include "kernels/cuda_check.h"
 #include "kernels/stream.h"
 
@@ -173,3 +174,15 @@ void set_poison_allocations(bool on) {
 }
 
 }  // namespace sn::cuda
+
+namespace sn {
+// engine/memory_stats.h's view of the same numbers, for run reports.
+bool device_memory_stats(DeviceMemoryStats* out) {
+  if (!cuda_available()) return false;
+  const cuda::MemoryStats s = cuda::memory_stats();
+  out->in_use = static_cast<int64_t>(s.in_use);
+  out->cached = static_cast<int64_t>(s.cached);
+  out->peak_in_use = static_cast<int64_t>(s.peak_in_use);
+  return true;
+}
+}  // namespace sn

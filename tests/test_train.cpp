@@ -174,9 +174,16 @@ TEST_CASE("train: --freeze-bn --no-augment caches features and trains the head o
   run_train(cfg);
   bool cached = false;
   std::vector<double> losses;
+  double peak_prev = 0;
   for (const auto& r : read_jsonl(RunPaths(run).metrics())) {
     cached = cached || (r.value("type", "") == "features" && r.value("images", 0) == 16);
-    if (r.value("type", "") == "epoch") losses.push_back(r["train_loss"]);
+    if (r.value("type", "") != "epoch") continue;
+    losses.push_back(r["train_loss"]);
+    // Every epoch line reports memory; the peak is a high-water mark, so it never goes down.
+    CHECK(r.value("rss_mib", 0.0) > 0);
+    CHECK(r.value("peak_rss_mib", 0.0) >= r.value("rss_mib", 0.0));
+    CHECK(r.value("peak_rss_mib", 0.0) >= peak_prev);
+    peak_prev = r.value("peak_rss_mib", 0.0);
   }
   CHECK(cached);
   REQUIRE(losses.size() == 8);

@@ -7,6 +7,7 @@
 
 #include "engine/autograd.h"
 #include "engine/data/loader.h"
+#include "engine/memory_stats.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/train/backbone.h"
@@ -239,14 +240,28 @@ class Run {
   // leaves a metrics line without its checkpoint, which --resume drops.
   void end_epoch(int epoch, const EpochStats& st, double secs, const data::DataLoader& loader) {
     const double ips = st.seen / std::max(secs, 1e-9);
-    metrics_->write({{"type", "epoch"},
-                     {"epoch", epoch},
-                     {"train_loss", st.loss()},
-                     {"train_acc", st.acc()},
-                     {"images", st.seen},
-                     {"time_s", secs},
-                     {"images_per_s", ips},
-                     {"loader_wait_s", loader.stats().wait_seconds}});
+    json line = {{"type", "epoch"},
+                 {"epoch", epoch},
+                 {"train_loss", st.loss()},
+                 {"train_acc", st.acc()},
+                 {"images", st.seen},
+                 {"time_s", secs},
+                 {"images_per_s", ips},
+                 {"loader_wait_s", loader.stats().wait_seconds}};
+    // Memory, so a run that grows from epoch to epoch shows it (issue: resource bounds).
+    const double mib = 1024.0 * 1024.0;
+    const double peak_rss = peak_rss_bytes() / mib;
+    line["peak_rss_mib"] = peak_rss;
+    line["rss_mib"] = current_rss_bytes() / mib;
+    std::string gpu_note;
+    DeviceMemoryStats gpu;
+    if (device_ == Device::CUDA && device_memory_stats(&gpu)) {
+      line["gpu_in_use_mib"] = gpu.in_use / mib;
+      line["gpu_cached_mib"] = gpu.cached / mib;
+      line["gpu_peak_mib"] = gpu.peak_in_use / mib;
+      gpu_note = fmt("  GPU peak %.0f MiB", gpu.peak_in_use / mib);
+    }
+    metrics_->write(line);
     Checkpoint ck;
     ck.epoch = epoch;
     ck.config = to_json(cfg_);
@@ -257,7 +272,7 @@ class Run {
     ck.metrics = {{"train_loss", st.loss()}, {"train_acc", st.acc()}};
     save_checkpoint(run_.checkpoint(epoch), ck);
     progress_.finish(fmt("epoch %2.0f/%.0f  loss %.4f  acc %6.2f%%", epoch, cfg_.epochs, st.loss(), 100 * st.acc()) +
-                     fmt("  %.1f s  %.1f img/s", secs, ips));
+                     fmt("  %.1f s  %.1f img/s  peak RSS %.0f MiB", secs, ips, peak_rss) + gpu_note);
   }
 
   TrainConfig cfg_;
