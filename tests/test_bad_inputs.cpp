@@ -182,6 +182,8 @@ TEST_CASE("bad input: damaged images and non-images each give their own error na
       {"truncated.png", "corrupt or truncated PNG: chunk 'IDAT'"},
       {"huge_header.png", "PNG header claims 100000x100000 = 10000000000 pixels, above the limit"},
       {"huge_header.bmp", "BMP header claims 100000x100000 = 10000000000 pixels, above the limit"},
+      // 1x1 header, 16 MB of inflated data: stb would grow its buffer to 16 MB and keep the first 2 bytes.
+      {"inflate_bomb.png", "PNG data expands beyond the 1048594 bytes its 1x1 header allows"},
   };
   for (const auto& [file, reason] : cases) {
     const std::string p = bad_image(file);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 
@@ -10,8 +11,29 @@
 #include "engine/data/image_guard.h"
 #include "engine/io/atomic_file.h"
 
+// Decompression bombs. stb_image inflates a PNG into a buffer it doubles
+// whenever the data goes on (up to 4 GB), and then ignores what lies past the
+// pixels: a 4 MB file of compressed zeros with a 1x1 header costs 4 GB. The
+// header's size bounds every buffer a valid file needs (at most 8 bytes a pixel:
+// 16-bit RGBA, plus PNG's filter byte per row), so each decode gets a budget
+// from it and stb's allocations above the budget fail, reported as such.
+namespace sn::data::stb_budget {
+thread_local size_t limit = SIZE_MAX;  // the largest single allocation allowed now
+thread_local bool exceeded = false;
+static void* malloc_within(size_t n) { return n > limit ? (exceeded = true, nullptr) : std::malloc(n); }
+static void* realloc_within(void* p, size_t n) { return n > limit ? (exceeded = true, nullptr) : std::realloc(p, n); }
+// Sets the budget for one decode and restores "unlimited" after it.
+struct Scope {
+  explicit Scope(size_t bytes) { limit = bytes, exceeded = false; }
+  ~Scope() { limit = SIZE_MAX; }
+};
+}  // namespace sn::data::stb_budget
+
 // The one translation unit that compiles stb_image. Only the formats we accept
 // are built in; everything else is refused by detect_format() first anyway.
+#define STBI_MALLOC(n) sn::data::stb_budget::malloc_within(n)
+#define STBI_REALLOC(p, n) sn::data::stb_budget::realloc_within(p, n)
+#define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
 #define STBI_NO_HDR
@@ -142,8 +164,13 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
   // bits; alpha kept or set to 255) and we drop the alpha. Asking stb for RGBA
   // rather than RGB gives identical values but is about 1.5x faster on JPEGs:
   // stb's SIMD YCbCr -> RGB conversion only exists for 4-byte pixels.
+  // Every buffer of a valid file fits in 2x its largest need (stb doubles), plus 1 MiB for small images.
+  const size_t budget = 2 * (8 * static_cast<size_t>(pixels) + static_cast<size_t>(info.height)) + (1 << 20);
+  stb_budget::Scope scope(budget);
   int w = 0, h = 0, comp = 0;
   stbi_uc* p = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 4);
+  SN_CHECK(p != nullptr || !stb_budget::exceeded, name, ": ", format_name(info.format), " data expands beyond the ",
+           budget, " bytes its ", info.width, "x", info.height, " header allows: refusing a decompression bomb");
   SN_CHECK(p != nullptr, name, ": cannot decode ", format_name(info.format), ": corrupt or truncated data",
            stb_reason());
   Image img;
