@@ -258,7 +258,7 @@ std::string render_report(const ReportInput& in) {
   o << "</div>\n";
 
   o << "<h2>Per epoch</h2>\n<table id=\"epochs\"><tr><th>epoch</th><th>train loss</th><th>train acc</th>"
-       "<th>test loss</th><th>test acc</th><th>time (s)</th><th>images/s</th></tr>\n";
+       "<th>test loss</th><th>test acc</th><th>time (s)</th><th>images/s</th><th>peak RSS (MiB)</th></tr>\n";
   for (const auto& r : train_rows) {
     const int e = r.value("epoch", 0);
     auto t = test_rows.find(e);
@@ -267,7 +267,8 @@ std::string render_report(const ReportInput& in) {
       << num(r.value("train_loss", NAN)) << "</td><td>" << pct(r.value("train_acc", NAN)) << "</td><td>"
       << (t != test_rows.end() ? num(t->second.value("loss", NAN)) : "") << "</td><td>"
       << (t != test_rows.end() ? pct(t->second.value("acc", NAN)) : "") << "</td><td>" << fixed(r.value("time_s", NAN), 2)
-      << "</td><td>" << fixed(r.value("images_per_s", NAN), 1) << "</td></tr>\n";
+      << "</td><td>" << fixed(r.value("images_per_s", NAN), 1) << "</td><td>"
+      << (r.contains("peak_rss_mib") ? fixed(r.value("peak_rss_mib", NAN), 0) : "") << "</td></tr>\n";
   }
   o << "</table>\n";
 
