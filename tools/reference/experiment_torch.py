@@ -122,12 +122,13 @@ def make_transforms(args, preprocessing):
 
 
 # ---- the experiment ---------------------------------------------------------------------
-def evaluate(model, loader, loss_fn):
+def evaluate(model, loader, loss_fn, device):
     model.eval()
     total = correct = 0
     loss_sum = 0.0
     with torch.no_grad():
         for x, y in loader:
+            x, y = x.to(device), y.to(device)
             out = model(x)
             loss_sum += loss_fn(out, y).item() * len(y)
             correct += (out.argmax(1) == y).sum().item()
@@ -150,6 +151,7 @@ def main():
     ap.add_argument("--no-normalize", action="store_true", help="no input normalization (ToTensor only)")
     ap.add_argument("--no-augment", action="store_true", help="train on the deterministic test transform")
     ap.add_argument("--train-layers", default="fc", help="comma-separated: fc, layer4, ... (fine-tuning)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (TF32 off, as scratchnet's default)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
@@ -160,6 +162,10 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    if device.type == "cuda":  # full float32, as scratchnet without --tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     t_start = time.perf_counter()
 
     header, tensors = read_snw(args.weights)
@@ -186,6 +192,7 @@ def main():
         for p in getattr(model, name).parameters():
             p.requires_grad = True
             params.append(p)
+    model.to(device)
     optimizer = torch.optim.Adam(params, lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -202,6 +209,7 @@ def main():
         total = correct = 0
         loss_sum = 0.0
         for x, y in train_loader:
+            x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             out = model(x)
             loss = loss_fn(out, y)
@@ -210,9 +218,11 @@ def main():
             loss_sum += loss.item() * len(y)
             correct += (out.argmax(1) == y).sum().item()
             total += len(y)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         train_time = time.perf_counter() - t0
         t1 = time.perf_counter()
-        test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+        test_loss, test_acc = evaluate(model, test_loader, loss_fn, device)
         row = {"epoch": epoch, "train_loss": loss_sum / total, "train_acc": correct / total,
                "test_loss": test_loss, "test_acc": test_acc, "time_s": train_time,
                "eval_time_s": time.perf_counter() - t1, "images_per_s": total / train_time}
