@@ -2,7 +2,7 @@
 # The whole experiment, scratchnet against PyTorch, back to back on this machine.
 #
 #   tools/bench/bench_experiment.sh [--mode MODE]... [--epochs 13] [--threads N] [--workers N]
-#                                   [--repeat R] [--data DIR] [--weights FILE] [--out DIR]
+#                                   [--repeat R] [--data DIR] [--weights FILE] [--out DIR] [--device cpu|cuda]
 #
 # MODE (repeatable; default: all four):
 #   textbook   --preset textbook (batch norm in training mode, no normalization)
@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-modes=() epochs=13 threads=$(nproc) workers=2 repeat=1
+modes=() epochs=13 threads=$(nproc) workers=2 repeat=1 device=cpu
 data=../shared/datasets/catanddog weights=weights/resnet50-imagenet.snw out=build/bench_experiment
 while (($#)); do
   case "$1" in
@@ -31,6 +31,7 @@ while (($#)); do
     --data) data=$2; shift 2 ;;
     --weights) weights=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench_experiment: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -57,9 +58,10 @@ now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
-     "threads $threads, workers $workers, $epochs epochs, data $data"
+     "threads $threads, workers $workers, $epochs epochs, device $device, data $data"
 summary="$out/summary.txt"
 : >"$summary"
+: >"$out/summary.jsonl"  # one JSON record per mode: times, ratio, best accuracies, machine
 for mode in "${modes[@]}"; do
   flags=$(flags_for "$mode")
   sn_times=() pt_times=()
@@ -70,24 +72,32 @@ for mode in "${modes[@]}"; do
     t0=$(now)
     # shellcheck disable=SC2086
     $sn train --data "$data" --out "$run" --weights "$weights" --epochs "$epochs" --threads "$threads" \
-      --workers "$workers" --device cpu $flags >"$out/$mode-sn.log" 2>&1
-    $sn eval --run "$run" --data "$data" --threads "$threads" --workers "$workers" --device cpu --json --quiet \
+      --workers "$workers" --device "$device" $flags >"$out/$mode-sn.log" 2>&1
+    $sn eval --run "$run" --data "$data" --threads "$threads" --workers "$workers" --device "$device" --json --quiet \
       >"$out/$mode-sn-eval.json"
     t1=$(now)
     echo "$(date +%T) $mode: pytorch (log $out/$mode-torch.log)"
     # shellcheck disable=SC2086
     /usr/bin/python3 tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
-      --threads "$threads" --workers "$workers" --json "$out/$mode-torch.json" $flags >"$out/$mode-torch.log" 2>&1
+      --threads "$threads" --workers "$workers" --device "$device" --json "$out/$mode-torch.json" $flags >"$out/$mode-torch.log" 2>&1
     t2=$(now)
     sn_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
     pt_times+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')")
   done
   sn_med=$(printf '%s\n' "${sn_times[@]}" | median)
   pt_med=$(printf '%s\n' "${pt_times[@]}" | median)
-  line=$(/usr/bin/python3 - "$out/$mode-sn-eval.json" "$out/$mode-torch.json" "$sn_med" "$pt_med" "$mode" <<'PY'
-import json, sys
+  line=$(/usr/bin/python3 - "$out/$mode-sn-eval.json" "$out/$mode-torch.json" "$sn_med" "$pt_med" "$mode" \
+         "$out/summary.jsonl" "$threads" "$workers" "$epochs" "$device" "$repeat" <<'PY'
+import json, platform, sys, time
 sn, pt = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 a, b, mode = float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+record = {"mode": mode, "scratchnet_s": a, "pytorch_s": b, "ratio": a / b,
+          "scratchnet_best": sn["best"], "pytorch_best": pt["best"], "threads": int(sys.argv[7]),
+          "workers": int(sys.argv[8]), "epochs": int(sys.argv[9]), "device": sys.argv[10],
+          "repeat": int(sys.argv[11]), "machine": sn.get("machine", platform.processor()),
+          "torch": pt.get("torch"), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+with open(sys.argv[6], "a") as f:
+    f.write(json.dumps(record) + "\n")
 print(f"{mode:9s}  scratchnet {a:8.1f} s  best acc {sn['best']['acc']:.4f} (epoch {sn['best']['epoch']:2d})   "
       f"pytorch {b:8.1f} s  best acc {pt['best']['acc']:.4f} (epoch {pt['best']['epoch']:2d})   "
       f"time ratio scratchnet/pytorch {a / b:.3f}")
@@ -95,4 +105,4 @@ PY
 )
   echo "$line" | tee -a "$summary"
 done
-echo "bench_experiment: summary in $summary"
+echo "bench_experiment: summary in $summary and $out/summary.jsonl"
