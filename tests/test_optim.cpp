@@ -6,6 +6,7 @@
 #include "engine/cpu/optim.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/sgd.h"
+#include "engine/parallel.h"
 #include "tests/helpers.h"
 
 using namespace sn;
@@ -151,13 +152,21 @@ TEST_CASE("optimizers: fast update equals the reference, parameters without grad
   const int64_t n = 100003;
   auto p0 = to_float(random_doubles(n, rng)), g = to_float(random_doubles(n, rng));
   auto m0 = to_float(random_doubles(n, rng, -0.1, 0.1)), v0 = to_float(random_doubles(n, rng, 0, 0.01));
-  const AdamStep h{1e-3, 0.9, 0.999, 1e-8, 0.01, 1e-3 / (1 - 0.9 * 0.9), std::sqrt(1 - 0.999 * 0.999)};
   auto p1 = p0, m1 = m0, v1 = v0, p2 = p0, m2 = m0, v2 = v0;
-  ref::adam_step(p1.data(), g.data(), m1.data(), v1.data(), n, h);
-  cpu::adam_step(p2.data(), g.data(), m2.data(), v2.data(), n, h);
-  CHECK(p1 == p2);  // same per-element arithmetic: bitwise
-  CHECK(m1 == m2);
-  CHECK(v1 == v2);
+  // The fast loop is vectorized (vector sqrt/div/fma round as the scalar ones): still
+  // bitwise, with and without weight decay (two separate loops), for any thread count.
+  for (double decay : {0.01, 0.0})
+    for (int threads : {1, 2}) {
+      const AdamStep h{1e-3, 0.9, 0.999, 1e-8, decay, 1e-3 / (1 - 0.9 * 0.9), std::sqrt(1 - 0.999 * 0.999)};
+      p1 = p0, m1 = m0, v1 = v0, p2 = p0, m2 = m0, v2 = v0;
+      ref::adam_step(p1.data(), g.data(), m1.data(), v1.data(), n, h);
+      set_num_threads(threads);
+      cpu::adam_step(p2.data(), g.data(), m2.data(), v2.data(), n, h);
+      set_num_threads(0);
+      CHECK(p1 == p2);  // same per-element arithmetic: bitwise
+      CHECK(m1 == m2);
+      CHECK(v1 == v2);
+    }
   auto b1 = m0, b2 = m0;
   p1 = p0, p2 = p0;
   const SgdStep s{0.1, 0.9, 0, 0.01, true, false};
