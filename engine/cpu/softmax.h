@@ -17,7 +17,8 @@ template <typename T> void softmax_backward(int64_t N, int64_t K, const T* y, co
 template <typename T> void argmax(int64_t N, int64_t K, const T* x, int64_t* out);  // first maximum of each row
 }  // namespace ref
 
-// Fast path: the same per-row loops, rows split over threads.
+// Fast path: rows split over threads; max, exp and sums vectorized (Eigen), so it equals
+// the reference to float rounding (a few ulp), not bitwise. argmax is exact.
 namespace cpu {
 void log_softmax_forward(int64_t N, int64_t K, const float* x, float* y);
 void log_softmax_backward(int64_t N, int64_t K, const float* y, const float* dy, float* dx);
