@@ -2,6 +2,7 @@
 // differences in double, autograd wiring.
 #include "engine/cpu/pooling.h"
 #include "engine/ops.h"
+#include "engine/parallel.h"
 #include "tests/helpers.h"
 
 using namespace sn;
@@ -83,7 +84,10 @@ TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU equals reference", "[ops][avgpool]"
   // random +-1 values are small, so the relative error is not tiny). Tolerance 1e-5:
   // 1e-6 held at -O3 but failed at -O2 (asan preset), where the loop vectorizes differently.
   Rng rng(33);
-  for (auto [planes, hw] : {std::pair<int64_t, int64_t>{3, 1}, {10, 49}, {2048, 49}, {7, 3136}}) {
+  // The AVX-512 path sums blocks of 16 planes: full and short blocks, several 256-plane
+  // chunks, plane sizes below, at and above one vector (16), with and without prefetch (hw > 256).
+  for (auto [planes, hw] : {std::pair<int64_t, int64_t>{3, 1}, {10, 49}, {2048, 49}, {7, 3136}, {16, 16}, {33, 15},
+                            {37, 17}, {600, 49}, {20, 300}, {40, 3136}, {17, 1}}) {
     auto x = to_float(random_doubles(planes * hw, rng)), dy = to_float(random_doubles(planes, rng));
     std::vector<double> y_ref(planes), dx_ref(planes * hw);
     ref::avg_pool_1x1_forward(planes, hw, to_double(x).data(), y_ref.data());
@@ -93,6 +97,29 @@ TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU equals reference", "[ops][avgpool]"
     cpu::avg_pool_1x1_backward(planes, hw, dy.data(), dx.data());
     CHECK(rel_l2_error(y, y_ref) < 1e-5);
     CHECK(rel_l2_error(dx, dx_ref) < 1e-6);  // a broadcast division: no sum
+  }
+}
+
+TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU result does not depend on the thread count or the plane's place",
+          "[ops][avgpool]") {
+  Rng rng(35);
+  const int64_t planes = 1000, hw = 49;  // 4 chunks of 256 planes, the last one ends in a short block
+  auto x = to_float(random_doubles(planes * hw, rng));
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    std::vector<float> y(planes, NAN);
+    cpu::avg_pool_1x1_forward(planes, hw, x.data(), y.data());
+    set_num_threads(0);
+    return y;
+  };
+  const auto y = run(1);
+  CHECK(y == run(2));
+  // Each plane's sum runs through the same lanes wherever it lies: plane 999 (in the
+  // last, short block) alone gives the same bits as inside the whole tensor.
+  for (int64_t i : {int64_t(0), int64_t(17), int64_t(999)}) {
+    float one = NAN;
+    cpu::avg_pool_1x1_forward(1, hw, x.data() + i * hw, &one);
+    CHECK(one == y[i]);
   }
 }
 

@@ -21,7 +21,8 @@ template <typename T> void avg_pool_1x1_forward(int64_t planes, int64_t hw, cons
 template <typename T> void avg_pool_1x1_backward(int64_t planes, int64_t hw, const T* dy, T* dx);  // dx = dy / hw
 }  // namespace ref
 
-// Fast path: threads over (n,c) planes; inner loops over contiguous rows.
+// Fast path: threads over (n,c) planes; inner loops over contiguous rows. The global
+// average pool sums 16 planes at once with AVX-512 (see pooling.cpp), else one at a time.
 namespace cpu {
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
 void max_pool2d_backward(const Pool2dShape& s, const float* x, const float* dy, float* dx);
