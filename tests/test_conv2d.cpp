@@ -33,6 +33,13 @@ const std::vector<Conv2dShape> kShapes = {
     make(5, 4, 9, 7, 6, 3, 2, 1),      make(1, 32, 7, 7, 130, 3, 1, 1), make(1, 8, 20, 20, 16, 3, 1, 1),
     make(2, 16, 14, 14, 32, 3, 1, 1),  make(1, 3, 56, 56, 64, 7, 2, 3), make(1, 64, 28, 28, 128, 3, 2, 1),
     make(2, 64, 14, 14, 256, 1, 1, 0), make(1, 5, 4, 4, 3, 5, 1, 2),
+    // Small maps: the backward GEMMs take several images side by side (4 of 10x10,
+    // 8 of 7x7): full and partial image groups, and weight-gradient groups of 6 images;
+    // stride 2 (the input gradient by GEMM + col2im, not as a flipped convolution).
+    make(21, 3, 10, 10, 5, 3, 1, 1),   make(11, 6, 7, 7, 9, 3, 1, 1),   make(9, 4, 13, 13, 6, 3, 2, 1),
+    // Stride 1 with 384+ output pixels: the input gradient as a flipped convolution,
+    // padding R-1-pad = 2 here (unpadded 3x3) and 2 (5x5, pad 2).
+    make(2, 3, 22, 22, 4, 3, 1, 0),    make(1, 2, 20, 20, 3, 5, 1, 2),
 };
 }  // namespace
 
@@ -78,7 +85,9 @@ TEST_CASE("conv2d: fast CPU equals reference, forward and backward", "[ops][conv
 
 TEST_CASE("conv2d: fast results do not depend on the thread count or the batch", "[ops][conv]") {
   Rng rng(11);
-  for (const auto& s : {make(3, 16, 15, 15, 70, 3, 1, 1), make(1, 8, 20, 20, 16, 3, 2, 1)}) {
+  for (const auto& s :
+       {make(3, 16, 15, 15, 70, 3, 1, 1), make(1, 8, 20, 20, 16, 3, 2, 1), make(10, 8, 7, 7, 12, 3, 1, 1),
+        make(3, 4, 20, 20, 6, 3, 1, 1)}) {
     INFO(describe(s));
     auto x = to_float(random_doubles(x_size(s), rng)), w = to_float(random_doubles(w_size(s), rng));
     auto dy = to_float(random_doubles(y_size(s), rng));
@@ -99,6 +108,11 @@ TEST_CASE("conv2d: fast results do not depend on the thread count or the batch",
     cpu::conv2d_forward(s, x.data(), w.data(), nullptr, y_batch.data());
     cpu::conv2d_forward(one, x.data() + (s.N - 1) * x_size(one), w.data(), nullptr, y_last.data());
     CHECK(std::vector<float>(y_batch.end() - y_size(one), y_batch.end()) == y_last);
+    // Also its input gradient (the backward GEMM may hold several images side by side).
+    std::vector<float> dx_batch(x_size(s)), dx_last(x_size(one));
+    cpu::conv2d_backward_input(s, dy.data(), w.data(), dx_batch.data());
+    cpu::conv2d_backward_input(one, dy.data() + (s.N - 1) * y_size(one), w.data(), dx_last.data());
+    CHECK(std::vector<float>(dx_batch.end() - x_size(one), dx_batch.end()) == dx_last);
   }
 }
 

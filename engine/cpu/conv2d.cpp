@@ -1,10 +1,13 @@
 #include "engine/cpu/conv2d.h"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "engine/cpu/conv2d_fast.h"
 #include "engine/cpu/gemm.h"
+#include "engine/host_allocator.h"
 #include "engine/parallel.h"
 
 namespace sn {
@@ -86,23 +89,25 @@ SN_INSTANTIATE(double)
 // ---- fast: im2col + GEMM ----------------------------------------------------------
 // Per image n, with col_n = im2col(x_n) of shape (C*R*S, P*Q) and W seen as (K, C*R*S):
 //   forward          y_n  (K, P*Q)     = W · col_n                 (+ bias per row)
-//   backward input   dx_n = col2im(W^T · dy_n)
+//   backward input   dx_n = col2im(W^T · dy_n)   (stride 1: a convolution of dy, see there)
 //   backward weight  dW   (K, C*R*S)   = sum_n dy_n · col_n^T
 // A 1x1, stride-1, unpadded conv needs no im2col: x_n already is (C, H*W).
-// Threads: over images when N > 1, over GEMM tiles (and im2col channels) when
-// N == 1. Both schedules run the very same per-image arithmetic, so results do
-// not depend on the thread count, nor on the batch an image comes in.
+// Small maps put several images side by side in one backward GEMM (images_per_gemm).
+// Threads: over images (or image groups) when N > 1, over GEMM tiles (and im2col
+// channels) when N == 1. Each schedule runs the same arithmetic per output
+// element, so results do not depend on the thread count, and an image's dx not
+// on the batch it comes in.
 namespace cpu {
 namespace {
 bool is_pointwise(const Conv2dShape& s) { return s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0; }
 
 // im2col of channels [c0, c1) only (so a single image can be split over threads).
-void im2col_channels(const Conv2dShape& s, const float* x, float* col, int64_t c0, int64_t c1) {
-  const int64_t PQ = s.P * s.Q;
+// ld: the row stride of col (P*Q for one image; more when several images share col).
+void im2col_channels(const Conv2dShape& s, const float* x, float* col, int64_t c0, int64_t c1, int64_t ld) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < s.R; ++r)
       for (int64_t t = 0; t < s.S; ++t) {
-        float* row = col + ((c * s.R + r) * s.S + t) * PQ;
+        float* row = col + ((c * s.R + r) * s.S + t) * ld;
         // Output columns q whose input column v = q*stride - pad + t lies inside [0, W).
         const int64_t off = t - s.pad;
         const int64_t q0 = std::min(s.Q, std::max<int64_t>(0, (-off + s.stride - 1) / s.stride));
@@ -126,12 +131,11 @@ void im2col_channels(const Conv2dShape& s, const float* x, float* col, int64_t c
       }
 }
 
-void col2im_channels(const Conv2dShape& s, const float* col, float* dx, int64_t c0, int64_t c1) {
-  const int64_t PQ = s.P * s.Q;
+void col2im_channels(const Conv2dShape& s, const float* col, float* dx, int64_t c0, int64_t c1, int64_t ld) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < s.R; ++r)
       for (int64_t t = 0; t < s.S; ++t) {
-        const float* row = col + ((c * s.R + r) * s.S + t) * PQ;
+        const float* row = col + ((c * s.R + r) * s.S + t) * ld;
         const int64_t off = t - s.pad;
         const int64_t q0 = std::min(s.Q, std::max<int64_t>(0, (-off + s.stride - 1) / s.stride));
         const int64_t q1 = std::max(q0, std::min(s.Q, (s.W - off + s.stride - 1) / s.stride));
@@ -145,16 +149,39 @@ void col2im_channels(const Conv2dShape& s, const float* col, float* dx, int64_t 
       }
 }
 
-// A scratch buffer per thread, reused across calls (im2col matrices are MBs).
-float* scratch(size_t n) {
-  static thread_local std::vector<float> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
+// Scratch buffers per thread (two: an im2col matrix and a gathered dy), reused
+// across calls (im2col matrices are MBs).
+float* scratch(size_t n, int which = 0) {
+  static thread_local std::vector<float> buf[2];
+  if (buf[which].size() < n) buf[which].resize(n);
+  return buf[which].data();
+}
+
+// Small feature maps (layer4's 7x7: P*Q = 49) make per-image GEMMs with one side
+// only 49 wide: the 48-column GEMM tiles run half empty (49 = 48 + 1) and, for dW,
+// the whole (K, C*R*S) result is read and written again for every image. So the
+// backward passes take images_per_gemm() images at a time, their columns side by
+// side (at least ~384 columns); from 384 columns on (20x20 maps and up) it is 1.
+constexpr int64_t kMinColumns = 384;
+int64_t images_per_gemm(const Conv2dShape& s) {
+  const int64_t PQ = s.P * s.Q;
+  return std::max<int64_t>(1, std::min<int64_t>(s.N, (kMinColumns + PQ - 1) / PQ));
+}
+// dy of images n0, n0 + step, ... (b of them) as one (K, b*P*Q) matrix:
+// row k = [dy_n0[k], dy_(n0+step)[k], ...].
+void gather_dy(const Conv2dShape& s, const float* dy, int64_t n0, int64_t step, int64_t b, float* out) {
+  const int64_t PQ = s.P * s.Q;
+  for (int64_t k = 0; k < s.K; ++k)
+    for (int64_t i = 0; i < b; ++i) std::copy_n(dy + ((n0 + i * step) * s.K + k) * PQ, PQ, out + (k * b + i) * PQ);
 }
 }  // namespace
 
-void im2col(const Conv2dShape& s, const float* x_image, float* col) { im2col_channels(s, x_image, col, 0, s.C); }
-void col2im(const Conv2dShape& s, const float* col, float* dx_image) { col2im_channels(s, col, dx_image, 0, s.C); }
+void im2col(const Conv2dShape& s, const float* x_image, float* col) {
+  im2col_channels(s, x_image, col, 0, s.C, s.P * s.Q);
+}
+void col2im(const Conv2dShape& s, const float* col, float* dx_image) {
+  col2im_channels(s, col, dx_image, 0, s.C, s.P * s.Q);
+}
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
   // One GEMM over the whole batch with im2col done on the fly inside the
@@ -165,26 +192,65 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   const int64_t CRS = s.C * s.R * s.S, PQ = s.P * s.Q, HW = s.H * s.W;
   const bool one_image = s.N == 1;
-  auto image = [&](int64_t n) {
-    const float* dyn = dy + n * s.K * PQ;
-    float* dxn = dx + n * s.C * HW;
-    if (is_pointwise(s)) {  // dx_n (C, HW) = W^T dy_n directly
-      gemm_tiled(true, false, s.C, PQ, s.K, w, CRS, dyn, PQ, dxn, PQ, false, one_image);
-      return;
+  if (is_pointwise(s)) {  // dx_n (C, HW) = W^T dy_n directly
+    auto image = [&](int64_t n) {
+      gemm_tiled(true, false, s.C, PQ, s.K, w, CRS, dy + n * s.K * PQ, PQ, dx + n * s.C * HW, PQ, false, one_image);
+    };
+    if (one_image) {
+      image(0);
+    } else {
+#pragma omp parallel for schedule(dynamic)
+      for (int64_t n = 0; n < s.N; ++n) image(n);
     }
-    float* dcol = scratch(static_cast<size_t>(CRS * PQ));
-    gemm_tiled(true, false, CRS, PQ, s.K, w, CRS, dyn, PQ, dcol, PQ, false, one_image);
-    std::fill_n(dxn, s.C * HW, 0.f);
-    if (one_image)  // each channel's dx plane is written by its own rows of dcol only: no races
-      parallel_for(0, s.C, 1, [&](int64_t c0, int64_t c1) { col2im_channels(s, dcol, dxn, c0, c1); });
-    else
-      col2im_channels(s, dcol, dxn, 0, s.C);
+    return;
+  }
+  if (s.stride == 1 && s.R == s.S && s.pad <= s.R - 1 && PQ >= kMinColumns) {
+    // Stride 1 (the 3x3 layers): dx is itself a convolution, of dy with the
+    // weights flipped in space and input/output channels swapped, padding R-1-pad:
+    //   dx[n,c,h,v] = sum_{k,r,t} dy[n, k, h-(R-1-pad)+r, v-(R-1-pad)+t] * w[k, c, R-1-r, S-1-t]
+    // so it runs on the forward's implicit-im2col GEMM over the whole batch: no
+    // dcol matrix, no col2im pass, and each image's dx is independent of the batch.
+    // Only for maps of 384+ pixels (28x28 and up): a 7x7 map at batch 1 ran 1.4x
+    // slower this way; the choice depends on the map, not on N, so an image's dx
+    // is the same alone or in a batch.
+    const int64_t RS = s.R * s.S;
+    float* wt = scratch(static_cast<size_t>(s.C * s.K * RS));  // (C, K, R, S)
+    for (int64_t k = 0; k < s.K; ++k)
+      for (int64_t c = 0; c < s.C; ++c)
+        for (int64_t rs = 0; rs < RS; ++rs) wt[(c * s.K + k) * RS + (RS - 1 - rs)] = w[(k * s.C + c) * RS + rs];
+    const Conv2dShape t{s.N, s.K, s.P, s.Q, s.C, s.R, s.S, 1, s.R - 1 - s.pad, s.H, s.W};
+    conv2d_forward_gemm(t, dy, wt, nullptr, dx);
+    return;
+  }
+  // Images n0 .. n0+b-1 together: dcol (CRS, b*PQ) = W^T dy_b, then col2im of each
+  // image's columns. A column of dcol is the same dot products whatever its
+  // neighbours, so each image's dx does not depend on the grouping.
+  const int64_t B = images_per_gemm(s);
+  auto group = [&](int64_t n0) {
+    const int64_t b = std::min(B, s.N - n0), ld = b * PQ;
+    const float* dyb = dy + n0 * s.K * PQ;
+    if (b > 1) {
+      float* gathered = scratch(static_cast<size_t>(s.K * ld), 1);
+      gather_dy(s, dy, n0, 1, b, gathered);
+      dyb = gathered;
+    }
+    float* dcol = scratch(static_cast<size_t>(CRS * ld));
+    gemm_tiled(true, false, CRS, ld, s.K, w, CRS, dyb, ld, dcol, ld, false, one_image);
+    for (int64_t i = 0; i < b; ++i) {
+      float* dxn = dx + (n0 + i) * s.C * HW;
+      const float* coln = dcol + i * PQ;
+      std::fill_n(dxn, s.C * HW, 0.f);
+      if (one_image)  // each channel's dx plane is written by its own rows of dcol only: no races
+        parallel_for(0, s.C, 1, [&](int64_t c0, int64_t c1) { col2im_channels(s, coln, dxn, c0, c1, ld); });
+      else
+        col2im_channels(s, coln, dxn, 0, s.C, ld);
+    }
   };
   if (one_image) {
-    image(0);
+    group(0);
   } else {
 #pragma omp parallel for schedule(dynamic)
-    for (int64_t n = 0; n < s.N; ++n) image(n);
+    for (int64_t n0 = 0; n0 < s.N; n0 += B) group(n0);
   }
 }
 
@@ -195,7 +261,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     const float* col = x;
     if (!pointwise) {
       float* buf = scratch(static_cast<size_t>(CRS * PQ));
-      parallel_for(0, s.C, 1, [&](int64_t c0, int64_t c1) { im2col_channels(s, x, buf, c0, c1); });
+      parallel_for(0, s.C, 1, [&](int64_t c0, int64_t c1) { im2col_channels(s, x, buf, c0, c1, PQ); });
       col = buf;
     }
     gemm_tiled(false, true, s.K, CRS, PQ, dy, PQ, col, PQ, dw, CRS, false, true);
@@ -204,25 +270,41 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   // Sum over the batch without races and in a fixed order: G groups (G from N
   // only, never from the thread count) each accumulate their images n = g,
   // g+G, ... into a private partial dW; the partials are then added in order.
-  const int64_t G = std::min<int64_t>(s.N, 4), KCRS = s.K * CRS;
-  std::vector<float> partial(static_cast<size_t>(G * KCRS));
+  // A group takes its images B at a time (B = images_per_gemm, from the sizes
+  // only): their im2col columns side by side make one GEMM of B*P*Q-long dot products.
+  // Group 0 sums into dw itself, groups 1..G-1 into a buffer from the host
+  // allocator's cache (ResNet-50's layer4: 3 x 9.4 MB): a std::vector here was
+  // mapped, page-faulted and zero-filled again on every call.
+  const int64_t G = std::min<int64_t>(s.N, 4), KCRS = s.K * CRS, B = pointwise ? 1 : images_per_gemm(s);
+  const size_t partial_bytes = static_cast<size_t>((G - 1) * KCRS) * sizeof(float);
+  std::unique_ptr<float, std::function<void(float*)>> partial(
+      static_cast<float*>(host_alloc(partial_bytes)), [partial_bytes](float* p) { host_free(p, partial_bytes); });
 #pragma omp parallel for schedule(dynamic)
   for (int64_t g = 0; g < G; ++g) {
-    float* part = partial.data() + g * KCRS;
-    for (int64_t n = g; n < s.N; n += G) {
-      const float* col = x + n * s.C * HW;
+    float* part = g == 0 ? dw : partial.get() + (g - 1) * KCRS;
+    const int64_t count = (s.N - g + G - 1) / G;  // images g, g+G, ..., g+(count-1)*G
+    for (int64_t i0 = 0; i0 < count; i0 += B) {
+      const int64_t b = std::min(B, count - i0), ld = b * PQ, n0 = g + i0 * G;
+      const float* col = x + n0 * s.C * HW;  // pointwise (b == 1): x_n already is (C, HW)
+      const float* dyb = dy + n0 * s.K * PQ;
       if (!pointwise) {
-        float* buf = scratch(static_cast<size_t>(CRS * PQ));
-        im2col_channels(s, col, buf, 0, s.C);
+        float* buf = scratch(static_cast<size_t>(CRS * ld));
+        for (int64_t i = 0; i < b; ++i) im2col_channels(s, x + (n0 + i * G) * s.C * HW, buf + i * PQ, 0, s.C, ld);
         col = buf;
       }
-      gemm_tiled(false, true, s.K, CRS, PQ, dy + n * s.K * PQ, PQ, col, PQ, part, CRS, n != g, false);
+      if (b > 1) {
+        float* gathered = scratch(static_cast<size_t>(s.K * ld), 1);
+        gather_dy(s, dy, n0, G, b, gathered);
+        dyb = gathered;
+      }
+      gemm_tiled(false, true, s.K, CRS, ld, dyb, ld, col, ld, part, CRS, i0 != 0, false);
     }
   }
   parallel_for(0, KCRS, 1 << 14, [&](int64_t b, int64_t e) {
+    const float* part = partial.get();
     for (int64_t i = b; i < e; ++i) {
-      float acc = partial[i];
-      for (int64_t g = 1; g < G; ++g) acc += partial[g * KCRS + i];
+      float acc = dw[i];
+      for (int64_t g = 1; g < G; ++g) acc += part[(g - 1) * KCRS + i];
       dw[i] = acc;
     }
   });
