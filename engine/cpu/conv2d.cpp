@@ -95,8 +95,7 @@ SN_INSTANTIATE(double)
 // Small maps put several images side by side in one backward GEMM (images_per_gemm).
 // Threads: over images (or image groups) when N > 1, over GEMM tiles (and im2col
 // channels) when N == 1. Each schedule runs the same arithmetic per output
-// element, so results do not depend on the thread count, and an image's dx not
-// on the batch it comes in.
+// element, so results do not depend on the thread count.
 namespace cpu {
 namespace {
 bool is_pointwise(const Conv2dShape& s) { return s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0; }
@@ -204,15 +203,16 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
     }
     return;
   }
-  if (s.stride == 1 && s.R == s.S && s.pad <= s.R - 1 && PQ >= kMinColumns) {
+  if (s.stride == 1 && s.R == s.S && s.pad <= s.R - 1 && s.N * PQ >= kMinColumns) {
     // Stride 1 (the 3x3 layers): dx is itself a convolution, of dy with the
     // weights flipped in space and input/output channels swapped, padding R-1-pad:
     //   dx[n,c,h,v] = sum_{k,r,t} dy[n, k, h-(R-1-pad)+r, v-(R-1-pad)+t] * w[k, c, R-1-r, S-1-t]
     // so it runs on the forward's implicit-im2col GEMM over the whole batch: no
-    // dcol matrix, no col2im pass, and each image's dx is independent of the batch.
-    // Only for maps of 384+ pixels (28x28 and up): a 7x7 map at batch 1 ran 1.4x
-    // slower this way; the choice depends on the map, not on N, so an image's dx
-    // is the same alone or in a batch.
+    // dcol matrix, no col2im pass (measured, 1 thread: 512>512 7x7 batch 32 45 ->
+    // 36 ms, 256>256 14x14 43 -> 34 ms, 64>64 56x56 batch 1 1.6 -> 1.25 ms).
+    // Only with 384+ output columns in all: a lone 7x7 map ran 1.8x slower this way.
+    // So for maps under 384 pixels an image's dx alone and inside a large enough
+    // batch can differ by float rounding (same math, other summation order).
     const int64_t RS = s.R * s.S;
     float* wt = scratch(static_cast<size_t>(s.C * s.K * RS));  // (C, K, R, S)
     for (int64_t k = 0; k < s.K; ++k)
