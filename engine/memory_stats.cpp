@@ -1,5 +1,6 @@
 #include "engine/memory_stats.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -7,9 +8,13 @@
 namespace sn {
 
 int64_t peak_rss_bytes() {
+  // Resident memory now first, then the kernel's high-water mark: other threads
+  // (the loader's workers) can grow it in between, and the peak must never read
+  // below a current value taken just before it.
+  const int64_t now = current_rss_bytes();
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux reports kilobytes
+  return std::max<int64_t>(now, static_cast<int64_t>(ru.ru_maxrss) * 1024);  // Linux reports kilobytes
 }
 
 int64_t current_rss_bytes() {

@@ -1,5 +1,6 @@
 #include "engine/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -250,9 +251,10 @@ class Run {
                  {"loader_wait_s", loader.stats().wait_seconds}};
     // Memory, so a run that grows from epoch to epoch shows it (issue: resource bounds).
     const double mib = 1024.0 * 1024.0;
-    const double peak_rss = peak_rss_bytes() / mib;
+    const double rss = current_rss_bytes() / mib;  // before the peak: the peak is then >= it
+    const double peak_rss = std::max(rss, peak_rss_bytes() / mib);
     line["peak_rss_mib"] = peak_rss;
-    line["rss_mib"] = current_rss_bytes() / mib;
+    line["rss_mib"] = rss;
     std::string gpu_note;
     DeviceMemoryStats gpu;
     if (device_ == Device::CUDA && device_memory_stats(&gpu)) {
