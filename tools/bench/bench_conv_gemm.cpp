@@ -2,11 +2,9 @@
 // LibTorch): every ResNet-18/50 conv shape, GFLOP/s and fraction of the
 // measured peak. For tuning the kernels; bench_libtorch does the comparison.
 //   bench_conv_gemm [threads] [batch] [filter-substring]
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <vector>
 
 #include "engine/cpu/conv2d_fast.h"
@@ -39,16 +37,7 @@ int main(int argc, char** argv) {
     plan.budget_s = 0.5;
     plan.min_rounds = 3;
     const Stats st = time_interleaved({side}, plan)[0];
-    // CPU time of this process per call (best of 5): with one thread, immune
-    // to the time slices other processes take on a shared machine.
-    double cpu_best = 1e9;
-    for (int rep = 0; rep < 5; ++rep) {
-      timespec t0, t1;
-      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
-      side.run();
-      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
-      cpu_best = std::min(cpu_best, double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec));
-    }
+    const double cpu_best = best_process_cpu_seconds(side);
     const double flops = 2.0 * N * s.K * s.P * s.Q * s.C * s.R * s.S;
     total_flops += flops * c.count50;
     total_time += st.min * c.count50;

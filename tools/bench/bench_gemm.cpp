@@ -3,8 +3,6 @@
 //   bench_gemm [threads] [M N K ...]
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -41,14 +39,7 @@ int main(int argc, char** argv) {
     plan.budget_s = 1.0;
     const Stats st = time_interleaved({s}, plan)[0];
     const double gf = 2.0 * M * N * K / st.median * 1e-9;
-    double cpu_best = 1e9;  // process CPU time per call: robust to time slices taken by other processes
-    for (int rep = 0; rep < 5; ++rep) {
-      timespec t0, t1;
-      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
-      s.run();
-      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
-      cpu_best = std::min(cpu_best, double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec));
-    }
+    const double cpu_best = best_process_cpu_seconds(s);
     std::printf("%6ld x %6ld x %5ld  %9.3f ms  %6.1f GFLOP/s  %4.0f%% of peak  (IQR %.0f%%, best %.1f, cpu-time %.1f GFLOP/s per thread)\n",
                 long(M), long(N), long(K), st.median * 1e3, gf, 100 * gf / peak.all_threads_gflops,
                 100 * st.iqr_rel(), 2.0 * M * N * K / st.min * 1e-9, 2.0 * M * N * K / cpu_best * 1e-9 / num_threads());

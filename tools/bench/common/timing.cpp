@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 namespace sn::bench {
 
@@ -58,6 +59,18 @@ std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const Timing
   std::vector<Stats> out;
   for (size_t i = 0; i < n; ++i) out.push_back(summarize(samples[i], reps[i]));
   return out;
+}
+
+double best_process_cpu_seconds(const Side& side, int reps) {
+  double best = 1e9;
+  for (int rep = 0; rep < reps; ++rep) {
+    timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    side.run();
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    best = std::min(best, double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec));
+  }
+  return best;
 }
 
 }  // namespace sn::bench

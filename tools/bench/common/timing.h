@@ -51,4 +51,9 @@ struct TimingPlan {
 std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const TimingPlan& plan,
                                     const std::vector<double>& warmup_s = {});
 
+// CPU time of this process for one call of `side`, the best of `reps` calls.
+// With one thread it is immune to the time slices other processes take on a
+// shared machine (wall time is not); with n threads divide by n for per-thread rates.
+double best_process_cpu_seconds(const Side& side, int reps = 5);
+
 }  // namespace sn::bench
