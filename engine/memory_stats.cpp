@@ -7,15 +7,19 @@
 
 namespace sn {
 
-int64_t peak_rss_bytes() {
+RssSample rss_sample() {
   // Resident memory now first, then the kernel's high-water mark: other threads
-  // (the loader's workers) can grow it in between, and the peak must never read
-  // below a current value taken just before it.
-  const int64_t now = current_rss_bytes();
+  // (the loader's workers) can grow or shrink it in between, and the peak must
+  // never read below the current value it is reported beside.
+  RssSample s;
+  s.current = current_rss_bytes();
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
-  return std::max<int64_t>(now, static_cast<int64_t>(ru.ru_maxrss) * 1024);  // Linux reports kilobytes
+  s.peak = std::max<int64_t>(s.current, static_cast<int64_t>(ru.ru_maxrss) * 1024);  // Linux reports kilobytes
+  return s;
 }
+
+int64_t peak_rss_bytes() { return rss_sample().peak; }
 
 int64_t current_rss_bytes() {
   // statm: total program size, then resident set size, both in pages.

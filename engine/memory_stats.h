@@ -14,6 +14,12 @@ namespace sn {
 int64_t peak_rss_bytes();
 int64_t current_rss_bytes();  // 0 where /proc is not available
 
+// Both, read so that peak >= current always holds (for reports that print both).
+struct RssSample {
+  int64_t current = 0, peak = 0;
+};
+RssSample rss_sample();
+
 struct DeviceMemoryStats {
   int64_t in_use = 0;       // bytes of live tensors
   int64_t cached = 0;       // bytes freed but kept for reuse (not returned to the driver)

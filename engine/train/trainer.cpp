@@ -251,10 +251,10 @@ class Run {
                  {"loader_wait_s", loader.stats().wait_seconds}};
     // Memory, so a run that grows from epoch to epoch shows it (issue: resource bounds).
     const double mib = 1024.0 * 1024.0;
-    const double rss = current_rss_bytes() / mib;  // before the peak: the peak is then >= it
-    const double peak_rss = std::max(rss, peak_rss_bytes() / mib);
+    const RssSample rss = rss_sample();
+    const double peak_rss = rss.peak / mib;
     line["peak_rss_mib"] = peak_rss;
-    line["rss_mib"] = rss;
+    line["rss_mib"] = rss.current / mib;
     std::string gpu_note;
     DeviceMemoryStats gpu;
     if (device_ == Device::CUDA && device_memory_stats(&gpu)) {
