@@ -1,16 +1,10 @@
 #include "engine/cpu/cross_entropy.h"
 
-// GCC 12's AVX-512 headers, used by Eigen's vector exp, trip -Wmaybe-uninitialized
-// (a known false positive; see cpu/conv2d_fast.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <Eigen/Core>
 #include <cmath>
 #include <vector>
 
 #include "engine/cpu/softmax.h"
+#include "engine/cpu/softmax_rows.h"
 #include "engine/parallel.h"
 
 namespace sn {
@@ -46,25 +40,16 @@ template void cross_entropy_backward<double>(int64_t, int64_t, const double*, co
 }  // namespace ref
 
 namespace cpu {
-// The fast rows use Eigen's vectorized max, exp and sums (see cpu/softmax.cpp
-// for why): a scalar std::exp per logit was ~3/4 of a 32x1000 forward+backward.
-namespace {
-using RowIn = Eigen::Map<const Eigen::ArrayXf>;
-// logsumexp(x) - x[label], the max subtracted first.
-inline float fast_row_loss(int64_t K, const float* x, int64_t label) {
-  const float m = RowIn(x, K).maxCoeff();
-  return m + std::log((RowIn(x, K) - m).exp().sum()) - x[label];
-}
-}  // namespace
-
+// The fast rows use the vectorized max, exp and sums of cpu/softmax_rows.h: a
+// scalar std::exp per logit was ~3/4 of a 32x1000 forward+backward.
 float cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels) {
   // Per-row losses in parallel, then one sum in row order (thread-count independent).
-  std::vector<double> rows(static_cast<size_t>(N));
+  std::vector<double> losses(static_cast<size_t>(N));
   parallel_for(0, N, 64, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) rows[i] = fast_row_loss(K, x + i * K, labels[i]);
+    for (int64_t i = b; i < e; ++i) losses[i] = rows::logsumexp(K, x + i * K) - x[i * K + labels[i]];
   });
   double total = 0;
-  for (double r : rows) total += r;
+  for (double r : losses) total += r;
   return static_cast<float>(total / N);
 }
 // One pass per row: dx = exp(x - m) * (scale / sum), then -scale at the label
@@ -73,10 +58,8 @@ void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t*
   const float scale = g / static_cast<float>(N);
   parallel_for(0, N, 64, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      const RowIn xi(x + i * K, K);
-      Eigen::Map<Eigen::ArrayXf> di(dx + i * K, K);
-      di = (xi - xi.maxCoeff()).exp();
-      di *= scale / di.sum();
+      const float sum = rows::exp_shifted(K, x + i * K, dx + i * K);
+      rows::RowOut(dx + i * K, K) *= scale / sum;
       dx[i * K + labels[i]] -= scale;
     }
   });

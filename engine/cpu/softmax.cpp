@@ -1,14 +1,8 @@
 #include "engine/cpu/softmax.h"
 
-// GCC 12's AVX-512 headers, used by Eigen's vector exp, trip -Wmaybe-uninitialized
-// (a known false positive; see cpu/conv2d_fast.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <Eigen/Core>
 #include <cmath>
 
+#include "engine/cpu/softmax_rows.h"
 #include "engine/parallel.h"
 
 namespace sn {
@@ -48,19 +42,11 @@ template <typename T> int64_t argmax_row(int64_t K, const T* x) {
 }
 constexpr int64_t kRows = 64;  // rows per task
 
-// The fast rows differ from the reference ones in one thing: exp. A scalar
-// std::exp call per element was most of the time (32 rows x 1000 classes: ~100
-// us per pass); Eigen's vectorized exp (a polynomial on 16 floats at once,
-// within a couple of ulp of std::exp) evaluates the whole row, and its sums run
-// in vector lanes, so fast and reference agree to float rounding, not bitwise.
-using RowIn = Eigen::Map<const Eigen::ArrayXf>;
-using RowOut = Eigen::Map<Eigen::ArrayXf>;
-// Vector max (the scalar loop's compare chain does not vectorize). With a NaN in
-// the row it may or may not return it, but the row's sum of exps is NaN either way.
-inline float row_max(int64_t K, const float* x) { return RowIn(x, K).maxCoeff(); }
+// The fast rows differ from the reference ones in one thing: exp (cpu/softmax_rows.h).
+using cpu::rows::RowIn;
+using cpu::rows::RowOut;
 inline void fast_log_softmax_row(int64_t K, const float* x, float* y) {
-  const float m = row_max(K, x);
-  const float lse = m + std::log((RowIn(x, K) - m).exp().sum());
+  const float lse = cpu::rows::logsumexp(K, x);
   RowOut(y, K) = RowIn(x, K) - lse;
 }
 inline void fast_log_softmax_backward_row(int64_t K, const float* y, const float* dy, float* dx) {
@@ -68,10 +54,8 @@ inline void fast_log_softmax_backward_row(int64_t K, const float* y, const float
   RowOut(dx, K) = RowIn(dy, K) - RowIn(y, K).exp() * sum;
 }
 inline void fast_softmax_row(int64_t K, const float* x, float* y) {
-  const float m = row_max(K, x);
-  RowOut out(y, K);
-  out = (RowIn(x, K) - m).exp();
-  out /= out.sum();
+  const float sum = cpu::rows::exp_shifted(K, x, y);
+  RowOut(y, K) /= sum;
 }
 }  // namespace
 
