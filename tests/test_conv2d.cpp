@@ -37,6 +37,8 @@ const std::vector<Conv2dShape> kShapes = {
     // 8 of 7x7): full and partial image groups, and weight-gradient groups of 6 images;
     // stride 2 (the input gradient by GEMM + col2im, not as a flipped convolution).
     make(21, 3, 10, 10, 5, 3, 1, 1),   make(11, 6, 7, 7, 9, 3, 1, 1),   make(9, 4, 13, 13, 6, 3, 2, 1),
+    // 1x1 on small maps: both backward GEMMs take 8 images' planes side by side.
+    make(11, 6, 7, 7, 9, 1, 1, 0),
     // Stride 1 with 384+ output pixels: the input gradient as a flipped convolution,
     // padding R-1-pad = 2 here (unpadded 3x3) and 2 (5x5, pad 2).
     make(2, 3, 22, 22, 4, 3, 1, 0),    make(1, 2, 20, 20, 3, 5, 1, 2),
@@ -109,9 +111,10 @@ TEST_CASE("conv2d: fast results do not depend on the thread count or the batch",
     cpu::conv2d_forward(one, x.data() + (s.N - 1) * x_size(one), w.data(), nullptr, y_last.data());
     CHECK(std::vector<float>(y_batch.end() - y_size(one), y_batch.end()) == y_last);
     // Also its input gradient (the backward GEMM may hold several images side by
-    // side), except for a stride-1 map under 384 pixels, whose dx switches to the
-    // flipped-convolution path in a batch of 384+ columns (other summation order).
-    if (s.stride != 1 || s.P * s.Q >= 384) {
+    // side), except for a stride-1 3x3 map under 384 pixels, whose dx switches to
+    // the flipped-convolution path in a batch of 384+ columns (other summation order).
+    const bool pointwise = s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0;
+    if (s.stride != 1 || s.P * s.Q >= 384 || pointwise) {
       std::vector<float> dx_batch(x_size(s)), dx_last(x_size(one));
       cpu::conv2d_backward_input(s, dy.data(), w.data(), dx_batch.data());
       cpu::conv2d_backward_input(one, dy.data() + (s.N - 1) * y_size(one), w.data(), dx_last.data());
