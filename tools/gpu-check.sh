@@ -5,9 +5,11 @@
 #
 # Made for the lent H100/H200 machine (16 cores, nvcc 13, PyTorch with CUDA in
 # its python3, maybe no cuDNN outside PyTorch, no Debian -dev packages, no
-# network). Before the device call, here:  bash tools/gpu-deps.sh  (packs the
-# header-only dependencies into .gpudeps.tar.gz), then
-#   run(command="bash tools/gpu-check.sh", carry=[".gpudeps.tar.gz"], timeout_s=540)
+# network). Before the device call, here:  bash tools/gpu-pack.sh --cpu-reference
+# (packs the header-only dependencies into .gpudeps.tar.gz, the ResNet-50
+# weights rounded to bfloat16 into .gpucarry/, links shared -> ../shared for
+# the photos, runs the experiment on this CPU with the same weights), then
+#   run(command="bash tools/gpu-check.sh", carry=[".gpudeps.tar.gz", ".gpucarry", "shared/datasets/catanddog"], timeout_s=560)
 #
 # Steps, each under `timeout` so that a hang cannot eat the budget:
 #   env        nvidia-smi, nvcc, g++, torch, where cuDNN and cuBLAS are
@@ -16,8 +18,9 @@
 #   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes)
 #   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races)
 #   bench      tools/bench/bench_gpu: SGEMM vs cuBLAS at 4096^3, every ResNet conv shape vs cuDNN
-#   experiment optional: `scratchnet train/eval --device cuda` and PyTorch's run, when data
-#              (shared/datasets/catanddog or $SN_DATA) and weights (weights/*.snw or $SN_WEIGHTS) travelled
+#   experiment optional: `scratchnet train/eval --device cuda` and PyTorch's run on the same card
+#              (tools/bench/bench_experiment.sh), when data (shared/datasets/catanddog or $SN_DATA)
+#              and weights (.gpucarry/*.snwpack, weights/*.snw or $SN_WEIGHTS) travelled
 # GPU_CHECK_SKIP="memcheck racecheck bench" skips steps by name (e.g. to give the experiment a call of its own);
 # GPU_CHECK_BUDGET_S (default 470) is the whole script's time budget.
 # Files written (at most 8 come back): env.log build.log tests.log sanitizer.log bench.log
@@ -152,19 +155,28 @@ if ((BUILT == 0)); then
   for d in "$ROOT/shared/datasets/catanddog" "$ROOT/../shared/datasets/catanddog"; do
     [[ -z "$DATA" && -d "$d/train" ]] && DATA=$d
   done
-  WEIGHTS=${SN_WEIGHTS:-$(ls "$ROOT"/weights/*.snw 2>/dev/null | head -1)}
+  # Weights: $SN_WEIGHTS, else the bfloat16-rounded pack tools/gpu-pack.sh made
+  # (unpacked to float32 here), else any .snw that travelled.
+  WEIGHTS=${SN_WEIGHTS:-}
+  for p in "$ROOT"/.gpucarry/*.snwpack; do
+    [[ -z "$WEIGHTS" && -f "$p" ]] || continue
+    w=$ROOT/weights/$(basename "${p%.snwpack}").snw
+    if [[ -f "$w" ]] || python3 tools/gpu_weights.py unpack "$p" "$w" >>"$EXP_LOG" 2>&1; then WEIGHTS=$w; fi
+  done
+  [[ -z "$WEIGHTS" ]] && WEIGHTS=$(ls "$ROOT"/weights/*.snw 2>/dev/null | head -1)
   HAS_TRAIN=no
   "$BUILD/scratchnet" --help 2>/dev/null | grep -qE '^ +train ' && HAS_TRAIN=yes
   if [[ -n "$DATA" && -n "$WEIGHTS" && $HAS_TRAIN == yes ]]; then
-    rm -rf /tmp/run_gpu
-    step train-cuda 240 "$EXP_LOG" "$BUILD/scratchnet" train --device cuda --data "$DATA" \
-      --weights "$WEIGHTS" --out /tmp/run_gpu ${SN_EXPERIMENT_ARGS:-} &&
-      step eval-cuda 90 "$EXP_LOG" "$BUILD/scratchnet" eval --run /tmp/run_gpu --data "$DATA" --device cuda
-    if [[ -f tools/reference/experiment_torch.py ]]; then
-      step experiment-torch 150 "$EXP_LOG" python3 tools/reference/experiment_torch.py --data "$DATA" \
-        --weights "$WEIGHTS" --json /tmp/run_torch.json ${SN_TORCH_ARGS:-}
-    fi
-  else
+    # scratchnet train + eval --device cuda, then the PyTorch script on the same
+    # card, back to back (tools/bench/bench_experiment.sh): times, best accuracies.
+    # SN_EXPERIMENT_MODES (default "default") and SN_WORKERS (default 8) tune it.
+    modes=()
+    for m in ${SN_EXPERIMENT_MODES:-default}; do modes+=(--mode "$m"); done
+    rm -rf /tmp/bench_exp
+    step experiment 330 "$EXP_LOG" env SN_BIN="$BUILD/scratchnet" SN_PYTHON=python3 \
+      tools/bench/bench_experiment.sh --device cuda "${modes[@]}" --threads "$JOBS" --workers "${SN_WORKERS:-8}" \
+      --data "$DATA" --weights "$WEIGHTS" --out /tmp/bench_exp ||
+      for f in /tmp/bench_exp/*.log; do [[ -f $f ]] && { echo "== tail of $f"; tail -20 "$f"; } >>"$EXP_LOG"; done  else
     echo "experiment: skipped (data: '${DATA}', weights: '${WEIGHTS}', scratchnet train: ${HAS_TRAIN})" >"$EXP_LOG"
     ROWS+=("experiment|skipped (no data/weights/train command)|0")
   fi
@@ -205,7 +217,8 @@ for r in bad:
     print(f"  conv {r['case']}: {r['error']}")
 PY
   fi
-  [[ -f "$OUT_DIR/experiment.log" ]] && grep -iE "best|accuracy|elapsed|seconds|skipped" "$OUT_DIR/experiment.log" | tail -8
+  [[ -f "$OUT_DIR/experiment.log" ]] && grep -E "best acc|skipped|failed" "$OUT_DIR/experiment.log" | tail -6
+  [[ -f "$ROOT/.gpucarry/cpu-reference.txt" ]] && cat "$ROOT/.gpucarry/cpu-reference.txt"
   echo "logs: $OUT_DIR/{env,build,tests,sanitizer,bench,experiment}.log bench.json summary.txt"
 } >"$SUMMARY" 2>&1
 cat "$SUMMARY"

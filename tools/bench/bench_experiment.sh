@@ -16,6 +16,8 @@
 # epoch). Both use the same threads and loader workers. With --repeat R the
 # two sides alternate R times and the ratio of the medians is printed.
 # Prints per mode: wall times, best test accuracies, and scratchnet/PyTorch.
+# SN_BIN (default ./build/release/scratchnet) and SN_PYTHON (default Debian's
+# /usr/bin/python3) choose the programs, e.g. on the GPU machine (tools/gpu-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,11 +39,12 @@ while (($#)); do
   esac
 done
 ((${#modes[@]})) || modes=(textbook default freeze-bn cached)
-sn=./build/release/scratchnet
-[[ -x $sn ]] || { echo "bench_experiment: build first (cmake --build --preset release)" >&2; exit 1; }
+sn=${SN_BIN:-./build/release/scratchnet}
+py=${SN_PYTHON:-/usr/bin/python3}
+[[ -x $sn ]] || { echo "bench_experiment: $sn not found: build first (cmake --build --preset release)" >&2; exit 1; }
 [[ -f $weights ]] || { echo "bench_experiment: $weights is missing (tools/fetch-weights.sh)" >&2; exit 1; }
-/usr/bin/python3 -c "import torch, torchvision" 2>/dev/null ||
-  { echo "bench_experiment: needs Debian's python3-torch (tools/install-deps.sh --reference)" >&2; exit 1; }
+"$py" -c "import torch, torchvision" 2>/dev/null ||
+  { echo "bench_experiment: $py cannot import torch and torchvision (here: tools/install-deps.sh --reference)" >&2; exit 1; }
 mkdir -p "$out"
 trap 'echo "bench_experiment: failed at line $LINENO (see the logs in $out)" >&2' ERR
 
@@ -78,7 +81,7 @@ for mode in "${modes[@]}"; do
     t1=$(now)
     echo "$(date +%T) $mode: pytorch (log $out/$mode-torch.log)"
     # shellcheck disable=SC2086
-    /usr/bin/python3 tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
+    "$py" tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
       --threads "$threads" --workers "$workers" --device "$device" --json "$out/$mode-torch.json" $flags >"$out/$mode-torch.log" 2>&1
     t2=$(now)
     sn_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
@@ -86,7 +89,7 @@ for mode in "${modes[@]}"; do
   done
   sn_med=$(printf '%s\n' "${sn_times[@]}" | median)
   pt_med=$(printf '%s\n' "${pt_times[@]}" | median)
-  line=$(/usr/bin/python3 - "$out/$mode-sn-eval.json" "$out/$mode-torch.json" "$sn_med" "$pt_med" "$mode" \
+  line=$("$py" - "$out/$mode-sn-eval.json" "$out/$mode-torch.json" "$sn_med" "$pt_med" "$mode" \
          "$out/summary.jsonl" "$threads" "$workers" "$epochs" "$device" "$repeat" <<'PY'
 import json, platform, sys, time
 sn, pt = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
