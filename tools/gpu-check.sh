@@ -62,6 +62,7 @@ step() {
   rc=$?
   status=ok
   if ((rc == 124 || rc == 137)); then status="TIMEOUT after ${limit}s"
+  elif ((rc == 77)); then status="SKIPPED (no GPU)"
   elif ((rc != 0)); then status="FAILED (exit $rc)"; fi
   ROWS+=("$name|$status|$(($(date +%s) - t0))")
   echo "== $name: $status in $(($(date +%s) - t0))s" >>"$log"
@@ -140,7 +141,9 @@ if ((BUILT == 0)); then
 
   # ---- compute-sanitizer over the small [sanitize] subset ---------------------------
   SAN_LOG=$OUT_DIR/sanitizer.log
-  SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer \
+        /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
+  [[ -n "$SAN" ]] || { SAN=compute-sanitizer; echo "compute-sanitizer: not found on PATH nor under /usr/local/cuda*" >>"$SAN_LOG"; }
   step memcheck 70 "$SAN_LOG" "$SAN" --tool memcheck --error-exitcode 1 --print-limit 20 \
     "$BUILD/scratchnet_tests" "[sanitize]"
   step racecheck 60 "$SAN_LOG" "$SAN" --tool racecheck --error-exitcode 1 --print-limit 20 \

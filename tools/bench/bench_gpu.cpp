@@ -35,6 +35,9 @@
 #include "kernels/stream.h"
 
 namespace {
+// Exit status when there is no GPU to measure: 77, CTest's and tools/gpu-check.sh's
+// "skipped", so a script never mistakes "nothing measured" for a result.
+constexpr int kExitNothingToMeasure = 77;
 
 using namespace sn;
 
@@ -277,7 +280,7 @@ int main(int argc, char** argv) {
 #if SCRATCHNET_CUDA && !SCRATCHNET_CUDASIM
   if (!sn::cuda_available()) {
     std::printf("bench_gpu: no GPU here (%s): nothing to measure\n", sn::cuda_unavailable_reason().c_str());
-    return 0;
+    return kExitNothingToMeasure;
   }
   try {
     return run(quick, batch, json_path);
@@ -288,6 +291,6 @@ int main(int argc, char** argv) {
 #else
   (void)quick, (void)batch;
   std::printf("bench_gpu: scratchnet was built without CUDA: nothing to measure\n");
-  return 0;
+  return kExitNothingToMeasure;
 #endif
 }
