@@ -182,7 +182,16 @@ void Tensor::zero_grad() const { impl_->grad.reset(); }
 void Tensor::accumulate_grad(const Tensor& g) const {
   check_same_shape(*this, g, "gradient accumulation");
   if (!impl_->grad) {
-    impl_->grad = g.clone().impl_ptr();
+    // The first gradient becomes grad itself when nobody else can see it (a
+    // backward's fresh result: its only handle is the caller's, which is then
+    // dropped), as PyTorch's AccumulateGrad does: no copy of every weight and
+    // input gradient. Anything shared (the user's seed, a view, a gradient
+    // also passed to another input) is copied, so that adding into grad in
+    // place later never changes a tensor someone else holds.
+    const auto& gi = g.impl_;
+    const bool unshared = gi.use_count() == 1 && gi->storage.use_count() == 1 && gi->offset == 0 &&
+                          !gi->requires_grad && !gi->grad_fn && !gi->grad;
+    impl_->grad = unshared ? gi : g.clone().impl_ptr();
   } else {
     Tensor acc(impl_->grad);
     add_(acc, g);

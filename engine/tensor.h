@@ -80,7 +80,7 @@ class Tensor {
   Tensor& set_requires_grad(bool on);   // only on leaves
   Tensor grad() const;                  // undefined until a backward pass reached it
   void zero_grad() const;                   // drops the accumulated gradient
-  void accumulate_grad(const Tensor& g) const;  // grad += g (allocates grad on first call)
+  void accumulate_grad(const Tensor& g) const;  // grad += g (first call: g itself if unshared, else a copy)
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
   Tensor detach() const;                // shares data, no history, requires_grad false

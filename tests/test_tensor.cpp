@@ -54,6 +54,41 @@ TEST_CASE("autograd: a diamond graph accumulates gradients from both paths", "[a
   CHECK(x.grad().to_vector() == std::vector<float>{2, 6, 6, 2});
 }
 
+TEST_CASE("autograd: a first gradient nobody else holds becomes grad without a copy, a shared one is copied",
+          "[autograd]") {
+  Tensor x = Tensor::from_vector({1, 2, 3}, {3});
+  x.set_requires_grad(true);
+  const float* fresh_data = nullptr;
+  {
+    Tensor fresh = Tensor::from_vector({1, 1, 1}, {3});
+    fresh_data = fresh.data();
+    x.accumulate_grad(fresh);  // the caller's handle is its only one: taken as it is
+  }
+  CHECK(x.grad().data() == fresh_data);
+  x.accumulate_grad(Tensor::from_vector({2, 2, 2}, {3}));  // later ones add in place
+  CHECK(x.grad().to_vector() == std::vector<float>{3, 3, 3});
+
+  // Held elsewhere too (the user's tensor, a view of it): copied, and adding
+  // into the gradient later leaves the user's tensor as it was.
+  for (bool view : {false, true}) {
+    x.zero_grad();
+    Tensor mine = view ? Tensor::from_vector({5, 6, 7}, {1, 3}) : Tensor::from_vector({5, 6, 7}, {3});
+    Tensor g = view ? mine.view({3}) : mine;
+    x.accumulate_grad(g);
+    CHECK(x.grad().data() != mine.data());
+    x.accumulate_grad(Tensor::from_vector({1, 1, 1}, {3}));
+    CHECK(x.grad().to_vector() == std::vector<float>{6, 7, 8});
+    CHECK(mine.to_vector() == std::vector<float>{5, 6, 7});
+  }
+  // The backward seed is the caller's tensor: copied.
+  Tensor y = scale(x, 2.f);
+  x.zero_grad();
+  Tensor seed = Tensor::from_vector({1, 1, 1}, {3});
+  y.backward(seed);
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 2, 2});
+  CHECK(seed.to_vector() == std::vector<float>{1, 1, 1});
+}
+
 TEST_CASE("autograd: no graph under NoGradGuard or from frozen inputs", "[autograd]") {
   Tensor x = Tensor::ones({3});
   x.set_requires_grad(true);
