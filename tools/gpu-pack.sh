@@ -24,6 +24,9 @@ PACK=.gpucarry/resnet50-imagenet-bf16.snwpack
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
 
+tools/install-deps.sh   # the -dev packages gpu-deps.sh packs (apt-get only for missing ones)
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" --target scratchnet
 [[ -f .gpudeps.tar.gz ]] || bash tools/gpu-deps.sh
 [[ -f $WEIGHTS ]] || tools/fetch-weights.sh
 mkdir -p .gpucarry
@@ -38,8 +41,6 @@ elif [[ ! -L shared ]]; then
 fi
 
 if [[ ${1:-} == --cpu-reference ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j "$(nproc)" --target scratchnet
   run=runs/cpu-reference-bf16
   rm -rf "$run"
   start=$(date +%s)
