@@ -15,12 +15,13 @@
 #   env        nvidia-smi, nvcc, g++, torch, where cuDNN and cuBLAS are
 #   build      Release, -DSCRATCHNET_NATIVE=OFF (the CPU there differs), all cores
 #   tests      every [cuda] test through CTest (names start with "cuda ")
-#   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes)
-#   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races)
 #   bench      tools/bench/bench_gpu: SGEMM vs cuBLAS at 4096^3, every ResNet conv shape vs cuDNN
 #   experiment optional: `scratchnet train/eval --device cuda` and PyTorch's run on the same card
 #              (tools/bench/bench_experiment.sh), when data (shared/datasets/catanddog or $SN_DATA)
 #              and weights (.gpucarry/*.snwpack, weights/*.snw or $SN_WEIGHTS) travelled
+#   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes)
+#   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races);
+#              these two run last, side by side: they time nothing
 # GPU_CHECK_SKIP="memcheck racecheck bench" skips steps by name (e.g. to give the experiment a call of its own);
 # GPU_CHECK_BUDGET_S (default 470) is the whole script's time budget.
 # Files written (at most 8 come back): env.log build.log tests.log sanitizer.log bench.log
@@ -139,16 +140,6 @@ if ((BUILT == 0)); then
   TESTS_LOG=$OUT_DIR/tests.log
   step tests 150 "$TESTS_LOG" ctest --test-dir "$BUILD" -R '^cuda ' -j 4 --timeout 140 --output-on-failure
 
-  # ---- compute-sanitizer over the small [sanitize] subset ---------------------------
-  SAN_LOG=$OUT_DIR/sanitizer.log
-  SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer \
-        /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
-  [[ -n "$SAN" ]] || { SAN=compute-sanitizer; echo "compute-sanitizer: not found on PATH nor under /usr/local/cuda*" >>"$SAN_LOG"; }
-  step memcheck 70 "$SAN_LOG" "$SAN" --tool memcheck --error-exitcode 1 --print-limit 20 \
-    "$BUILD/scratchnet_tests" "[sanitize]"
-  step racecheck 60 "$SAN_LOG" "$SAN" --tool racecheck --error-exitcode 1 --print-limit 20 \
-    "$BUILD/scratchnet_tests" "[sanitize]"
-
   # ---- benchmarks -------------------------------------------------------------------
   step bench 120 "$OUT_DIR/bench.log" "$BUILD/bench_gpu" --json "$OUT_DIR/bench.json"
 
@@ -179,10 +170,27 @@ if ((BUILT == 0)); then
     step experiment 330 "$EXP_LOG" env SN_BIN="$BUILD/scratchnet" SN_PYTHON=python3 \
       tools/bench/bench_experiment.sh --device cuda "${modes[@]}" --threads "$JOBS" --workers "${SN_WORKERS:-8}" \
       --data "$DATA" --weights "$WEIGHTS" --out /tmp/bench_exp ||
-      for f in /tmp/bench_exp/*.log; do [[ -f $f ]] && { echo "== tail of $f"; tail -20 "$f"; } >>"$EXP_LOG"; done  else
+      for f in /tmp/bench_exp/*.log; do [[ -f $f ]] && { echo "== tail of $f"; tail -20 "$f"; } >>"$EXP_LOG"; done
+  else
     echo "experiment: skipped (data: '${DATA}', weights: '${WEIGHTS}', scratchnet train: ${HAS_TRAIN})" >"$EXP_LOG"
     ROWS+=("experiment|skipped (no data/weights/train command)|0")
   fi
+
+  # ---- compute-sanitizer over the small [sanitize] subset, last ---------------------
+  # memcheck and racecheck do not time anything: they run side by side (racecheck's
+  # log is appended to sanitizer.log afterwards: at most 8 files come back).
+  SAN_LOG=$OUT_DIR/sanitizer.log
+  SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer \
+        /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
+  [[ -n "$SAN" ]] || { SAN=compute-sanitizer; echo "compute-sanitizer: not found on PATH nor under /usr/local/cuda*" >>"$SAN_LOG"; }
+  rm -f /tmp/gpu-check-row-* /tmp/gpu-check-racecheck.log
+  (step memcheck 150 "$SAN_LOG" "$SAN" --tool memcheck --error-exitcode 1 --print-limit 20 \
+     "$BUILD/scratchnet_tests" "[sanitize]"; echo "${ROWS[-1]}" >/tmp/gpu-check-row-memcheck) &
+  (step racecheck 150 /tmp/gpu-check-racecheck.log "$SAN" --tool racecheck --error-exitcode 1 --print-limit 20 \
+     "$BUILD/scratchnet_tests" "[sanitize]"; echo "${ROWS[-1]}" >/tmp/gpu-check-row-racecheck) &
+  wait
+  cat /tmp/gpu-check-racecheck.log >>"$SAN_LOG" 2>/dev/null
+  for n in memcheck racecheck; do ROWS+=("$(cat /tmp/gpu-check-row-$n 2>/dev/null || echo "$n|no result|0")"); done
 fi
 
 # ---- summary (printed last) ---------------------------------------------------------------
