@@ -430,3 +430,51 @@ TEST_CASE("scratchnet train/eval: unknown options and missing arguments are erro
   CHECK(rc != 0);
   CHECK(out.find("/nonexistent-run") != std::string::npos);
 }
+
+TEST_CASE("TransferModel features: the folded snapshot in inference equals the plain forward, and follows new weights",
+          "[experiment][fused]") {
+  // Two models over two copies of the same random backbone: fc alone trains in
+  // `folded` (so evaluation folds batch norm), layer4+fc in `plain` (a
+  // gradient can reach layer4, so with grad enabled it runs module by module).
+  auto cfg = test::tiny_config(test::fresh_run_dir("fused_features"));
+  resolve(cfg);
+  const Backbone a = load_backbone(cfg.model, cfg.weights), b = load_backbone(cfg.model, cfg.weights);
+  auto cfg_plain = cfg;
+  cfg_plain.train_layers = {"layer4", "fc"};
+  Rng rng(7);
+  TransferModel folded(a.net, a.net->num_features(), 2, cfg, rng), plain(b.net, b.net->num_features(), 2, cfg_plain, rng);
+  Rng data_rng(8);
+  const Tensor x = Tensor::randn({3, 3, 32, 32}, data_rng);
+  // Relative L2 error of float results that sum in another order: ~1e-7; 1e-5 is far below any real difference.
+  auto rel_err = [](const Tensor& u, const Tensor& v) {
+    const auto p = u.to_vector(), q = v.to_vector();
+    REQUIRE(p.size() == q.size());
+    double num = 0, den = 0;
+    for (size_t i = 0; i < p.size(); ++i) num += double(p[i] - q[i]) * (p[i] - q[i]), den += double(q[i]) * q[i];
+    return std::sqrt(num / den);
+  };
+  folded.set_phase(false);
+  plain.set_phase(false);
+  CHECK(rel_err(folded.features(x), plain.features(x)) < 1e-5);
+
+  // Training with batch norm in training mode changes the running statistics
+  // (in both); the next evaluation must see them, not the old snapshot.
+  folded.set_phase(true);
+  plain.set_phase(true);
+  folded.features(x);
+  plain.features(x);
+  folded.set_phase(false);
+  plain.set_phase(false);
+  const Tensor after = folded.features(x);
+  CHECK(rel_err(after, plain.features(x)) < 1e-5);
+
+  // A checkpoint's statistics loaded in inference mode: also seen.
+  nn::NamedTensors state = folded.checkpoint_state();
+  for (auto& [name, t] : state)
+    if (name.find("running_var") != std::string::npos) t = scale(t, 4.f);
+  folded.load_checkpoint_state(state, "test state");
+  plain.load_checkpoint_state(state, "test state");
+  const Tensor loaded = folded.features(x);
+  CHECK(rel_err(loaded, after) > 1e-2);  // the change is visible...
+  CHECK(rel_err(loaded, plain.features(x)) < 1e-5);  // ...and equals the plain forward
+}

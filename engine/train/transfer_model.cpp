@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/ops.h"
+#include "models/resnet.h"
 
 namespace sn::train {
 
@@ -27,7 +28,17 @@ TransferModel::TransferModel(std::shared_ptr<nn::Module> backbone, int features,
   }
 }
 
+bool TransferModel::use_fused(const Tensor& x) const {
+  const bool no_grad_reaches_backbone = first_trained_stage_ == kStages.size() || !grad_enabled();
+  return !x.is_cuda() && backbone_inference_ && no_grad_reaches_backbone &&
+         dynamic_cast<const models::ResNet*>(backbone_.get()) != nullptr;
+}
+
 Tensor TransferModel::features(const Tensor& x) {
+  if (use_fused(x)) {
+    if (!fused_) fused_ = std::make_shared<const models::FusedResNet>(static_cast<const models::ResNet&>(*backbone_));
+    return fused_->features(x);
+  }
   Tensor h = x;
   auto run = [&](size_t i) {
     nn::Module* m = backbone_->submodule(kStages[i]);
@@ -52,8 +63,13 @@ void TransferModel::set_phase(bool training) {
   if (!training) {
     backbone_->eval();
     head_->eval();
+    backbone_inference_ = true;
     return;
   }
+  // Training leaves the backbone as it is only when its batch norm is frozen
+  // and no backbone layer trains: then the folded snapshot stays valid.
+  backbone_inference_ = !backbone_bn_trains(cfg_) && first_trained_stage_ == kStages.size();
+  if (!backbone_inference_) fused_.reset();
   backbone_->train(backbone_bn_trains(cfg_));
   for (const auto& l : cfg_.train_layers)
     if (l != "fc") backbone_->submodule(l)->train(true);
@@ -98,9 +114,11 @@ void TransferModel::load_checkpoint_state(const nn::NamedTensors& state, const s
              to_string(value.shape()), " but the model expects ", to_string(it->second.shape()));
     it->second.copy_(value);
   }
+  fused_.reset();
 }
 
 void TransferModel::to(Device d) {
+  fused_.reset();
   backbone_->to(d);
   head_->to(d);
 }

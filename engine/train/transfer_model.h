@@ -15,6 +15,7 @@
 #include "engine/nn/layers.h"
 #include "engine/nn/module.h"
 #include "engine/train/config.h"
+#include "models/fused_resnet.h"
 
 namespace sn::train {
 
@@ -25,6 +26,10 @@ class TransferModel {
   TransferModel(std::shared_ptr<nn::Module> backbone, int features, int classes, const TrainConfig& cfg, Rng& rng);
 
   // x (N,3,H,W) -> (N, features): the backbone up to the average pool, flattened.
+  // On the CPU, whenever the whole backbone is in inference mode and no
+  // gradient can reach it (evaluation; --freeze-bn training of fc alone), this
+  // runs a models::FusedResNet snapshot instead: batch norm folded into the
+  // convs, about 19% faster for ResNet-50 at batch 32, equal up to float rounding.
   Tensor features(const Tensor& x);
   // (N, features) -> (N, classes)
   Tensor head(const Tensor& f) { return head_->forward(f); }
@@ -54,6 +59,12 @@ class TransferModel {
   TrainConfig cfg_;
   int features_, classes_;
   size_t first_trained_stage_;  // index into the stage list; stages before it run without grad
+  bool backbone_inference_ = false;  // set_phase: every backbone module in inference mode
+  // The folded snapshot features() uses; dropped whenever the backbone's
+  // weights or statistics may change (a training phase that updates them,
+  // load_checkpoint_state, to()).
+  std::shared_ptr<const models::FusedResNet> fused_;
+  bool use_fused(const Tensor& x) const;
 };
 
 }  // namespace sn::train
