@@ -258,33 +258,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   const int64_t CRS = s.C * s.R * s.S, PQ = s.P * s.Q, HW = s.H * s.W;
   const bool one_image = s.N == 1;
-  if (is_pointwise(s)) {  // dx_n (C, HW) = W^T dy_n directly
-    // Small maps (7x7, 14x14): B images side by side, as for the other shapes
-    // below, then each image's columns copied to its dx (measured, 2 threads,
-    // batch 32: 1x1 512>2048 and 2048>512 at 7x7, 10.0 -> 7.5 ms). The columns
-    // of a GEMM are independent dot products: the grouping changes no value.
-    const int64_t B = images_per_gemm(s);
-    auto group = [&](int64_t n0) {
-      const int64_t b = std::min(B, s.N - n0), ld = b * PQ;
-      if (b == 1) {
-        gemm_tiled(true, false, s.C, PQ, s.K, w, CRS, dy + n0 * s.K * PQ, PQ, dx + n0 * s.C * HW, PQ, false, one_image);
-        return;
-      }
-      float* dyb = scratch(static_cast<size_t>(s.K * ld), 1);
-      float* dxb = scratch(static_cast<size_t>(s.C * ld));
-      gather_images(dy, s.K, PQ, n0, 1, b, dyb);
-      gemm_tiled(true, false, s.C, ld, s.K, w, CRS, dyb, ld, dxb, ld, false, false);
-      scatter_images(dxb, s.C, PQ, n0, b, dx);
-    };
-    if (one_image) {
-      group(0);
-    } else {
-#pragma omp parallel for schedule(dynamic)
-      for (int64_t n0 = 0; n0 < s.N; n0 += B) group(n0);
-    }
-    return;
-  }
-  if (s.stride == 1 && s.R == s.S && s.pad <= s.R - 1 && s.N * PQ >= kMinColumns) {
+  const bool pointwise = is_pointwise(s);
+  if (!pointwise && s.stride == 1 && s.R == s.S && s.pad <= s.R - 1 && s.N * PQ >= kMinColumns) {
     // Stride 1 (the 3x3 layers): dx is itself a convolution, of dy with the
     // weights flipped in space and input/output channels swapped, padding R-1-pad:
     //   dx[n,c,h,v] = sum_{k,r,t} dy[n, k, h-(R-1-pad)+r, v-(R-1-pad)+t] * w[k, c, R-1-r, S-1-t]
@@ -306,9 +281,17 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
   // Images n0 .. n0+b-1 together: dcol (CRS, b*PQ) = W^T dy_b, then col2im of each
   // image's columns. A column of dcol is the same dot products whatever its
   // neighbours, so each image's dx does not depend on the grouping.
+  // A 1x1 conv needs no col2im: dcol already is dx's layout, so one image's GEMM
+  // writes dx_n (C, HW) = W^T dy_n directly, and a group's columns are copied
+  // out (small maps: measured, 2 threads, batch 32, 1x1 512>2048 and 2048>512
+  // at 7x7, 10.0 -> 7.5 ms against one GEMM per image).
   const int64_t B = images_per_gemm(s);
   auto group = [&](int64_t n0) {
     const int64_t b = std::min(B, s.N - n0), ld = b * PQ;
+    if (pointwise && b == 1) {
+      gemm_tiled(true, false, s.C, PQ, s.K, w, CRS, dy + n0 * s.K * PQ, PQ, dx + n0 * s.C * HW, PQ, false, one_image);
+      return;
+    }
     const float* dyb = dy + n0 * s.K * PQ;
     if (b > 1) {
       float* gathered = scratch(static_cast<size_t>(s.K * ld), 1);
@@ -317,6 +300,10 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
     }
     float* dcol = scratch(static_cast<size_t>(CRS * ld));
     gemm_tiled(true, false, CRS, ld, s.K, w, CRS, dyb, ld, dcol, ld, false, one_image);
+    if (pointwise) {
+      scatter_images(dcol, s.C, PQ, n0, b, dx);
+      return;
+    }
     for (int64_t i = 0; i < b; ++i) {
       float* dxn = dx + (n0 + i) * s.C * HW;
       const float* coln = dcol + i * PQ;
