@@ -63,6 +63,7 @@ def round_to_bf16(payload):
 
 
 def read_snw(path):
+    """(header JSON, payload bytes, sha256 of the whole file) of a version-1 .snw."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 64:
@@ -73,7 +74,7 @@ def read_snw(path):
     if payload_offset + payload_size != len(data) or payload_size % 4:
         fail(path, f"size {len(data)} does not match payload offset {payload_offset} + size {payload_size}")
     header = json.loads(data[64:64 + header_size].decode("utf-8"))
-    return header, data[payload_offset:]
+    return header, data[payload_offset:], hashlib.sha256(data).hexdigest()
 
 
 def write_snw(header, payload):
@@ -95,7 +96,7 @@ def atomic_write(path, data):
 
 
 def pack(src, dst, rounded_out):
-    header, payload = read_snw(src)
+    header, payload, src_sha256 = read_snw(src)
     try:
         rounded = round_to_bf16(payload)
     except ValueError as e:
@@ -103,7 +104,7 @@ def pack(src, dst, rounded_out):
     meta = header.setdefault("metadata", {})
     meta["bfloat16_rounding"] = (f"every weight rounded to bfloat16 (nearest even) by tools/gpu_weights.py "
                                  f"to travel to the GPU machine; source file sha256 "
-                                 f"{hashlib.sha256(open(src, 'rb').read()).hexdigest()}")
+                                 f"{src_sha256}")
     snw = write_snw(header, rounded)
     head_size = len(snw) - len(rounded)
     top = lzma.compress(rounded[3::4], preset=6)
