@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/cpu/conv2d_fast.h"
+#include "engine/cpu/nchwc.h"
 
 namespace sn::models {
 
@@ -45,7 +46,12 @@ FusedResNet::FusedResNet(const ResNet& model) {
     const auto& conv = as<nn::Conv2d>(model.submodule(conv_name), conv_name);
     const auto& bn = as<nn::BatchNorm2d>(model.submodule(bn_name), bn_name);
     const Folded f = fold(conv, bn);
-    return FoldedConv{f.weight, f.bias, conv.params};
+    const Tensor w = f.weight.to(Device::CPU), b = f.bias.to(Device::CPU);
+    // Only the stem reads the 3-channel image itself (plain layout).
+    const bool plain = conv_name == "conv1";
+    auto packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3),
+                                        conv.params.stride, conv.params.padding, plain);
+    return FoldedConv{f.weight, f.bias, conv.params, std::move(packed)};
   };
   stem_ = folded("conv1", "bn1");
   for (int layer = 1; layer <= 4; ++layer) {
@@ -87,9 +93,50 @@ Tensor FusedResNet::conv(const Tensor& x, const FoldedConv& c, bool relu_after, 
   return y;
 }
 
+FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const FoldedConv& c, bool relu_after,
+                                        const Blocked* residual) {
+  namespace nc = cpu::nchwc;
+  const nc::PackedConv& pc = c.packed;
+  SN_CHECK(x.C == pc.C, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
+  const int64_t N = x.data.size(0), P = nc::out_size(x.H, pc.R, pc.stride, pc.pad),
+                Q = nc::out_size(x.W, pc.S, pc.stride, pc.pad);
+  // With a residual, the kernel adds its sum to the residual in place.
+  Blocked y{residual ? residual->data : Tensor::empty({N, nc::blocks(pc.K), P, Q, nc::kBlock}), pc.K, P, Q};
+  if (residual)
+    SN_CHECK(residual->C == pc.K && residual->H == P && residual->W == Q, "FusedResNet: residual of ", residual->C,
+             "x", residual->H, "x", residual->W, " does not match the conv output ", pc.K, "x", P, "x", Q);
+  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after, residual != nullptr);
+  return y;
+}
+
+// The CPU path: the stem reads the padded image, everything after it stays in
+// the blocked layout until the global average pool.
+Tensor FusedResNet::features_cpu(const Tensor& x) const {
+  namespace nc = cpu::nchwc;
+  const int64_t N = x.size(0), H = x.size(2), W = x.size(3), pad = stem_.packed.pad;
+  Tensor xp = Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad});
+  nc::pad_plain(x.data(), N, 3, H, W, pad, xp.data());
+  const Blocked stem = conv(Blocked{xp, 3, H, W}, stem_, true);
+  const int64_t P = nc::out_size(stem.H, 3, 2, 1), Q = nc::out_size(stem.W, 3, 2, 1);
+  Blocked y{Tensor::empty({N, nc::blocks(stem.C), P, Q, nc::kBlock}), stem.C, P, Q};
+  nc::max_pool2d(stem.data.data(), N, nc::blocks(stem.C), stem.H, stem.W, 3, 2, 1, y.data.data());
+  for (const Block& b : blocks_) {
+    // The block input is ours (never the caller's tensor), so the last conv
+    // may accumulate into it when it is the identity shortcut.
+    const Blocked identity = b.has_downsample ? conv(y, b.downsample, false) : y;
+    Blocked out = y;
+    for (size_t i = 0; i + 1 < b.convs.size(); ++i) out = conv(out, b.convs[i], true);
+    y = conv(out, b.convs.back(), true, &identity);
+  }
+  Tensor f = Tensor::empty({N, y.C});
+  nc::global_avg_pool(y.data.data(), N, y.C, y.H * y.W, f.data());
+  return f;
+}
+
 Tensor FusedResNet::features(const Tensor& x) const {
   NoGradGuard no_grad;
   SN_CHECK(x.ndim() == 4 && x.size(1) == 3, "FusedResNet input must be (N, 3, H, W), got ", to_string(x.shape()));
+  if (!x.is_cuda()) return features_cpu(x);
   Tensor y = max_pool2d(conv(x, stem_, true), 3, 2, 1);
   for (const Block& b : blocks_) {
     // The block input is ours (never the caller's tensor), so the last conv

@@ -14,6 +14,7 @@
 #pragma once
 #include <vector>
 
+#include "engine/cpu/conv2d_nchwc.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
 #include "models/resnet.h"
@@ -29,8 +30,14 @@ class FusedResNet {
 
  private:
   struct FoldedConv {
-    Tensor weight, bias;  // (K,C,R,S), (K)
+    Tensor weight, bias;  // (K,C,R,S), (K): the plain ops (other devices)
     Conv2dParams params;
+    cpu::nchwc::PackedConv packed;  // the same, packed for the CPU kernels
+  };
+  // A CPU activation in the blocked layout: data (N, ceil(C/16), H, W, 16).
+  struct Blocked {
+    Tensor data;
+    int64_t C, H, W;
   };
   struct Block {
     std::vector<FoldedConv> convs;  // 2 (BasicBlock) or 3 (Bottleneck)
@@ -39,6 +46,8 @@ class FusedResNet {
   };
   // y = [relu](conv(x) + bias [+ residual]); the residual's memory is reused for y.
   static Tensor conv(const Tensor& x, const FoldedConv& c, bool relu, Tensor residual = Tensor());
+  static Blocked conv(const Blocked& x, const FoldedConv& c, bool relu, const Blocked* residual = nullptr);
+  Tensor features_cpu(const Tensor& x) const;
 
   FoldedConv stem_;
   std::vector<Block> blocks_;

@@ -30,5 +30,8 @@ struct Peak {
   int threads = 0;
 };
 Peak measure_peak(int threads, double seconds_per_trial = 0.15);
+// One thread's peak in GFLOP per second of process CPU time: on a busy
+// machine, the figure to compare CPU-time measurements (bench_nchwc --cpu-time) with.
+double measure_peak_cpu_time();
 
 }  // namespace sn::bench

@@ -1,0 +1,338 @@
+#include "engine/cpu/conv2d_nchwc.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "engine/check.h"
+#include "engine/cpu/nchwc.h"
+#include "engine/parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_in_parallel() { return 0; }
+#endif
+
+#ifdef __AVX512F__
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#endif
+
+namespace sn::cpu::nchwc {
+
+namespace {
+
+// Register tile: kMaxM pixels x kGroup vectors of 16 output channels = 24
+// accumulators, + 4 weight vectors + a broadcast = 29 of the 32 zmm registers.
+// Per input channel of a tap: 4 weight loads and 6 broadcasts feed 24 FMAs.
+constexpr int kGroup = 4;
+constexpr int kMaxM = 6;
+// Taps whose weights take about this much are applied to every tile of a
+// pixel block before the next taps: they stay in L1 while the block's pixels
+// go by, and the partial sums go to y and back between such chunks.
+constexpr int64_t kChunkBytes = 16 * 1024;
+// Input bytes a pixel block covers (all its channels): stays in L2 while
+// every group of output channels is computed from it.
+constexpr int64_t kBlockInputBytes = 384 * 1024;
+
+struct Tap {
+  int64_t off;  // element offset of the tap from a pixel's base in x
+  int32_t r, s;
+};
+
+alignas(64) const float kZeros[kBlock] = {};
+
+// One tile: M output pixels x OCB blocks of 16 output channels, over the taps
+// [0, ntaps) of `taps` (a chunk), L inner steps per tap (0: `len` at run time).
+struct TileArgs {
+  const float* x;
+  const int64_t* base;        // M: offset of each pixel's tap (0,0) in x
+  const int32_t *ih0, *iw0;   // M: its top-left input position, for the padding test
+  int32_t H, W;
+  const Tap* taps;
+  int64_t ntaps, len;
+  const float* w;             // packed weights of the chunk's first tap
+  float* const* y;            // M: output of each pixel in the group's first block
+  int64_t ystride;            // between output blocks
+  const float* bias;          // the group's OCB*16 biases
+  bool first, last, relu, accumulate;
+};
+
+#ifdef __AVX512F__
+// The steps of one tap: acc[m][o] += x_m[c] * w[c][o], c = 0..len-1. With
+// MASKED, only the pixels whose bit is set in `valid` take part: a tap that
+// falls into the padding for some pixels costs them nothing (no FMA on zeros).
+template <int M, int OCB, int L, bool MASKED>
+__attribute__((always_inline)) inline void tap_steps(__m512 (&acc)[M][OCB], const float* const (&p)[M],
+                                                     const float*& w, int64_t len, uint32_t valid) {
+#pragma GCC unroll 16
+  for (int64_t c = 0; c < (L ? L : len); ++c) {
+    __m512 wv[OCB];
+#pragma GCC unroll 4
+    for (int o = 0; o < OCB; ++o) wv[o] = _mm512_load_ps(w + 16 * o);
+#pragma GCC unroll 6
+    for (int m = 0; m < M; ++m) {
+      if (MASKED && !((valid >> m) & 1u)) continue;
+      const __m512 b = _mm512_set1_ps(p[m][c]);
+#pragma GCC unroll 4
+      for (int o = 0; o < OCB; ++o) acc[m][o] = _mm512_fmadd_ps(b, wv[o], acc[m][o]);
+    }
+    w += 16 * OCB;
+  }
+}
+
+template <int M, int OCB, int L, bool CHECK>
+void tile_kernel(const TileArgs& a) {
+  __m512 acc[M][OCB];
+#pragma GCC unroll 6
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 4
+    for (int o = 0; o < OCB; ++o) {
+      float* ym = a.y[m] + o * a.ystride;
+      if (a.first) {
+        acc[m][o] = _mm512_load_ps(a.bias + 16 * o);
+        if (a.accumulate) acc[m][o] = _mm512_add_ps(_mm512_load_ps(ym), acc[m][o]);
+      } else {
+        acc[m][o] = _mm512_load_ps(ym);
+      }
+    }
+  const float* w = a.w;
+  constexpr uint32_t all = (1u << M) - 1;
+  for (int64_t t = 0; t < a.ntaps; ++t) {
+    const Tap tap = a.taps[t];
+    const float* p[M];
+    uint32_t valid = all;
+#pragma GCC unroll 6
+    for (int m = 0; m < M; ++m) {
+      const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
+                                     unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
+      p[m] = inside ? a.x + a.base[m] + tap.off : kZeros;
+      if (!inside) valid &= ~(1u << m);
+    }
+    if (!CHECK || valid == all) {
+      tap_steps<M, OCB, L, false>(acc, p, w, a.len, all);
+    } else if (valid == 0) {
+      w += (L ? L : a.len) * 16 * OCB;
+    } else {
+      tap_steps<M, OCB, L, true>(acc, p, w, a.len, valid);
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 6
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 4
+    for (int o = 0; o < OCB; ++o) {
+      __m512 v = acc[m][o];
+      if (a.last && a.relu) v = _mm512_max_ps(v, zero);
+      _mm512_store_ps(a.y[m] + o * a.ystride, v);
+    }
+}
+#else
+// Portable version of the same loop (no AVX-512 at compile time).
+template <int M, int OCB, int L, bool CHECK>
+void tile_kernel(const TileArgs& a) {
+  float acc[M][OCB * 16];
+  for (int m = 0; m < M; ++m)
+    for (int o = 0; o < OCB; ++o)
+      for (int l = 0; l < 16; ++l) {
+        const float* ym = a.y[m] + o * a.ystride;
+        acc[m][o * 16 + l] = a.first ? a.bias[16 * o + l] + (a.accumulate ? ym[l] : 0.f) : ym[l];
+      }
+  const float* w = a.w;
+  const int64_t len = L ? L : a.len;
+  for (int64_t t = 0; t < a.ntaps; ++t) {
+    const Tap tap = a.taps[t];
+    const float* p[M];
+    for (int m = 0; m < M; ++m) {
+      const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
+                                     unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
+      p[m] = inside ? a.x + a.base[m] + tap.off : kZeros;
+    }
+    for (int64_t c = 0; c < len; ++c) {
+      for (int m = 0; m < M; ++m)
+        for (int j = 0; j < OCB * 16; ++j) acc[m][j] += p[m][c] * w[j];
+      w += 16 * OCB;
+    }
+  }
+  for (int m = 0; m < M; ++m)
+    for (int o = 0; o < OCB; ++o)
+      for (int l = 0; l < 16; ++l) {
+        const float v = acc[m][o * 16 + l];
+        a.y[m][o * a.ystride + l] = (a.last && a.relu) ? std::max(v, 0.f) : v;
+      }
+}
+#endif
+
+using KernelFn = void (*)(const TileArgs&);
+
+// kTable[M-1][OCB-1][variant]: 0 blocked x, no tap in the padding (the bulk
+// of the work: no bounds test at all); 1 blocked x, some taps in the padding;
+// 2 plain, pre-padded x (run-time steps per tap).
+enum Variant { kInterior = 0, kEdge = 1, kPlain = 2 };
+#define SN_OCB(M, OCB) {tile_kernel<M, OCB, 16, false>, tile_kernel<M, OCB, 16, true>, tile_kernel<M, OCB, 0, false>}
+#define SN_ROW(M) {SN_OCB(M, 1), SN_OCB(M, 2), SN_OCB(M, 3), SN_OCB(M, 4)}
+const KernelFn kTable[kMaxM][kGroup][3] = {SN_ROW(1), SN_ROW(2), SN_ROW(3), SN_ROW(4), SN_ROW(5), SN_ROW(6)};
+#undef SN_ROW
+#undef SN_OCB
+
+std::shared_ptr<float> aligned_floats(int64_t n) {
+  const size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
+  float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+  SN_CHECK(p != nullptr, "conv2d (nchwc): out of memory for ", bytes, " bytes of packed weights");
+  std::memset(p, 0, bytes);
+  return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
+}
+
+// Taps in the order the packed weights follow them (see the header).
+int64_t tap_count(const PackedConv& pc) { return pc.plain_input ? pc.C * pc.R : blocks(pc.C) * pc.R * pc.S; }
+int64_t tap_len(const PackedConv& pc) { return pc.plain_input ? pc.S : kBlock; }
+int group_blocks(const PackedConv& pc, int64_t g) { return int(std::min<int64_t>(kGroup, pc.out_blocks() - g * kGroup)); }
+// Offset of group g's weights: every earlier group holds kGroup blocks.
+int64_t group_offset(const PackedConv& pc, int64_t g) { return g * tap_count(pc) * tap_len(pc) * kGroup * kBlock; }
+}  // namespace
+
+PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, int64_t R, int64_t S, int64_t stride,
+                     int64_t pad, bool plain_input) {
+  SN_CHECK(K > 0 && C > 0 && R > 0 && S > 0 && stride > 0 && pad >= 0, "conv2d (nchwc): bad shape K=", K, " C=", C,
+           " R=", R, " S=", S, " stride=", stride, " pad=", pad);
+  PackedConv pc;
+  pc.K = K, pc.C = C, pc.R = R, pc.S = S, pc.stride = stride, pc.pad = pad, pc.plain_input = plain_input;
+  const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
+  const int64_t taps = tap_count(pc), len = tap_len(pc);
+  pc.weights = aligned_floats(groups * taps * len * kGroup * kBlock);
+  pc.bias = aligned_floats(Kb * kBlock);
+  float* out = pc.weights.get();
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t width = group_blocks(pc, g) * kBlock, k0 = g * kGroup * kBlock;
+    float* dst = out + group_offset(pc, g);
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t l = 0; l < len; ++l) {
+        // The (c, r, s) of step l of tap t.
+        int64_t c, r, s;
+        if (plain_input) {
+          c = t / R, r = t % R, s = l;
+        } else {
+          c = (t / (R * S)) * kBlock + l, r = (t / S) % R, s = t % S;
+        }
+        for (int64_t j = 0; j < width; ++j) {
+          const int64_t k = k0 + j;
+          dst[(t * len + l) * width + j] = (k < K && c < C) ? w[((k * C + c) * R + r) * S + s] : 0.f;
+        }
+      }
+  }
+  if (bias) std::copy(bias, bias + K, pc.bias.get());
+  return pc;
+}
+
+void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t pad, float* xp) {
+  const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;
+  parallel_for(0, N * C, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t plane = p0; plane < p1; ++plane) {
+      float* out = xp + plane * Hp * Wp;
+      const float* in = x + plane * H * W;
+      std::fill(out, out + pad * Wp, 0.f);
+      for (int64_t h = 0; h < H; ++h) {
+        float* row = out + (h + pad) * Wp;
+        std::fill(row, row + pad, 0.f);
+        std::copy(in + h * W, in + (h + 1) * W, row + pad);
+        std::fill(row + pad + W, row + Wp, 0.f);
+      }
+      std::fill(out + (H + pad) * Wp, out + Hp * Wp, 0.f);
+    }
+  });
+}
+
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, bool relu,
+            bool accumulate) {
+  const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
+  SN_CHECK(N > 0 && P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S,
+           " filter");
+  const int64_t Cb = blocks(pc.C), Kb = pc.out_blocks(), PQ = P * Q, T = N * PQ;
+  const int64_t Hp = H + 2 * pc.pad, Wp = W + 2 * pc.pad;  // plain input only
+  const int64_t len = tap_len(pc);
+
+  std::vector<Tap> taps;
+  taps.reserve(size_t(tap_count(pc)));
+  if (pc.plain_input) {
+    for (int64_t c = 0; c < pc.C; ++c)
+      for (int64_t r = 0; r < pc.R; ++r) taps.push_back({c * Hp * Wp + r * Wp, int32_t(r), 0});
+  } else {
+    for (int64_t cb = 0; cb < Cb; ++cb)
+      for (int64_t r = 0; r < pc.R; ++r)
+        for (int64_t s = 0; s < pc.S; ++s)
+          taps.push_back({(cb * H * W + r * W + s) * kBlock, int32_t(r), int32_t(s)});
+  }
+  const int64_t ntaps = int64_t(taps.size());
+
+  // Tiles: T output pixels in runs of 5-6 (as even as possible, so a 7x7 map
+  // at batch 1 is 9 tiles of 5-6, not 8 of 6 and one of 1).
+  const int64_t ntiles = (T + kMaxM - 1) / kMaxM;
+  auto tile_begin = [&](int64_t i) { return i * T / ntiles; };
+  // Pixel blocks of whole tiles, and groups of kGroup output blocks: a task is one of each.
+  const int64_t groups = (Kb + kGroup - 1) / kGroup;
+  const int64_t in_bytes_per_px = (pc.plain_input ? pc.C : Cb * kBlock) * pc.stride * pc.stride * 4;
+  int64_t tiles_per_block = std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256);
+  const int threads = num_threads();
+  int64_t nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
+  if (nblocks * groups < 4 * threads) {  // too few tasks to share: smaller pixel blocks
+    nblocks = std::min<int64_t>(ntiles, (4 * threads + groups - 1) / groups);
+    tiles_per_block = (ntiles + nblocks - 1) / nblocks;
+    nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
+  }
+  const int64_t tasks = nblocks * groups;
+
+  auto task = [&](int64_t task_id) {
+    const int64_t b = task_id / groups, g = task_id % groups;
+    const int ocb = group_blocks(pc, g);
+    const int64_t t0 = b * tiles_per_block, t1 = std::min(ntiles, t0 + tiles_per_block);
+    // Per pixel of the block: where it reads and writes.
+    const int64_t px0 = tile_begin(t0), npx = tile_begin(t1) - px0;
+    const size_t n_px = static_cast<size_t>(npx);
+    std::vector<int64_t> base(n_px);
+    std::vector<int32_t> ih0(n_px), iw0(n_px);
+    std::vector<float*> yp(n_px);
+    for (int64_t i = 0; i < npx; ++i) {
+      const int64_t j = px0 + i, n = j / PQ, pq = j % PQ, p = pq / Q, q = pq % Q;
+      if (pc.plain_input) {
+        ih0[size_t(i)] = int32_t(p * pc.stride), iw0[size_t(i)] = int32_t(q * pc.stride);
+        base[size_t(i)] = n * pc.C * Hp * Wp + (p * pc.stride) * Wp + q * pc.stride;
+      } else {
+        ih0[size_t(i)] = int32_t(p * pc.stride - pc.pad), iw0[size_t(i)] = int32_t(q * pc.stride - pc.pad);
+        base[size_t(i)] = n * Cb * H * W * kBlock + (int64_t(ih0[size_t(i)]) * W + iw0[size_t(i)]) * kBlock;
+      }
+      yp[size_t(i)] = y + ((n * Kb + g * kGroup) * PQ + pq) * kBlock;
+    }
+    const float* wg = pc.weights.get() + group_offset(pc, g);
+    const int64_t tap_floats = len * ocb * kBlock;
+    const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (tap_floats * 4));
+    TileArgs a{};
+    a.x = x, a.H = int32_t(H), a.W = int32_t(W), a.len = len, a.ystride = PQ * kBlock;
+    a.bias = pc.bias.get() + g * kGroup * kBlock, a.relu = relu, a.accumulate = accumulate;
+    for (int64_t c0 = 0; c0 < ntaps; c0 += chunk) {
+      a.taps = taps.data() + c0, a.ntaps = std::min(chunk, ntaps - c0);
+      a.w = wg + c0 * tap_floats;
+      a.first = c0 == 0, a.last = c0 + chunk >= ntaps;
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t i = tile_begin(t) - px0, m = tile_begin(t + 1) - tile_begin(t);
+        a.base = &base[size_t(i)], a.ih0 = &ih0[size_t(i)], a.iw0 = &iw0[size_t(i)], a.y = &yp[size_t(i)];
+        bool edge = false;
+        for (int64_t k = i; k < i + m && !pc.plain_input; ++k)
+          edge = edge || ih0[size_t(k)] < 0 || ih0[size_t(k)] + pc.R > H || iw0[size_t(k)] < 0 ||
+                 iw0[size_t(k)] + pc.S > W;
+        kTable[m - 1][ocb - 1][pc.plain_input ? kPlain : edge ? kEdge : kInterior](a);
+      }
+    }
+  };
+  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  }
+}
+
+}  // namespace sn::cpu::nchwc

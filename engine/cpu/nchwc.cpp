@@ -1,0 +1,107 @@
+#include "engine/cpu/nchwc.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "engine/parallel.h"
+
+#ifdef __AVX512F__
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+namespace sn::cpu::nchwc {
+
+void to_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y) {
+  const int64_t Cb = blocks(C);
+  parallel_for(0, N * Cb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t nb = b0; nb < b1; ++nb) {
+      const int64_t n = nb / Cb, cb = nb % Cb;
+      float* out = y + nb * HW * kBlock;
+      for (int64_t l = 0; l < kBlock; ++l) {
+        const int64_t c = cb * kBlock + l;
+        const float* in = x + (n * C + c) * HW;
+        if (c < C)
+          for (int64_t i = 0; i < HW; ++i) out[i * kBlock + l] = in[i];
+        else
+          for (int64_t i = 0; i < HW; ++i) out[i * kBlock + l] = 0.f;
+      }
+    }
+  });
+}
+
+void from_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y) {
+  const int64_t Cb = blocks(C);
+  parallel_for(0, N * C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t nc = c0; nc < c1; ++nc) {
+      const int64_t n = nc / C, c = nc % C;
+      const float* in = x + ((n * Cb + c / kBlock) * HW) * kBlock + c % kBlock;
+      float* out = y + nc * HW;
+      for (int64_t i = 0; i < HW; ++i) out[i] = in[i * kBlock];
+    }
+  });
+}
+
+namespace {
+// The maximum of the window's pixels [h0,h1) x [w0,w1), 16 channels at a time,
+// into out; a NaN anywhere in the window wins, as in PyTorch.
+inline void window_max(const float* in, int64_t W, int64_t h0, int64_t h1, int64_t w0, int64_t w1, float* out) {
+#ifdef __AVX512F__
+  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __mmask16 nan = 0;
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      const __m512 v = _mm512_loadu_ps(in + (h * W + w) * kBlock);
+      nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      m = _mm512_max_ps(m, v);
+    }
+  m = _mm512_mask_mov_ps(m, nan, _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN()));
+  _mm512_storeu_ps(out, m);
+#else
+  float m[kBlock];
+  std::fill(m, m + kBlock, -std::numeric_limits<float>::infinity());
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      const float* v = in + (h * W + w) * kBlock;
+      for (int64_t l = 0; l < kBlock; ++l)
+        if (m[l] == m[l] && (v[l] != v[l] || v[l] > m[l])) m[l] = v[l];  // once NaN, stays NaN
+    }
+  std::copy(m, m + kBlock, out);
+#endif
+}
+}  // namespace
+
+void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int kernel, int stride, int pad,
+                float* y) {
+  const int64_t P = (H + 2 * pad - kernel) / stride + 1, Q = (W + 2 * pad - kernel) / stride + 1;
+  // One task per output row of one channel block: the 16 lanes are independent maxima.
+  parallel_for(0, N * Cb * P, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t plane = row / P, p = row % P;
+      const float* in = x + plane * H * W * kBlock;
+      float* out = y + (plane * P + p) * Q * kBlock;
+      const int64_t h0 = std::max<int64_t>(0, p * stride - pad), h1 = std::min<int64_t>(H, p * stride - pad + kernel);
+      for (int64_t q = 0; q < Q; ++q) {
+        const int64_t w0 = std::max<int64_t>(0, q * stride - pad), w1 = std::min<int64_t>(W, q * stride - pad + kernel);
+        window_max(in, W, h0, h1, w0, w1, out + q * kBlock);
+      }
+    }
+  });
+}
+
+void global_avg_pool(const float* x, int64_t N, int64_t C, int64_t HW, float* y) {
+  const int64_t Cb = blocks(C);
+  parallel_for(0, N * Cb, 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t nb = b0; nb < b1; ++nb) {
+      const int64_t n = nb / Cb, cb = nb % Cb;
+      const float* in = x + nb * HW * kBlock;
+      // Summed in pixel order, as the plain kernel sums a channel plane.
+      float s[kBlock] = {};
+      for (int64_t i = 0; i < HW; ++i)
+        for (int64_t l = 0; l < kBlock; ++l) s[l] += in[i * kBlock + l];
+      for (int64_t l = 0; l < kBlock && cb * kBlock + l < C; ++l) y[n * C + cb * kBlock + l] = s[l] / float(HW);
+    }
+  });
+}
+
+}  // namespace sn::cpu::nchwc

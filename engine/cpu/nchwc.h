@@ -1,0 +1,30 @@
+// cpu/nchwc.h — the blocked activation layout of the CPU inference path, and
+// the layout's own small ops (conversion, max pooling, global average pooling).
+//
+// NCHW16c: a (N,C,H,W) activation is stored as (N, Cb, H, W, 16) with
+// Cb = ceil(C/16): the 16 channels of one pixel are one AVX-512 vector, so a
+// convolution broadcasts one input value and multiplies it by 16 output
+// channels' weights with one FMA, with no im2col and no transpose
+// (engine/cpu/conv2d_nchwc.h). Channels past C in the last block are zero,
+// and every op of this layout keeps them zero.
+#pragma once
+#include <cstdint>
+
+namespace sn::cpu::nchwc {
+
+constexpr int64_t kBlock = 16;
+inline int64_t blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
+
+// x (N,C,HW) -> y (N,Cb,HW,16), padding channels zeroed; and back.
+void to_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
+void from_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
+
+// Max pooling, square window, zero-padded input positions never win
+// (they are skipped, as in PyTorch): x (N,Cb,H,W,16) -> y (N,Cb,P,Q,16).
+void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int kernel, int stride, int pad,
+                float* y);
+
+// Global average pooling: x (N,Cb,HW,16) -> y (N,C) (the first C channels).
+void global_avg_pool(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
+
+}  // namespace sn::cpu::nchwc

@@ -1,0 +1,150 @@
+// The blocked-layout inference kernels (cpu/nchwc.h, cpu/conv2d_nchwc.h)
+// against the plain double-precision reference (ref::conv2d_forward), on every
+// ResNet-18/50 convolution shape and on odd ones: channel counts that are not
+// multiples of 16 (partial blocks), output-channel groups of 1-4 blocks,
+// pixel counts that leave partial tiles, padding on every side, strides 1-3,
+// a residual accumulated in place, and 1 and 2 threads.
+#include <algorithm>
+#include <tuple>
+
+#include "engine/cpu/conv2d.h"
+#include "engine/cpu/conv2d_nchwc.h"
+#include "engine/cpu/nchwc.h"
+#include "engine/cpu/pooling.h"
+#include "engine/parallel.h"
+#include "tests/helpers.h"
+
+using namespace sn;
+using namespace sn::test;
+namespace nc = sn::cpu::nchwc;
+
+namespace {
+struct Case {
+  int64_t N, C, H, W, K, R, S, stride, pad;
+};
+
+// Runs one conv through the blocked path and the reference; returns the
+// relative L2 error. plain: the input is a plain (N,C,H,W) image (the stem).
+double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng) {
+  const Conv2dShape s{c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad,
+                      nc::out_size(c.H, c.R, c.stride, c.pad), nc::out_size(c.W, c.S, c.stride, c.pad)};
+  const auto x = random_doubles(size_t(s.N * s.C * s.H * s.W), rng);
+  const auto w = random_doubles(size_t(s.K * s.C * s.R * s.S), rng, -0.5, 0.5);
+  const auto b = random_doubles(size_t(s.K), rng);
+  const auto res = random_doubles(size_t(s.N * s.K * s.P * s.Q), rng);
+  std::vector<double> want(res.size());
+  ref::conv2d_forward<double>(s, x.data(), w.data(), b.data(), want.data());
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (residual) want[i] += res[i];
+    if (relu) want[i] = std::max(want[i], 0.0);
+  }
+
+  const auto xf = to_float(x), wf = to_float(w), bf = to_float(b), rf = to_float(res);
+  const int64_t Cb = nc::blocks(s.C), Kb = nc::blocks(s.K);
+  std::vector<float> xin;
+  if (plain) {
+    xin.assign(size_t(s.N * s.C * (s.H + 2 * s.pad) * (s.W + 2 * s.pad)), NAN);
+    nc::pad_plain(xf.data(), s.N, s.C, s.H, s.W, s.pad, xin.data());
+  } else {
+    xin.assign(size_t(s.N * Cb * s.H * s.W * 16), NAN);
+    nc::to_blocked(xf.data(), s.N, s.C, s.H * s.W, xin.data());
+  }
+  // 64-byte aligned output, poisoned so that an unwritten element fails.
+  const Tensor yt = Tensor::full({s.N * Kb * s.P * s.Q * 16}, NAN);
+  if (residual) nc::to_blocked(rf.data(), s.N, s.K, s.P * s.Q, yt.data());
+  const nc::PackedConv pc = nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain);
+  nc::conv2d(pc, s.N, s.H, s.W, xin.data(), yt.data(), relu, residual);
+  // Padding channels of the output must stay exactly zero (they feed the next layer).
+  if (!residual) {
+    const float* yb = yt.data();
+    int64_t nonzero = 0;
+    for (int64_t i = 0; i < s.N * Kb * s.P * s.Q; ++i)
+      for (int64_t l = s.K - (Kb - 1) * 16; l < 16 && (i / (s.P * s.Q)) % Kb == Kb - 1; ++l)
+        nonzero += yb[i * 16 + l] != 0.f;
+    CHECK(nonzero == 0);
+  }
+  std::vector<float> got(want.size());
+  nc::from_blocked(yt.data(), s.N, s.K, s.P * s.Q, got.data());
+  size_t not_finite = 0;
+  for (float v : got) not_finite += !std::isfinite(v);
+  REQUIRE(not_finite == 0);
+  return rel_l2_error(got, want);
+}
+
+// ResNet-18/50 convolution shapes at batch 1 (C, H, K, R, stride).
+const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kResNetShapes = {
+    {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},   {64, 56, 128, 3, 2},
+    {64, 56, 256, 1, 1},   {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},   {256, 56, 128, 1, 1},
+    {256, 56, 512, 1, 2},  {128, 28, 128, 3, 1},  {128, 28, 256, 1, 2},  {128, 28, 256, 3, 2},
+    {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},  {512, 28, 128, 1, 1},  {512, 28, 256, 1, 1},
+    {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},  {256, 14, 512, 3, 2},
+    {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1}, {1024, 14, 512, 1, 1},
+    {1024, 14, 2048, 1, 2}, {512, 7, 512, 3, 1},  {512, 7, 2048, 1, 1},  {2048, 7, 512, 1, 1}};
+}  // namespace
+
+// Float sums of up to C*R*S = 4608 products of O(1) values against a double
+// reference: the rounding error grows like sqrt(C*R*S) * 2^-24 relative, about
+// 1e-6; 1e-5 leaves margin while a wrong index or a lost tap gives O(1e-2) or more.
+TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchwc][conv]") {
+  Rng rng(71);
+  for (const auto& [C, H, K, R, stride] : kResNetShapes) {
+    const Case c{1, C, H, H, K, R, R, stride, R / 2};
+    CAPTURE(C, H, K, R, stride);
+    CHECK(conv_error(c, false, true, false, rng) < 1e-5);
+  }
+}
+
+TEST_CASE("nchwc conv2d: the stem (plain 3-channel input, 7x7 stride 2)", "[nchwc][conv]") {
+  Rng rng(72);
+  CHECK(conv_error({1, 3, 64, 64, 64, 7, 7, 2, 3}, true, true, false, rng) < 1e-5);
+  CHECK(conv_error({2, 3, 37, 29, 20, 7, 7, 2, 3}, true, false, false, rng) < 1e-5);
+  CHECK(conv_error({1, 5, 9, 11, 33, 3, 5, 1, 2}, true, true, false, rng) < 1e-5);
+}
+
+TEST_CASE("nchwc conv2d: odd shapes, partial blocks and tiles, residual, threads", "[nchwc][conv]") {
+  const int saved = num_threads();
+  Rng rng(73);
+  const std::vector<Case> cases = {
+      {1, 5, 9, 11, 7, 3, 3, 1, 1},    {3, 20, 7, 7, 36, 3, 3, 1, 1},   {2, 16, 8, 8, 16, 1, 1, 1, 0},
+      {2, 24, 13, 10, 48, 3, 3, 2, 1}, {1, 32, 5, 5, 80, 3, 3, 1, 0},   {1, 17, 6, 9, 64, 5, 3, 3, 2},
+      {4, 64, 7, 7, 65, 3, 3, 1, 1},   {1, 16, 1, 1, 16, 1, 1, 1, 0},   {2, 48, 14, 14, 112, 1, 1, 2, 0}};
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const Case& c : cases)
+      for (int variant = 0; variant < 3; ++variant) {
+        CAPTURE(threads, c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad, variant);
+        CHECK(conv_error(c, false, variant != 1, variant == 2, rng) < 1e-5);
+      }
+  }
+  set_num_threads(saved);
+}
+
+TEST_CASE("nchwc max pool and global average pool equal the plain kernels", "[nchwc][pool]") {
+  Rng rng(74);
+  for (const auto& [N, C, H, W] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{2, 20, 9, 7}, {1, 64, 112, 112}}) {
+    CAPTURE(N, C, H, W);
+    auto x = to_float(random_doubles(size_t(N * C * H * W), rng));
+    x[7] = NAN;  // a NaN wins its windows, as in the plain kernel and PyTorch
+    const int64_t Cb = nc::blocks(C);
+    std::vector<float> xb(size_t(N * Cb * H * W * 16));
+    nc::to_blocked(x.data(), N, C, H * W, xb.data());
+
+    const Pool2dShape ps{N, C, H, W, 3, 2, 1, (H + 2 - 3) / 2 + 1, (W + 2 - 3) / 2 + 1};
+    std::vector<float> want(size_t(N * C * ps.P * ps.Q)), yb(size_t(N * Cb * ps.P * ps.Q * 16)), got(want.size());
+    ref::max_pool2d_forward<float>(ps, x.data(), want.data());
+    nc::max_pool2d(xb.data(), N, Cb, H, W, 3, 2, 1, yb.data());
+    nc::from_blocked(yb.data(), N, C, ps.P * ps.Q, got.data());
+    // A maximum is exact; NaN compares equal to NaN here.
+    size_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i) differ += !(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])));
+    CHECK(differ == 0);
+    CHECK(std::count_if(got.begin(), got.end(), [](float v) { return std::isnan(v); }) > 0);
+
+    x[7] = 0.5f;
+    nc::to_blocked(x.data(), N, C, H * W, xb.data());
+    std::vector<float> avg_want(size_t(N * C)), avg_got(size_t(N * C), NAN);
+    ref::avg_pool_1x1_forward<float>(N * C, H * W, x.data(), avg_want.data());
+    nc::global_avg_pool(xb.data(), N, C, H * W, avg_got.data());
+    CHECK(max_rel_error(avg_got, avg_want) < 1e-6);
+  }
+}
