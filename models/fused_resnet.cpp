@@ -4,7 +4,6 @@
 
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/conv2d_fast.h"
 #include "engine/cpu/nchwc.h"
 
 namespace sn::models {
@@ -41,29 +40,41 @@ const T& as(const nn::Module* m, const std::string& what) {
 }
 }  // namespace
 
-FusedResNet::FusedResNet(const ResNet& model) {
-  auto folded = [&](const std::string& conv_name, const std::string& bn_name) {
+FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode) : mode_(mode) {
+  auto make = [&](const std::string& conv_name, const std::string& bn_name) {
     const auto& conv = as<nn::Conv2d>(model.submodule(conv_name), conv_name);
     const auto& bn = as<nn::BatchNorm2d>(model.submodule(bn_name), bn_name);
-    const Folded f = fold(conv, bn);
-    const Tensor w = f.weight.to(Device::CPU), b = f.bias.to(Device::CPU);
+    ConvBn c;
+    c.params = conv.params;
+    Tensor w, b;  // what the CPU kernel computes: the folded conv, or the conv alone
+    if (mode == BatchNorm::Folded) {
+      const Folded f = fold(conv, bn);
+      c.weight = f.weight, c.bias = f.bias;
+      w = f.weight.to(Device::CPU), b = f.bias.to(Device::CPU);
+    } else {
+      w = conv.weight.to(Device::CPU);
+      b = conv.bias.defined() ? conv.bias.to(Device::CPU) : Tensor::zeros({w.size(0)});
+      c.bn_weight = bn.weight, c.bn_bias = bn.bias, c.running_mean = bn.running_mean, c.running_var = bn.running_var;
+      c.eps = bn.eps, c.momentum = bn.momentum;
+      SN_CHECK(!bn.running_mean.is_cuda(), "FusedResNet: batch statistics mode runs on the CPU only");
+    }
     // Only the stem reads the 3-channel image itself (plain layout).
     const bool plain = conv_name == "conv1";
-    auto packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3),
-                                        conv.params.stride, conv.params.padding, plain);
-    return FoldedConv{f.weight, f.bias, conv.params, std::move(packed)};
+    c.packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3),
+                                     conv.params.stride, conv.params.padding, plain);
+    return c;
   };
-  stem_ = folded("conv1", "bn1");
+  stem_ = make("conv1", "bn1");
   for (int layer = 1; layer <= 4; ++layer) {
     const std::string stage = "layer" + std::to_string(layer);
     for (int b = 0; model.submodule(stage + "." + std::to_string(b)); ++b) {
       const std::string pre = stage + "." + std::to_string(b) + ".";
       Block block;
       for (int i = 1; i <= 3 && model.submodule(pre + "conv" + std::to_string(i)); ++i)
-        block.convs.push_back(folded(pre + "conv" + std::to_string(i), pre + "bn" + std::to_string(i)));
+        block.convs.push_back(make(pre + "conv" + std::to_string(i), pre + "bn" + std::to_string(i)));
       if (model.submodule(pre + "downsample")) {
         block.has_downsample = true;
-        block.downsample = folded(pre + "downsample.0", pre + "downsample.1");
+        block.downsample = make(pre + "downsample.0", pre + "downsample.1");
       }
       blocks_.push_back(std::move(block));
     }
@@ -72,40 +83,51 @@ FusedResNet::FusedResNet(const ResNet& model) {
   fc_bias_ = model.fc->bias.detach().clone();
 }
 
-Tensor FusedResNet::conv(const Tensor& x, const FoldedConv& c, bool relu_after, Tensor residual) {
-  if (x.is_cuda()) {  // other devices: the plain ops (still no batch-norm pass)
-    Tensor y = sn::conv2d(x, c.weight, c.bias, c.params);
-    if (residual.defined()) y = add(y, residual);
-    return relu_after ? relu(y) : y;
-  }
-  const int64_t R = c.weight.size(2), S = c.weight.size(3), stride = c.params.stride, pad = c.params.padding;
-  SN_CHECK(x.ndim() == 4 && x.size(1) == c.weight.size(1), "FusedResNet: input ", to_string(x.shape()),
-           " does not fit a conv with weight ", to_string(c.weight.shape()));
-  const Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), c.weight.size(0), R, S, stride, pad,
-                      (x.size(2) + 2 * pad - R) / stride + 1, (x.size(3) + 2 * pad - S) / stride + 1};
-  // With a residual, the GEMM adds its product to the residual in place
-  // (epilogue: C = A*B + C + bias, then relu): add and relu cost nothing extra.
-  Tensor y = residual.defined() ? residual : Tensor::empty({s.N, s.K, s.P, s.Q});
-  SN_CHECK(y.shape() == Shape({s.N, s.K, s.P, s.Q}), "FusedResNet: residual ", to_string(y.shape()),
-           " does not match the conv output");
-  cpu::conv2d_forward_gemm(s, x.data(), c.weight.data(), c.bias.data(), y.data(), relu_after,
-                           residual.defined());
-  return y;
+Tensor FusedResNet::conv_gpu(const Tensor& x, const ConvBn& c, bool relu_after, Tensor residual) {
+  Tensor y = sn::conv2d(x, c.weight, c.bias, c.params);
+  if (residual.defined()) y = add(y, residual);
+  return relu_after ? relu(y) : y;
 }
 
-FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const FoldedConv& c, bool relu_after,
-                                        const Blocked* residual) {
+FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool relu_after,
+                                        const Blocked* residual) const {
   namespace nc = cpu::nchwc;
   const nc::PackedConv& pc = c.packed;
   SN_CHECK(x.C == pc.C, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
   const int64_t N = x.data.size(0), P = nc::out_size(x.H, pc.R, pc.stride, pc.pad),
-                Q = nc::out_size(x.W, pc.S, pc.stride, pc.pad);
-  // With a residual, the kernel adds its sum to the residual in place.
-  Blocked y{residual ? residual->data : Tensor::empty({N, nc::blocks(pc.K), P, Q, nc::kBlock}), pc.K, P, Q};
+                Q = nc::out_size(x.W, pc.S, pc.stride, pc.pad), Kb = nc::blocks(pc.K);
   if (residual)
     SN_CHECK(residual->C == pc.K && residual->H == P && residual->W == Q, "FusedResNet: residual of ", residual->C,
              "x", residual->H, "x", residual->W, " does not match the conv output ", pc.K, "x", P, "x", Q);
-  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after, residual != nullptr);
+  if (mode_ == BatchNorm::Folded) {
+    // The kernel adds its sum to the residual in place: add and ReLU cost nothing extra.
+    Blocked y{residual ? residual->data : Tensor::empty({N, Kb, P, Q, nc::kBlock}), pc.K, P, Q};
+    nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after, residual != nullptr);
+    return y;
+  }
+  // Batch statistics: conv, then statistics, then one pass of scale, shift,
+  // residual and ReLU. Running statistics move as in BatchNorm2d's training
+  // forward: (1 - momentum) * running + momentum * batch (unbiased variance).
+  Blocked y{Tensor::empty({N, Kb, P, Q, nc::kBlock}), pc.K, P, Q};
+  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), false, false);
+  const int64_t M = N * P * Q;
+  std::vector<double> mean(size_t(pc.K)), var(size_t(pc.K));
+  nc::batch_stats(y.data.data(), N, pc.K, P * Q, mean.data(), var.data());
+  std::vector<float> scale(size_t(Kb * nc::kBlock), 0.f), shift(scale.size(), 0.f);
+  float *rm = c.running_mean.data(), *rv = c.running_var.data();
+  const float *gamma = c.bn_weight.defined() ? c.bn_weight.data() : nullptr,
+              *beta = c.bn_bias.defined() ? c.bn_bias.data() : nullptr;
+  for (int64_t k = 0; k < pc.K; ++k) {
+    const float m = float(mean[size_t(k)]), v = float(var[size_t(k)]);
+    const float unbiased = M > 1 ? float(var[size_t(k)] * double(M) / double(M - 1)) : v;
+    rm[k] = (1 - c.momentum) * rm[k] + c.momentum * m;
+    rv[k] = (1 - c.momentum) * rv[k] + c.momentum * unbiased;
+    const float invstd = 1.f / std::sqrt(v + c.eps);
+    scale[size_t(k)] = invstd * (gamma ? gamma[k] : 1.f);
+    shift[size_t(k)] = (beta ? beta[k] : 0.f) - m * scale[size_t(k)];
+  }
+  nc::scale_shift(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(),
+                  residual ? residual->data.data() : nullptr, relu_after);
   return y;
 }
 
@@ -137,14 +159,13 @@ Tensor FusedResNet::features(const Tensor& x) const {
   NoGradGuard no_grad;
   SN_CHECK(x.ndim() == 4 && x.size(1) == 3, "FusedResNet input must be (N, 3, H, W), got ", to_string(x.shape()));
   if (!x.is_cuda()) return features_cpu(x);
-  Tensor y = max_pool2d(conv(x, stem_, true), 3, 2, 1);
+  SN_CHECK(mode_ == BatchNorm::Folded, "FusedResNet: batch statistics mode runs on the CPU only");
+  Tensor y = max_pool2d(conv_gpu(x, stem_, true), 3, 2, 1);
   for (const Block& b : blocks_) {
-    // The block input is ours (never the caller's tensor), so the last conv
-    // may accumulate into it when it is the identity shortcut.
-    Tensor identity = b.has_downsample ? conv(y, b.downsample, false) : y;
+    Tensor identity = b.has_downsample ? conv_gpu(y, b.downsample, false) : y;
     Tensor out = y;
-    for (size_t i = 0; i + 1 < b.convs.size(); ++i) out = conv(out, b.convs[i], true);
-    y = conv(out, b.convs.back(), true, identity);
+    for (size_t i = 0; i + 1 < b.convs.size(); ++i) out = conv_gpu(out, b.convs[i], true);
+    y = conv_gpu(out, b.convs.back(), true, identity);
   }
   return flatten(adaptive_avg_pool2d_1x1(y));
 }

@@ -1,16 +1,28 @@
-// fused_resnet.h — an inference-only ResNet with batch norm folded into the
-// convolutions, for frozen backbones (feature extraction, evaluation).
+// fused_resnet.h — a ResNet forward for frozen backbones (feature extraction,
+// evaluation, training only the head), with each conv, its batch norm, the
+// ReLU and the residual add done in as few passes over memory as possible.
 //
-// In eval mode a batch norm after a conv is an affine map per output channel:
-//   bn(conv(x)) = conv(x) * g + (beta - mean * g),   g = gamma / sqrt(var + eps)
-// so it can be folded into the conv's weights (w * g) and a bias. On the CPU
-// the bias, the ReLU and the residual add then run inside the GEMM's epilogue
-// (engine/cpu/conv2d_fast.h), so a Bottleneck is three convs and nothing else:
-// no batch-norm, ReLU or add passes over the activations. The result equals
-// model.eval() forward up to float rounding (~1e-6 relative).
+// Two batch-norm modes:
+//  - Folded (model.eval()): batch norm is an affine map per output channel,
+//      bn(conv(x)) = conv(x) * g + (beta - mean * g),   g = gamma / sqrt(var + eps),
+//    folded into the conv's weights (w * g) and a bias. On the CPU the bias,
+//    the ReLU and the residual add run in the conv kernel's last step, so a
+//    Bottleneck is three convs and nothing else. Equals model.eval() forward
+//    up to float rounding (~1e-6 relative).
+//  - BatchStats (model.train() with a frozen backbone, the textbook's default):
+//    each batch norm normalizes with the batch's own mean and variance and
+//    updates the model's running statistics, as model.train() forward does.
+//    Nothing can be folded; the conv runs unchanged, then one pass computes
+//    the statistics and one applies scale, shift, residual and ReLU together.
 //
-// A FusedResNet is a snapshot: it copies (folded) weights when built, and does
-// not see later changes to the model. It never records a graph.
+// On the CPU everything between the stem and the global average pool stays in
+// the blocked layout (engine/cpu/nchwc.h) with weights packed once here
+// (engine/cpu/conv2d_nchwc.h): no layout change between layers. On a GPU the
+// folded mode runs the plain ops (still no batch-norm pass).
+//
+// A FusedResNet is a snapshot of the conv weights (and, folded, of the batch
+// norm): it does not see later changes to them. BatchStats reads and updates
+// the model's running statistics in place. It never records a graph.
 #pragma once
 #include <vector>
 
@@ -23,33 +35,39 @@ namespace sn::models {
 
 class FusedResNet {
  public:
-  explicit FusedResNet(const ResNet& model);
+  enum class BatchNorm { Folded, BatchStats };
+  explicit FusedResNet(const ResNet& model, BatchNorm mode = BatchNorm::Folded);
 
   Tensor forward(const Tensor& x) const;   // (N,3,H,W) -> logits (N, classes)
   Tensor features(const Tensor& x) const;  // (N,3,H,W) -> (N, num_features)
+  BatchNorm mode() const { return mode_; }
 
  private:
-  struct FoldedConv {
-    Tensor weight, bias;  // (K,C,R,S), (K): the plain ops (other devices)
+  struct ConvBn {
+    Tensor weight, bias;  // Folded: (K,C,R,S), (K) for the plain ops (other devices)
     Conv2dParams params;
-    cpu::nchwc::PackedConv packed;  // the same, packed for the CPU kernels
+    cpu::nchwc::PackedConv packed;  // Folded: the folded conv; BatchStats: the conv alone
+    // BatchStats: the batch norm's parameters, and its running statistics (shared with the model).
+    Tensor bn_weight, bn_bias, running_mean, running_var;
+    float eps = 1e-5f, momentum = 0.1f;
+  };
+  struct Block {
+    std::vector<ConvBn> convs;  // 2 (BasicBlock) or 3 (Bottleneck)
+    bool has_downsample = false;
+    ConvBn downsample;
   };
   // A CPU activation in the blocked layout: data (N, ceil(C/16), H, W, 16).
   struct Blocked {
     Tensor data;
     int64_t C, H, W;
   };
-  struct Block {
-    std::vector<FoldedConv> convs;  // 2 (BasicBlock) or 3 (Bottleneck)
-    bool has_downsample = false;
-    FoldedConv downsample;
-  };
-  // y = [relu](conv(x) + bias [+ residual]); the residual's memory is reused for y.
-  static Tensor conv(const Tensor& x, const FoldedConv& c, bool relu, Tensor residual = Tensor());
-  static Blocked conv(const Blocked& x, const FoldedConv& c, bool relu, const Blocked* residual = nullptr);
+  // y = [relu](bn(conv(x)) [+ residual]); Folded reuses the residual's memory for y.
+  static Tensor conv_gpu(const Tensor& x, const ConvBn& c, bool relu, Tensor residual = Tensor());
+  Blocked conv(const Blocked& x, const ConvBn& c, bool relu, const Blocked* residual = nullptr) const;
   Tensor features_cpu(const Tensor& x) const;
 
-  FoldedConv stem_;
+  BatchNorm mode_;
+  ConvBn stem_;
   std::vector<Block> blocks_;
   Tensor fc_weight_, fc_bias_;
 };

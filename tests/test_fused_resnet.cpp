@@ -67,3 +67,58 @@ TEST_CASE("FusedResNet does not change the caller's input", "[models][fused]") {
   models::FusedResNet(model).features(x);
   CHECK(x.to_vector() == before);
 }
+
+namespace {
+// Batch statistics mode against model.train() forward: the same logits and the
+// same running statistics afterwards (two steps, so the second reads statistics
+// the first has moved). Widths 8 and 16 give partial and full channel blocks.
+void check_batch_stats(const std::string& arch, int width) {
+  CAPTURE(arch, width);
+  Rng rng(33);
+  models::ResNetConfig cfg;
+  cfg.arch = arch;
+  cfg.width = width;
+  cfg.num_classes = 3;
+  models::ResNet plain(cfg, rng);
+  randomize_bn(plain, rng);
+  models::ResNet twin(cfg, rng);  // the same weights and statistics, updated by the fused path
+  {
+    const auto from = plain.state_dict();
+    auto to = twin.state_dict();
+    REQUIRE(from.size() == to.size());
+    for (size_t i = 0; i < from.size(); ++i) to[i].second.copy_(from[i].second);
+  }
+  plain.train(true);
+  twin.train(true);
+  const models::FusedResNet fused(twin, models::FusedResNet::BatchNorm::BatchStats);
+  for (int step = 0; step < 2; ++step) {
+    CAPTURE(step);
+    const Tensor x = Tensor::uniform({3, 3, 40, 36}, rng, -2, 2);
+    Tensor want;
+    {
+      NoGradGuard g;
+      want = plain.forward(x);
+    }
+    const Tensor got = fused.forward(x);
+    // The statistics are summed in another order (per image plane, then
+    // merged in double): ~1e-6 per layer, 1e-4 leaves a wide margin.
+    CHECK(rel_l2_error(got.to_vector(), want.to_vector()) < 1e-4);
+    const auto ps = plain.state_dict(), ts = twin.state_dict();
+    for (size_t i = 0; i < ps.size(); ++i) {
+      const std::string& name = ps[i].first;
+      if (name.find("running") == std::string::npos) continue;
+      CAPTURE(name);
+      // A batch mean can be small next to the spread of the values it averages,
+      // so the whole vector is compared (relative L2), not element by element.
+      CHECK(rel_l2_error(ts[i].second.to_vector(), ps[i].second.to_vector()) < 1e-4);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("FusedResNet batch statistics mode equals the training-mode forward and moves the running statistics alike",
+          "[models][fused]") {
+  check_batch_stats("resnet18", 8);
+  check_batch_stats("resnet18", 16);
+  check_batch_stats("resnet50", 16);
+}

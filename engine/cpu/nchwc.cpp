@@ -104,4 +104,79 @@ void global_avg_pool(const float* x, int64_t N, int64_t C, int64_t HW, float* y)
   });
 }
 
+namespace {
+// Sums of one plane's 16 lanes: four independent accumulators per lane (the
+// compiler keeps them in vectors), so the adds are not one latency chain.
+void plane_sum(const float* p, int64_t HW, float (&out)[kBlock], const float* mean_lanes) {
+  float s[4][kBlock] = {};
+  int64_t i = 0;
+  if (!mean_lanes) {
+    for (; i + 4 <= HW; i += 4)
+      for (int u = 0; u < 4; ++u)
+        for (int64_t l = 0; l < kBlock; ++l) s[u][l] += p[(i + u) * kBlock + l];
+    for (; i < HW; ++i)
+      for (int64_t l = 0; l < kBlock; ++l) s[0][l] += p[i * kBlock + l];
+  } else {  // squared deviations from mean_lanes
+    for (; i + 4 <= HW; i += 4)
+      for (int u = 0; u < 4; ++u)
+        for (int64_t l = 0; l < kBlock; ++l) {
+          const float d = p[(i + u) * kBlock + l] - mean_lanes[l];
+          s[u][l] += d * d;
+        }
+    for (; i < HW; ++i)
+      for (int64_t l = 0; l < kBlock; ++l) {
+        const float d = p[i * kBlock + l] - mean_lanes[l];
+        s[0][l] += d * d;
+      }
+  }
+  for (int64_t l = 0; l < kBlock; ++l) out[l] = (s[0][l] + s[1][l]) + (s[2][l] + s[3][l]);
+}
+}  // namespace
+
+void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, double* mean, double* var) {
+  const int64_t Cb = blocks(C);
+  parallel_for(0, Cb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t cb = b0; cb < b1; ++cb) {
+      double m[kBlock] = {}, m2[kBlock] = {};  // running mean and sum of squared deviations
+      for (int64_t n = 0; n < N; ++n) {
+        const float* p = x + (n * Cb + cb) * HW * kBlock;
+        float sum[kBlock], sq[kBlock], pm[kBlock];
+        plane_sum(p, HW, sum, nullptr);
+        for (int64_t l = 0; l < kBlock; ++l) pm[l] = sum[l] / float(HW);
+        plane_sum(p, HW, sq, pm);
+        // Chan et al.: merge (count n*HW, m, m2) with (HW, pm, sq).
+        const double na = double(n * HW), nb = double(HW), nt = na + nb;
+        for (int64_t l = 0; l < kBlock; ++l) {
+          const double delta = double(pm[l]) - m[l];
+          m[l] += delta * nb / nt;
+          m2[l] += double(sq[l]) + delta * delta * na * nb / nt;
+        }
+      }
+      for (int64_t l = 0; l < kBlock && cb * kBlock + l < C; ++l) {
+        mean[cb * kBlock + l] = m[l];
+        var[cb * kBlock + l] = m2[l] / double(N * HW);
+      }
+    }
+  });
+}
+
+void scale_shift(float* x, int64_t N, int64_t Cb, int64_t HW, const float* scale, const float* shift,
+                 const float* residual, bool relu) {
+  parallel_for(0, N * Cb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t nb = b0; nb < b1; ++nb) {
+      const int64_t cb = nb % Cb;
+      float* p = x + nb * HW * kBlock;
+      const float* r = residual ? residual + nb * HW * kBlock : nullptr;
+      const float* sc = scale + cb * kBlock;
+      const float* sh = shift + cb * kBlock;
+      for (int64_t i = 0; i < HW; ++i)
+        for (int64_t l = 0; l < kBlock; ++l) {
+          float v = p[i * kBlock + l] * sc[l] + sh[l];
+          if (r) v += r[i * kBlock + l];
+          p[i * kBlock + l] = relu ? std::max(v, 0.f) : v;
+        }
+    }
+  });
+}
+
 }  // namespace sn::cpu::nchwc

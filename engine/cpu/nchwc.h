@@ -27,4 +27,17 @@ void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int
 // Global average pooling: x (N,Cb,HW,16) -> y (N,C) (the first C channels).
 void global_avg_pool(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
 
+// Batch-norm statistics (training mode) of x (N,Cb,HW,16): per channel c < C
+// the mean and the biased variance over its N*HW values. Each image's plane is
+// summed in float, then its squared deviations from its own mean (the plane is
+// still in cache); the planes are combined in double (Chan et al.'s update),
+// one channel block per task, so the result does not depend on the threads.
+void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, double* mean, double* var);
+
+// In place: x = [max(0,] x * scale[c] + shift[c] [+ residual] [)], scale and
+// shift of Cb*16 entries (zero past C keeps padding channels zero);
+// residual (N,Cb,HW,16) or null.
+void scale_shift(float* x, int64_t N, int64_t Cb, int64_t HW, const float* scale, const float* shift,
+                 const float* residual, bool relu);
+
 }  // namespace sn::cpu::nchwc

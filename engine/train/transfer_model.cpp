@@ -30,13 +30,24 @@ TransferModel::TransferModel(std::shared_ptr<nn::Module> backbone, int features,
 
 bool TransferModel::use_fused(const Tensor& x) const {
   const bool no_grad_reaches_backbone = first_trained_stage_ == kStages.size() || !grad_enabled();
-  return !x.is_cuda() && backbone_inference_ && no_grad_reaches_backbone &&
+  // Batch statistics need every backbone batch norm in training mode and no
+  // backbone layer in training (set_phase decides both).
+  const bool batch_stats_ok = backbone_bn_trains(cfg_) && first_trained_stage_ == kStages.size();
+  return !x.is_cuda() && (backbone_inference_ || batch_stats_ok) && no_grad_reaches_backbone &&
          dynamic_cast<const models::ResNet*>(backbone_.get()) != nullptr;
+}
+
+models::FusedResNet::BatchNorm TransferModel::fused_mode() const {
+  return backbone_inference_ ? models::FusedResNet::BatchNorm::Folded : models::FusedResNet::BatchNorm::BatchStats;
 }
 
 Tensor TransferModel::features(const Tensor& x) {
   if (use_fused(x)) {
-    if (!fused_) fused_ = std::make_shared<const models::FusedResNet>(static_cast<const models::ResNet&>(*backbone_));
+    if (!fused_ || fused_->mode() != fused_mode()) {
+      fused_.reset();  // release the old snapshot's packed weights first
+      fused_ = std::make_shared<const models::FusedResNet>(static_cast<const models::ResNet&>(*backbone_),
+                                                           fused_mode());
+    }
     return fused_->features(x);
   }
   Tensor h = x;
@@ -69,7 +80,10 @@ void TransferModel::set_phase(bool training) {
   // Training leaves the backbone as it is only when its batch norm is frozen
   // and no backbone layer trains: then the folded snapshot stays valid.
   backbone_inference_ = !backbone_bn_trains(cfg_) && first_trained_stage_ == kStages.size();
-  if (!backbone_inference_) fused_.reset();
+  // A snapshot stays valid only while no backbone weight trains; the folded
+  // one also needs the statistics to stay put (it is rebuilt in features()
+  // when the mode changes).
+  if (first_trained_stage_ != kStages.size()) fused_.reset();
   backbone_->train(backbone_bn_trains(cfg_));
   for (const auto& l : cfg_.train_layers)
     if (l != "fc") backbone_->submodule(l)->train(true);

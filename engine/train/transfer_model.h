@@ -26,10 +26,13 @@ class TransferModel {
   TransferModel(std::shared_ptr<nn::Module> backbone, int features, int classes, const TrainConfig& cfg, Rng& rng);
 
   // x (N,3,H,W) -> (N, features): the backbone up to the average pool, flattened.
-  // On the CPU, whenever the whole backbone is in inference mode and no
-  // gradient can reach it (evaluation; --freeze-bn training of fc alone), this
-  // runs a models::FusedResNet snapshot instead: batch norm folded into the
-  // convs, about 19% faster for ResNet-50 at batch 32, equal up to float rounding.
+  // On the CPU, whenever no gradient can reach the backbone, this runs a
+  // models::FusedResNet snapshot instead (blocked layout, direct convs, equal
+  // up to float rounding): with batch norm folded into the convs when the whole
+  // backbone is in inference mode (evaluation; --freeze-bn training of fc
+  // alone), or in its batch-statistics mode when batch norm trains and only fc
+  // does (the textbook's default), which moves the running statistics exactly
+  // as the plain training-mode forward does.
   Tensor features(const Tensor& x);
   // (N, features) -> (N, classes)
   Tensor head(const Tensor& f) { return head_->forward(f); }
@@ -60,11 +63,12 @@ class TransferModel {
   int features_, classes_;
   size_t first_trained_stage_;  // index into the stage list; stages before it run without grad
   bool backbone_inference_ = false;  // set_phase: every backbone module in inference mode
-  // The folded snapshot features() uses; dropped whenever the backbone's
-  // weights or statistics may change (a training phase that updates them,
-  // load_checkpoint_state, to()).
+  // The snapshot features() uses, in the batch-norm mode of the current
+  // phase; dropped whenever what it copied may change (a phase in another
+  // mode or one that trains backbone weights, load_checkpoint_state, to()).
   std::shared_ptr<const models::FusedResNet> fused_;
   bool use_fused(const Tensor& x) const;
+  models::FusedResNet::BatchNorm fused_mode() const;
 };
 
 }  // namespace sn::train
