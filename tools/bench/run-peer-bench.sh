@@ -31,7 +31,7 @@ node_dir=.cache/peers/node
 
 tools/install-deps.sh --reference >/dev/null
 cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)" --target scratchnet bench_peer_scratchnet >/dev/null ||
+cmake --build --preset "$preset" -j "$(nproc)" --target scratchnet bench_peer_scratchnet ||
   { echo "run-peer-bench: build failed (cmake --build --preset $preset --target bench_peer_scratchnet)" >&2; exit 1; }
 tools/fetch-weights.sh --scratchnet "build/$preset/scratchnet" >/dev/null
 
