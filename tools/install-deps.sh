@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what scratchnet needs to build and test, from Debian packages only.
 #   tools/install-deps.sh            build + test dependencies
-#   tools/install-deps.sh --reference  also PyTorch/torchvision/LibTorch (fixtures, parity, benchmarks)
+#   tools/install-deps.sh --reference  also PyTorch/torchvision/LibTorch, OpenBLAS, ONNX (fixtures, parity, benchmarks)
 #   tools/install-deps.sh --fuzz       also clang + libFuzzer + libomp (tools/fuzz/run-fuzz.sh only)
 # Runs apt-get only for packages that are missing, so re-running is fast.
 set -euo pipefail
@@ -11,7 +11,8 @@ packages=(build-essential cmake ninja-build ccache pkg-config
           fonts-dejavu-core
           npm chromium python3)
 if [[ "${1:-}" == "--reference" ]]; then
-  packages+=(python3-torch python3-torchvision python3-pil python3-numpy libtorch-dev)
+  packages+=(python3-torch python3-torchvision python3-pil python3-numpy libtorch-dev
+             libopenblas0-pthread python3-onnx)  # the peer benchmark: OpenBLAS for PyTorch, ONNX export
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-dev libomp-dev)

@@ -9,12 +9,20 @@
 #   default    scratchnet's defaults (normalization from the weight file, batch norm in training mode)
 #   freeze-bn  --freeze-bn
 #   cached     --freeze-bn --no-augment: scratchnet caches the backbone features; PyTorch runs its plain loop
+#   ort-features  (not in the default set) what a user who knows the backbone is frozen could do instead:
+#              ONNX Runtime computes the ResNet-50 backbone features (no fc) of the same 385 + 98 photos
+#              once, batches of 32 per split; forward time and PIL + torchvision decode/transform time
+#              reported separately, beside scratchnet's forward on the same batches
+#              (tools/bench/run-peer-bench.sh --cases features; needs npm for onnxruntime-node)
 #
 # Each side runs the full experiment: `epochs` epochs of training plus the
 # evaluation of every checkpoint on the test split (scratchnet: train + eval;
 # PyTorch: tools/reference/experiment_torch.py, which evaluates after every
 # epoch). Both use the same threads and loader workers. With --repeat R the
 # two sides alternate R times and the ratio of the medians is printed.
+# PyTorch runs through tools/bench/peers/fair-env.sh: OpenBLAS instead of the
+# reference BLAS, glibc malloc keeping its memory, OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE unset; summary.jsonl records the BLAS it really loaded.
 # Prints per mode: wall times, best test accuracies, and scratchnet/PyTorch.
 # SN_BIN (default ./build/release/scratchnet) and SN_PYTHON (default Debian's
 # /usr/bin/python3) choose the programs, e.g. on the GPU machine (tools/gpu-check.sh).
@@ -46,6 +54,7 @@ py=${SN_PYTHON:-/usr/bin/python3}
 "$py" -c "import torch, torchvision" 2>/dev/null ||
   { echo "bench_experiment: $py cannot import torch and torchvision (here: tools/install-deps.sh --reference)" >&2; exit 1; }
 mkdir -p "$out"
+fair_env=tools/bench/peers/fair-env.sh
 trap 'echo "bench_experiment: failed at line $LINENO (see the logs in $out)" >&2' ERR
 
 flags_for() {
@@ -54,6 +63,7 @@ flags_for() {
     default) echo "" ;;
     freeze-bn) echo "--freeze-bn" ;;
     cached) echo "--freeze-bn --no-augment" ;;
+    ort-features) echo "" ;;
     *) echo "bench_experiment: unknown mode $1" >&2; exit 2 ;;
   esac
 }
@@ -65,8 +75,38 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 summary="$out/summary.txt"
 : >"$summary"
 : >"$out/summary.jsonl"  # one JSON record per mode: times, ratio, best accuracies, machine
+# The ONNX Runtime feature extraction: the peer benchmark's feature case, one record in summary.jsonl.
+ort_features() {
+  local passes=$((repeat > 1 ? repeat : 3))
+  echo "$(date +%T) ort-features: tools/bench/run-peer-bench.sh --cases features (log $out/ort-features.log)"
+  tools/bench/run-peer-bench.sh --cases features --engines onnxruntime,scratchnet --threads "$threads" \
+    --passes "$passes" --data "$data" --weights "$weights" --out-dir "$out" >"$out/ort-features.log" 2>&1
+  "$py" - "$out/peers.json" "$out/summary.jsonl" <<'PY' | tee -a "$summary"
+import json, sys, time
+d = json.load(open(sys.argv[1]))
+f, meta = d["features"], d["meta"]
+fwd = {e: r.get("median") for e, r in f["forward"].items()}
+record = {"mode": "ort-features", "images": f["images"], "model": f["model"], "head": f["head"],
+          "batches": f["batches"], "passes": f["passes"], "onnxruntime_forward_s": fwd.get("onnxruntime"),
+          "scratchnet_forward_s": fwd.get("scratchnet"), "decode_transform_s": f["decode_transform"]["median"],
+          "decode_transform_first_pass_s": f["decode_transform"]["first"], "threads": meta["threads"],
+          "machine": meta["machine"].get("cpu_model"), "onnxruntime": meta["versions"].get("onnxruntime"),
+          "torchvision": f["decode_transform"]["torchvision"], "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+with open(sys.argv[2], "a") as out:
+    out.write(json.dumps(record) + "\n")
+ort, sn = record["onnxruntime_forward_s"], record["scratchnet_forward_s"]
+print(f"ort-features  {f['images']} images, {f['model']} {f['head']}: ONNX Runtime forward "
+      f"{ort:.2f} s + decode/transform {record['decode_transform_s']:.2f} s (PIL + torchvision); "
+      f"scratchnet forward on the same batches {sn:.2f} s" if ort and sn else f"ort-features: failed, see {sys.argv[1]}")
+PY
+}
+
 for mode in "${modes[@]}"; do
   flags=$(flags_for "$mode")
+  if [[ $mode == ort-features ]]; then
+    ort_features
+    continue
+  fi
   sn_times=() pt_times=()
   for ((r = 1; r <= repeat; r++)); do
     run="$out/$mode-sn"
@@ -81,7 +121,7 @@ for mode in "${modes[@]}"; do
     t1=$(now)
     echo "$(date +%T) $mode: pytorch (log $out/$mode-torch.log)"
     # shellcheck disable=SC2086
-    "$py" tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
+    "$fair_env" "$py" tools/reference/experiment_torch.py --data "$data" --weights "$weights" --epochs "$epochs" \
       --threads "$threads" --workers "$workers" --device "$device" --json "$out/$mode-torch.json" $flags >"$out/$mode-torch.log" 2>&1
     t2=$(now)
     sn_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
@@ -98,7 +138,8 @@ record = {"mode": mode, "scratchnet_s": a, "pytorch_s": b, "ratio": a / b,
           "scratchnet_best": sn["best"], "pytorch_best": pt["best"], "threads": int(sys.argv[7]),
           "workers": int(sys.argv[8]), "epochs": int(sys.argv[9]), "device": sys.argv[10],
           "repeat": int(sys.argv[11]), "machine": sn.get("machine", platform.processor()),
-          "torch": pt.get("torch"), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+          "torch": pt.get("torch"), "pytorch_runtime": pt.get("runtime"),  # BLAS, OpenBLAS core, GLIBC_TUNABLES
+          "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 with open(sys.argv[6], "a") as f:
     f.write(json.dumps(record) + "\n")
 print(f"{mode:9s}  scratchnet {a:8.1f} s  best acc {sn['best']['acc']:.4f} (epoch {sn['best']['epoch']:2d})   "

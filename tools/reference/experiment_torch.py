@@ -39,6 +39,8 @@ import torch.nn as nn
 import torchvision
 from torchvision import transforms
 
+import runtime_info  # tools/reference/runtime_info.py, next to this script
+
 
 # ---- scratchnet weight file (.snw), weights/FORMAT.md -----------------------------------
 def read_snw(path):
@@ -235,7 +237,10 @@ def main():
     result = {"config": vars(args), "epochs": rows, "best": {"epoch": best["epoch"], "acc": best["test_acc"]},
               "total_time_s": time.perf_counter() - t_start, "torch": torch.__version__,
               "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
-              "classes": train_set.classes}
+              "classes": train_set.classes,
+              # what this PyTorch ran on: BLAS (and OpenBLAS's kernel), malloc and thread settings
+              "runtime": {"blas": runtime_info.blas_summary(), "openblas": runtime_info.openblas_info(),
+                          "environment": runtime_info.environment()}}
     if not args.quiet:
         print(f"best test accuracy {best['test_acc']:.4f} at epoch {best['epoch']}; "
               f"total {result['total_time_s']:.1f}s")
