@@ -34,7 +34,7 @@ constexpr int kMaxM = 6;
 // Taps whose weights take about this much are applied to every tile of a
 // pixel block before the next taps: they stay in L1 while the block's pixels
 // go by, and the partial sums go to y and back between such chunks.
-constexpr int64_t kChunkBytes = 16 * 1024;
+constexpr int64_t kChunkBytes = 32 * 1024;
 // Input bytes a pixel block covers (all its channels): stays in L2 while
 // every group of output channels is computed from it.
 constexpr int64_t kBlockInputBytes = 384 * 1024;
@@ -278,11 +278,12 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
   int64_t tiles_per_block = std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256);
   const int threads = num_threads();
   int64_t nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
-  if (nblocks * groups < 4 * threads) {  // too few tasks to share: smaller pixel blocks
-    nblocks = std::min<int64_t>(ntiles, (4 * threads + groups - 1) / groups);
-    tiles_per_block = (ntiles + nblocks - 1) / nblocks;
-    nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
-  }
+  // At least ~8 tasks per thread, so that dynamic scheduling evens out the
+  // threads' shares (3 tasks on 2 threads would leave one idle a third of the time).
+  const int64_t min_tasks = 8 * int64_t(threads);
+  if (threads > 1 && nblocks * groups < min_tasks) nblocks = std::min<int64_t>(ntiles, (min_tasks + groups - 1) / groups);
+  tiles_per_block = (ntiles + nblocks - 1) / nblocks;
+  nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
   const int64_t tasks = nblocks * groups;
 
   auto task = [&](int64_t task_id) {
