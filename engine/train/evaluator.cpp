@@ -1,5 +1,7 @@
 #include "engine/train/evaluator.h"
 
+#include "engine/cpu/conv2d_nchwc.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -56,6 +58,13 @@ json evaluate_run(const EvalOptions& o) {
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = o.run;
   if (!o.data.empty()) cfg.data = o.data;
+  if (!o.precision.empty()) {
+    SN_CHECK(o.precision == "fp32" || o.precision == "bf16", "unknown --precision '", o.precision,
+             "' (choose fp32 or bf16)");
+    SN_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
+             "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    cfg.precision = o.precision;
+  }
   const auto list = list_checkpoints(run);
   SN_CHECK(!list.empty(), o.run, " has no checkpoints in ", run.checkpoints(), ": train first");
   if (o.threads > 0) set_num_threads(o.threads);
