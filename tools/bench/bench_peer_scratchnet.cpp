@@ -131,6 +131,7 @@ json peak(int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sn::adopt_thread_wait_policy(argv);  // as the scratchnet CLI does (engine/parallel.h)
   CLI::App app{"scratchnet's worker for tools/bench/run-peer-bench.sh (JSON lines on stdin/stdout)"};
   int threads = 0;
   Worker w;
