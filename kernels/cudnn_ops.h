@@ -5,13 +5,18 @@
 // everything runs on current_stream(). Host code only (.cpp files): nvcc never
 // sees cudnn.h, which keeps CUDA compile times short.
 //
-// Convolution algorithms are chosen once per shape (and TF32 setting) and
-// cached: by cuDNN's heuristics (cudnnGet*_v7), or by timing the candidates
-// (cudnnFind*Ex) when backend_config().cudnn_benchmark is set. Deterministic
-// algorithms are preferred, so two runs give the same bits. Workspaces come
-// from the caching allocator. TF32 is off unless backend_config().tf32.
+// Convolution algorithms are chosen once per shape (and TF32 setting, and data
+// alignment) and cached: cuDNN's heuristics (cudnnGet*_v7), or its timings of the
+// candidates (cudnnFind*Ex) when backend_config().cudnn_benchmark is set, give
+// the candidates; they are tried in order and the first that runs is kept (one
+// that fails, e.g. NOT_SUPPORTED or a workspace the device cannot give, costs one
+// attempt). Deterministic algorithms are preferred, so two runs give the same
+// bits. Without TF32 (the default) FFT and Winograd come last, after every
+// algorithm that sums float32 products as the CPU does (see cudnn_conv.cpp).
+// Workspaces come from the caching allocator.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "engine/ops.h"  // Conv2dShape, Pool2dShape
 
@@ -40,5 +45,17 @@ void max_pool2d_backward(const Pool2dShape& s, const float* x, const float* dy, 
 
 // Number of cached convolution algorithm choices (for tests and logs).
 size_t conv_algorithm_cache_size();
+
+// The algorithms cached for shape s under the current settings (for tests and logs).
+struct ConvAlgorithm {
+  bool chosen = false;       // false: this pass has not run on this shape yet
+  std::string name;          // cuDNN's enum name without its prefix, e.g. "IMPLICIT_PRECOMP_GEMM", "ALGO_1"
+  bool approximate = false;  // FFT or Winograd: rounding unlike a float32 sum of products
+  bool tensor_ops = false;   // run with a math type that allows tensor cores (only with TF32 on)
+};
+struct ConvAlgorithms {
+  ConvAlgorithm forward, backward_data, backward_filter;
+};
+ConvAlgorithms conv_algorithms(const Conv2dShape& s);
 
 }  // namespace sn::cudnn

@@ -16,4 +16,5 @@ void batch_norm_backward(int64_t, int64_t, int64_t, const float*, const float*, 
 void max_pool2d_forward(const Pool2dShape&, const float*, float*) { SN_NO_CUDNN; }
 void max_pool2d_backward(const Pool2dShape&, const float*, const float*, float*) { SN_NO_CUDNN; }
 size_t conv_algorithm_cache_size() { return 0; }
+ConvAlgorithms conv_algorithms(const Conv2dShape&) { return {}; }
 }  // namespace sn::cudnn
