@@ -7,6 +7,7 @@
 #include "tests/cuda_helpers.h"
 #if SCRATCHNET_CUDA
 #include "kernels/cudnn_ops.h"
+#include "kernels/gemm.cuh"
 #endif
 #include "tests/helpers.h"
 
@@ -26,7 +27,7 @@ struct ConvCase {
 const ConvCase kCases[] = {
     {2, 3, 11, 13, 4, 3, 1, 1, true},  {3, 5, 9, 9, 7, 3, 2, 1, false}, {2, 8, 10, 10, 16, 1, 1, 0, true},
     {2, 4, 15, 14, 6, 7, 2, 3, false}, {1, 16, 7, 7, 32, 1, 2, 0, true}, {2, 3, 5, 6, 2, 5, 1, 0, true},
-    {4, 33, 6, 6, 130, 3, 1, 1, false},
+    {4, 33, 6, 6, 130, 3, 1, 1, false}, {2, 3, 40, 40, 8, 3, 1, 1, true},  // the last: split-K weight gradient
 };
 
 void check_conv(ConvBackend backend, const ConvCase& c, Rng& rng) {
@@ -93,6 +94,7 @@ TEST_CASE("cuda conv2d native (im2col + SGEMM) equals the double reference, forw
 #if SCRATCHNET_CUDA
   poison_all_allocations();
   Rng rng(71);
+  CHECK(cuda::split_k_count(8, 3 * 3 * 3, 2 * 40 * 40) > 1);  // the last case covers the split-K weight gradient
   for (const ConvCase& c : kCases) check_conv(ConvBackend::Native, c, rng);
   backend_config().conv = ConvBackend::Cudnn;
 #endif
