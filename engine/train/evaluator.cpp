@@ -21,6 +21,7 @@
 #include "engine/train/run_dir.h"
 #include "engine/train/scoring.h"
 #include "engine/train/transfer_model.h"
+#include "engine/upload.h"
 
 namespace sn::train {
 
@@ -108,7 +109,7 @@ json evaluate_run(const EvalOptions& o) {
     const int64_t f = model.num_features();
     feats = Tensor::empty({n, f});
     for_each_batch(loader, progress, "test features", [&](const data::Batch& b) {
-      Tensor x = model.features(b.images.to(device)).to(Device::CPU);
+      Tensor x = model.features(upload_batch(b.images, device)).to(Device::CPU);
       for (int64_t i = 0; i < b.size(); ++i)
         std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
     });
@@ -134,7 +135,7 @@ json evaluate_run(const EvalOptions& o) {
       std::copy(v.begin(), v.end(), logits.begin());
     } else {
       for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
-        const auto v = model.forward(b.images.to(device)).to_vector();
+        const auto v = model.forward(upload_batch(b.images, device)).to_vector();
         for (int64_t i = 0; i < b.size(); ++i)
           std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
       });
