@@ -13,6 +13,7 @@
 #include "engine/data/decode.h"
 #include "engine/io/weight_file.h"
 #include "engine/ops.h"
+#include "models/fused_resnet.h"
 #include "models/preprocess.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
@@ -21,7 +22,7 @@
 namespace {
 
 struct Options {
-  std::string model = "resnet50", weights, device = "auto", dump;
+  std::string model = "resnet50", weights, device = "auto", dump, precision = "fp32";
   bool model_given = false, json = false;
   int batch = 8;
   std::vector<std::string> images;
@@ -54,6 +55,14 @@ int run_predict(const Options& o) {
   model->eval();
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
   model->to(device);
+  // On the CPU the frozen-inference path (blocked layout, batch norm folded;
+  // bfloat16 with --precision bf16); on a GPU the module's own forward.
+  SN_CHECK(o.precision == "fp32" || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
+  std::unique_ptr<models::FusedResNet> fused;
+  if (device == Device::CPU)
+    fused = std::make_unique<models::FusedResNet>(*model, models::FusedResNet::BatchNorm::Folded,
+                                                  o.precision == "bf16" ? models::FusedResNet::Precision::BF16
+                                                                        : models::FusedResNet::Precision::F32);
 
   // Decode and preprocess everything first: an unreadable file fails the
   // command (naming it) before anything is printed.
@@ -71,7 +80,7 @@ int run_predict(const Options& o) {
     const Shape& s = inputs[b].shape();  // (3, crop, crop)
     Tensor x = Tensor::empty({static_cast<int64_t>(n), s[0], s[1], s[2]});
     for (size_t i = 0; i < n; ++i) x.slice(i, i + 1).copy_(inputs[b + i]);
-    const Tensor y = model->forward(x.to(device));
+    const Tensor y = fused ? fused->forward(x) : model->forward(x.to(device));
     const auto l = y.to_vector(), p = softmax(y).to_vector();
     logits.insert(logits.end(), l.begin(), l.end());
     probs.insert(probs.end(), p.begin(), p.end());
@@ -120,6 +129,9 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--weights", o->weights, "a .snw weight file (default: weights/<model>-imagenet.snw)");
   cmd->add_flag("--json", o->json, "print one JSON document instead of text");
   cmd->add_option("--device", o->device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--dump", o->dump, "write the preprocessed inputs and logits to this .snw file")->group("");
