@@ -37,7 +37,7 @@ alignas(64) const float kZeros[kBlock] = {};
 template <int M, int OCB, int L, bool MASKED>
 __attribute__((always_inline)) inline void tap_steps(__m512 (&acc)[M][OCB], const float* const (&p)[M],
                                                      const float*& w, int64_t len, uint32_t valid) {
-#pragma GCC unroll 16
+SN_UNROLL_STEPS
   for (int64_t c = 0; c < (L ? L : len); ++c) {
     __m512 wv[OCB];
 #pragma GCC unroll 4

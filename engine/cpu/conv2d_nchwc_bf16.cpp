@@ -40,7 +40,7 @@ inline __m512 load_out(const void* p, bool bf16) {
 template <int M, int OCB, bool MASKED>
 __attribute__((always_inline)) inline void pair_steps(__m512 (&acc)[M][OCB], const uint16_t* const (&p)[M],
                                                       const uint16_t*& w, uint32_t valid) {
-#pragma GCC unroll 8
+SN_UNROLL_STEPS
   for (int c2 = 0; c2 < 8; ++c2) {
     __m512bh wv[OCB];
 #pragma GCC unroll 4

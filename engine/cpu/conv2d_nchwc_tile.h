@@ -4,6 +4,24 @@
 #pragma once
 #include <cstdint>
 
+// The kernels unroll the steps of a tap fully (16 float32 or 8 bfloat16
+// steps, each M x OCB FMAs): that is what keeps the accumulators in registers
+// at full speed. Under the sanitizers every load is instrumented and the fully
+// unrolled 72 + 48 kernel variants took over 20 minutes to compile: there the
+// step loop stays rolled (same arithmetic, same order).
+#if defined(__SANITIZE_ADDRESS__)  // GCC
+#define SN_NCHWC_SANITIZED 1
+#elif defined(__has_feature)       // clang
+#if __has_feature(address_sanitizer)
+#define SN_NCHWC_SANITIZED 1
+#endif
+#endif
+#ifdef SN_NCHWC_SANITIZED
+#define SN_UNROLL_STEPS _Pragma("GCC unroll 1")
+#else
+#define SN_UNROLL_STEPS _Pragma("GCC unroll 16")
+#endif
+
 namespace sn::cpu::nchwc::tile {
 
 // Register tile: kMaxM pixels x kGroup vectors of 16 output channels = 24
