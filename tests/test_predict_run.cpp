@@ -9,6 +9,7 @@
 #include "engine/data/folder.h"
 #include "engine/io/atomic_file.h"
 #include "engine/train/evaluator.h"
+#include "engine/train/report.h"
 #include "engine/train/run_dir.h"
 #include "engine/train/trained_model.h"
 #include "engine/train/trainer.h"
@@ -103,6 +104,20 @@ TEST_CASE("predict --run: on the 98 test photos, the accuracy of a checkpoint is
     CHECK(std::abs(img.at("probability").get<double>() - p.at("prob").get<double>()) < 1e-5);
   }
 
+  // eval.json lists every misclassified photo of the best epoch (the report's grid): predict agrees.
+  CHECK(static_cast<int64_t>(e.at("misclassified").size()) == 98 - eval_correct);
+  for (const auto& p : e["misclassified"]) {
+    const json& img = by_path.at(p.at("path").get<std::string>());
+    INFO(p.dump());
+    CHECK(p.at("correct") == false);
+    CHECK(p.at("pred") != p.at("label"));
+    CHECK(img.at("name") == p.at("pred"));
+    CHECK(std::abs(img.at("probability").get<double>() - p.at("prob").get<double>()) < 1e-5);
+  }
+  const auto bytes = io::read_file(RunPaths(run).report());
+  const std::string html(bytes.begin(), bytes.end());
+  CHECK(html.find("Misclassified: " + std::to_string(98 - eval_correct) + " of 98 test images") != std::string::npos);
+
   // Every other epoch, by number, matches eval's line for it; "last" is epoch 3.
   for (const auto& c : e["checkpoints"]) {
     const int epoch = c["epoch"];
@@ -181,4 +196,22 @@ TEST_CASE("predict --run: no such epoch, no eval.json, a stale eval.json, not a 
   CHECK(out.find("out of date") != std::string::npos);
   std::tie(rc, out) = run_cli("predict --run " + quote(run) + " --epoch 4 --device cpu " + cat);
   CHECK(rc == 0);
+}
+
+TEST_CASE("report: no misclassified test image is said, not shown as an empty grid", "[use][report]") {
+  ReportInput in;
+  in.title = "r";
+  in.config = {{"model", "resnet18"}};
+  in.eval = {{"classes", {"Cat", "Dog"}},
+             {"best", {{"epoch", 2}, {"acc", 1.0}}},
+             {"per_class", {{{"class", "Cat"}, {"total", 3}}, {{"class", "Dog"}, {"total", 4}}}},
+             {"confusion", {{3, 0}, {0, 4}}},
+             {"predictions", json::array()},
+             {"misclassified", json::array()}};
+  const std::string html = render_report(in);
+  CHECK(html.find("Misclassified: 0 of 7 test images") != std::string::npos);
+  CHECK(html.find("None: every test image is classified correctly.") != std::string::npos);
+  // An eval.json written before the list existed: no such section.
+  in.eval.erase("misclassified");
+  CHECK(render_report(in).find("Misclassified") == std::string::npos);
 }
