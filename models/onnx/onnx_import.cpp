@@ -55,6 +55,9 @@ class Graph {
       }
       SN_CHECK(kSupported.count(n.op_type()), src_, ": ", what(i),
                " is not supported: scratchnet imports ResNet-shaped graphs made of ", kSupportedList);
+      // Every operator of an inference ResNet has one output and at least one input.
+      SN_CHECK(n.output_size() == 1 && n.input_size() >= 1, src_, ": ", what(i), " has ", n.input_size(),
+               " inputs and ", n.output_size(), " outputs (in eval mode a ResNet's ", n.op_type(), " has one output)");
       for (const auto& o : n.output()) producer_[o] = i;
       for (const auto& in : n.input()) consumers_[in].push_back(i);
     }
@@ -121,8 +124,10 @@ class Graph {
       SN_FAIL(src_, ": ", name, ": ", e.what());
     }
     if (t.has_raw_data()) {
-      SN_CHECK(t.raw_data().size() == static_cast<size_t>(n_values) * sizeof(float), src_, ": ", name, " has shape ",
-               to_string(s), " but ", t.raw_data().size(), " bytes of data");
+      // Compared as a count of floats: n_values * 4 could wrap around.
+      SN_CHECK(t.raw_data().size() % sizeof(float) == 0 &&
+                   t.raw_data().size() / sizeof(float) == static_cast<size_t>(n_values),
+               src_, ": ", name, " has shape ", to_string(s), " but ", t.raw_data().size(), " bytes of data");
       Tensor out = Tensor::empty(s);
       if (n_values) std::memcpy(out.data(), t.raw_data().data(), t.raw_data().size());
       return out;
