@@ -54,7 +54,7 @@ ChosenEpoch choose_epoch(const std::string& run_dir, const std::string& spec) {
       c.epoch = e.at("best").at("epoch").get<int>();
       char acc[64];
       std::snprintf(acc, sizeof acc, "%.2f%%", 100 * e.at("best").at("acc").get<double>());
-      c.chosen_by = std::string("best (") + run.eval() + ": " + acc + " test accuracy)";
+      c.chosen_by = std::string("best in ") + run.eval() + ", " + acc + " test accuracy";
     } catch (const json::exception& ex) {
       SN_FAIL(run.eval(), " is not an evaluation written by `scratchnet eval`: ", ex.what());
     }

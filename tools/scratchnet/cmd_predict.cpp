@@ -87,7 +87,7 @@ int run_predict_run(const Options& o) {
   std::string classes;
   for (const auto& n : shared->classes) classes += (classes.empty() ? "" : ", ") + n;
   c.text_header = "run " + o.run + ", epoch " + std::to_string(shared->epoch) + " (" + shared->chosen_by +
-                  "), classes " + classes;
+                  "); classes " + classes;
   ClassifyOptions co;
   co.json = o.json;
   co.batch = o.batch;
