@@ -1,7 +1,8 @@
 // `scratchnet export`: a run's classifier as one .snw file (predict --weights
 // then answers exactly as predict --run) and as ONNX, checked by the ONNX
-// project's checker and run in ONNX Runtime (npm onnxruntime-node, as the peer
-// benchmark installs it; the test reports Skipped without node or the package).
+// project's checker, read back by scratchnet's own ONNX reader (PyTorch-free C++) and
+// run in ONNX Runtime (npm onnxruntime-node, as the peer benchmark installs it; that
+// part reports Skipped without node or the package).
 //
 // On a tiny run (reduced-width ResNet-18, 32x32 crops) over the 98 test photos.
 // SCRATCHNET_EXPORT_CHECK_RUN=RUN_DIR runs the ONNX Runtime case on that run
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sys/wait.h>
 
 #include "engine/autograd.h"
@@ -23,7 +25,11 @@
 #include "engine/train/run_dir.h"
 #include "engine/train/trained_model.h"
 #include "engine/train/trainer.h"
+#include "models/resnet.h"
 #include "tests/helpers.h"
+#if SCRATCHNET_ONNX
+#include "models/onnx/onnx_import.h"
+#endif
 #include "tests/train_fixture.h"
 
 using namespace sn;
@@ -139,15 +145,37 @@ TEST_CASE("export --format onnx: the ONNX checker accepts it, ONNX Runtime's log
   REQUIRE(rc == 0);
   CHECK(msg.find("(onnx)") != std::string::npos);  // the format from the extension
 
+  TrainedModel m = load_trained(run, "best");
+  const auto photos = test_photos();
+  const auto [x, logits] = scratchnet_logits(m, photos);
+  const int64_t k = logits.size(1);
+
+  // PyTorch-free C++: the file read back by scratchnet's own ONNX reader, run as a plain ResNet.
+  {
+    const models::Converted c = models::convert_onnx(out);
+    CHECK(c.meta.labels == m.classes);
+    CHECK(c.meta.preprocessing.crop == m.cfg.crop);
+    const auto cfg = models::ResNetConfig::from_json(c.meta.architecture, c.meta.model);
+    Rng rng(0);
+    models::ResNet net(cfg, rng);
+    net.load_state_dict(std::map<std::string, Tensor>(c.tensors.begin(), c.tensors.end()));
+    net.eval();
+    NoGradGuard no_grad;
+    const auto back = net.forward(x).to_vector(), ours = logits.to_vector();
+    double worst = 0;
+    for (int64_t i = 0; i < x.size(0); ++i)
+      worst = std::max(worst, test::rel_l2_error(std::vector<float>(back.begin() + i * k, back.begin() + (i + 1) * k),
+                                                 std::vector<float>(ours.begin() + i * k, ours.begin() + (i + 1) * k)));
+    std::cout << "export onnx (" << run << "): read back by convert --from onnx, a plain ResNet forward vs "
+              << "scratchnet's: relative error per photo at most " << worst << std::endl;
+    CHECK(worst <= 1e-4);
+  }
+
   // ONNX Runtime, if it is here (tools/install-ort.sh).
   const std::string modules = ort_modules();
   if (run_shell("command -v node").second.empty()) SN_SKIP("node is not installed (Debian's npm brings it)");
   if (!train::path_exists(modules + "/onnxruntime-node/package.json"))
     SN_SKIP("onnxruntime-node is not installed in " + modules + " (tools/install-ort.sh)");
-
-  TrainedModel m = load_trained(run, "best");
-  const auto photos = test_photos();
-  const auto [x, logits] = scratchnet_logits(m, photos);
   const std::string dir = out.substr(0, out.rfind('/'));
   const std::string in_file = dir + "/ort-input.f32", out_file = dir + "/ort-output.f32", cmds = dir + "/ort-cmds.jsonl";
   io::write_file_atomic(in_file, x.data(), static_cast<size_t>(x.numel()) * sizeof(float));
@@ -169,7 +197,6 @@ TEST_CASE("export --format onnx: the ONNX checker accepts it, ONNX Runtime's log
   std::memcpy(ort.data(), bytes.data(), bytes.size());
   const auto ours = logits.to_vector();
   // Per photo, the relative error of its logit vector ||ort - ours|| / ||ours||; over all, the relative L2.
-  const int64_t k = logits.size(1);
   double worst = 0;
   int64_t same_top1 = 0;
   for (int64_t i = 0; i < logits.size(0); ++i) {
