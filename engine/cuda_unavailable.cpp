@@ -3,6 +3,7 @@
 #include "engine/check.h"
 #include "engine/memory_stats.h"
 #include "engine/storage.h"
+#include "engine/staging.h"
 
 namespace sn {
 
@@ -15,6 +16,8 @@ void* device_alloc(size_t) { SN_FAIL(cuda_unavailable_reason()); }
 void device_free(void*, size_t) {}
 void copy(void*, Device, const void*, Device, size_t) { SN_FAIL(cuda_unavailable_reason()); }
 void fill_zero(void*, size_t) { SN_FAIL(cuda_unavailable_reason()); }
+void upload_staged(void*, const void*, size_t) { SN_FAIL(cuda_unavailable_reason()); }
+StagingStats staging_stats() { return {}; }
 }  // namespace cuda
 
 }  // namespace sn

@@ -1,7 +1,10 @@
 #include "engine/parallel.h"
 
+#include <unistd.h>
+
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 #ifdef _OPENMP
 #include <omp.h>
@@ -23,6 +26,19 @@ void set_num_threads(int n) {
 int num_threads() {
   if (g_threads == 0) set_num_threads(0);
   return g_threads;
+}
+
+void adopt_thread_wait_policy(char** argv) {
+#if defined(_OPENMP) && defined(__GLIBCXX__)
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT") || std::getenv("SCRATCHNET_OMP_ADOPTED")) return;
+  setenv("GOMP_SPINCOUNT", kOmpSpinCount, 0);
+  setenv("SCRATCHNET_OMP_ADOPTED", "1", 1);  // once: never a loop, whatever exec does
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc, say): run on with libgomp's defaults.
+  unsetenv("GOMP_SPINCOUNT");
+#else
+  (void)argv;
+#endif
 }
 
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

@@ -2,6 +2,8 @@
 #include "kernels/allocator.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -27,11 +29,18 @@ struct DeviceState {
   MemoryStats stats;
 };
 
+// SCRATCHNET_CUDA_NO_CACHE set to anything but "" or "0" turns the cache off.
+bool no_cache_from_env() {
+  const char* v = std::getenv("SCRATCHNET_CUDA_NO_CACHE");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
 struct Allocator {
   std::mutex mutex;
   std::map<int, DeviceState> devices;
   std::unordered_map<void*, Block> live;
   bool poison = false;
+  bool cache = !no_cache_from_env();
 };
 
 // Never destroyed: tensors freed during static destruction still find it, and
@@ -76,18 +85,19 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-void* allocate(size_t bytes) {
+namespace {
+void* allocate_impl(size_t bytes, bool throw_on_oom) {
   SN_CHECK(cuda_available(), cuda_unavailable_reason());
   if (bytes == 0) return nullptr;
   const int device = current_device();
-  const size_t size = size_class(bytes);
   Allocator& a = allocator();
   std::lock_guard<std::mutex> lock(a.mutex);
+  const size_t size = a.cache ? size_class(bytes) : bytes;  // no cache: exactly what was asked for
   DeviceState& st = a.devices[device];
   st.stats.allocations++;
 
   void* p = nullptr;
-  auto it = st.free_lists.find(size);
+  auto it = a.cache ? st.free_lists.find(size) : st.free_lists.end();
   if (it != st.free_lists.end() && !it->second.empty()) {
     p = it->second.back();
     it->second.pop_back();
@@ -102,6 +112,7 @@ void* allocate(size_t bytes) {
     }
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
+      if (!throw_on_oom) return nullptr;
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
       SN_FAIL("CUDA out of memory on device ", device, ": tried to allocate ", mib(bytes), " MiB (", bytes,
@@ -120,6 +131,10 @@ void* allocate(size_t bytes) {
   if (a.poison) SN_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, size, current_stream()));  // 0xFFFFFFFF is a NaN
   return p;
 }
+}  // namespace
+
+void* allocate(size_t bytes) { return allocate_impl(bytes, true); }
+void* try_allocate(size_t bytes) { return allocate_impl(bytes, false); }
 
 void deallocate(void* p) {
   if (!p) return;
@@ -136,6 +151,20 @@ void deallocate(void* p) {
   DeviceState& st = a.devices[b.device];
   st.stats.in_use -= b.size;
   st.stats.requested -= b.requested;
+  if (!a.cache) {
+    // cudaFree waits for the device: no pending kernel still uses the block.
+    int previous = -1;
+    cudaGetDevice(&previous);
+    if (previous != b.device) cudaSetDevice(b.device);
+    const cudaError_t err = cudaFree(p);
+    if (previous != b.device) cudaSetDevice(previous);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      std::fprintf(stderr, "scratchnet: warning: cudaFree(%p) failed: %s\n", p, cudaGetErrorString(err));
+    }
+    st.stats.reserved -= b.size;
+    return;
+  }
   st.stats.cached += b.size;
   // Later work on the same stream may reuse it at once: stream order keeps the
   // pending kernels that still read it ahead of whatever writes it next.
@@ -161,6 +190,20 @@ void empty_cache() {
   Allocator& a = allocator();
   std::lock_guard<std::mutex> lock(a.mutex);
   for (auto& [device, st] : a.devices) release_cached(device, st);
+}
+
+void set_caching(bool on) {
+  Allocator& a = allocator();
+  std::lock_guard<std::mutex> lock(a.mutex);
+  if (!on)
+    for (auto& [device, st] : a.devices) release_cached(device, st);
+  a.cache = on;
+}
+
+bool caching() {
+  Allocator& a = allocator();
+  std::lock_guard<std::mutex> lock(a.mutex);
+  return a.cache;
 }
 
 void poison(void* p, size_t bytes) {

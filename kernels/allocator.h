@@ -11,14 +11,23 @@
 // Out of memory: the cached blocks are released and the cudaMalloc retried
 // once; if that fails too, the error says how much was asked for, how much is
 // in use and cached, and what to lower.
+//
+// No-cache mode (SCRATCHNET_CUDA_NO_CACHE=1 in the environment, or
+// set_caching(false)): every request is its own cudaMalloc of exactly the bytes
+// asked for, and deallocate() cudaFrees it at once. Slow (cudaFree synchronizes
+// the device), but compute-sanitizer memcheck then sees every block as it is: a
+// write past the requested end, or a use after free, is reported instead of
+// landing in a size class's slack or in a cached block. tools/gpu-check.sh runs
+// the sanitizers in this mode.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 namespace sn::cuda {
 
 struct MemoryStats {
-  size_t in_use = 0;        // bytes of live blocks (rounded to their size class)
+  size_t in_use = 0;        // bytes of live blocks (rounded to their size class; exact without the cache)
   size_t requested = 0;     // bytes the live allocations asked for
   size_t cached = 0;        // bytes in the free lists, kept for reuse
   size_t reserved = 0;      // in_use + cached: everything held from cudaMalloc
@@ -37,6 +46,11 @@ void empty_cache();
 // The size class a request of `bytes` is served from (exposed for tests).
 size_t size_class(size_t bytes);
 
+// Caching on (the default) or off (see above). Turning it off releases the
+// cached blocks; blocks live at the switch are freed the new way when released.
+void set_caching(bool on);
+bool caching();
+
 // Fill every block handed out with NaN bytes (0xFF): a kernel that forgets to
 // write part of its output then shows NaN instead of stale data. For tests.
 void set_poison_allocations(bool on);
@@ -45,6 +59,10 @@ void poison(void* p, size_t bytes);
 
 // The allocator itself (engine/storage.h's device_alloc/device_free call these).
 void* allocate(size_t bytes);
+// The same, but nullptr when the device is out of memory (after releasing the
+// cache and retrying) instead of throwing: for callers with a plan B (cuDNN
+// workspaces: another algorithm). Other CUDA errors still throw.
+void* try_allocate(size_t bytes);
 void deallocate(void* p);  // nullptr is ignored; never throws (it runs in destructors)
 
 // A block of device memory owned by a scope (workspaces, temporary buffers).
@@ -52,6 +70,8 @@ class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   explicit DeviceBuffer(size_t bytes) : p_(bytes ? allocate(bytes) : nullptr), bytes_(bytes) {}
+  // Out of memory leaves it empty (get() == nullptr, bytes() == 0) instead of throwing.
+  DeviceBuffer(size_t bytes, std::nothrow_t) : p_(bytes ? try_allocate(bytes) : nullptr), bytes_(p_ ? bytes : 0) {}
   ~DeviceBuffer() { deallocate(p_); }
   DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr, o.bytes_ = 0; }
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {

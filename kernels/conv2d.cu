@@ -170,9 +170,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     const int64_t nb = std::min(nb_max, s.N - n0), cols = nb * PQ;
     im2col(d, x + n0 * s.C * s.H * s.W, col.as<float>(), nb);
     swap01(dy + n0 * s.K * PQ, dyT.as<float>(), nb, s.K, PQ, nullptr);
-    // dw (K, CRS) (+)= dyT (K, cols) * col^T (cols, CRS); col is stored (CRS, cols).
-    sgemm(false, true, s.K, CRS, cols, 1.f, dyT.as<float>(), cols, col.as<float>(), cols, n0 == 0 ? 0.f : 1.f, dw,
-          CRS);
+    // dw (K, CRS) (+)= dyT (K, cols) * col^T (cols, CRS); col is stored (CRS, cols). K x CRS is
+    // often a few tiles and cols long (conv1 at batch 32: 64 x 147 over 401,408): split-K.
+    sgemm_split_k(false, true, s.K, CRS, cols, 1.f, dyT.as<float>(), cols, col.as<float>(), cols,
+                  n0 == 0 ? 0.f : 1.f, dw, CRS, split_k_count(s.K, CRS, cols));
   }
 }
 

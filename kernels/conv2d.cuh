@@ -6,7 +6,8 @@
 //   forward:   col (CRS, nb*PQ) = im2col(x)        tmp (K, nb*PQ) = w (K, CRS) * col
 //              y (nb, K, PQ) = tmp with the first two axes swapped, + bias[k]
 //   backward input:  dyT (K, nb*PQ) = dy swapped;  dcol = w^T * dyT;  dx = col2im(dcol)
-//   backward weight: dw (K, CRS) += dyT * col^T    (accumulated over chunks)
+//   backward weight: dw (K, CRS) += dyT * col^T    (accumulated over chunks; split over K
+//                    when K x CRS has few tiles: kernels/gemm.cuh sgemm_split_k)
 //   backward bias:   db = sum of dy over N, P, Q   (kernels/reduce.cuh)
 // Device pointers; workspace from the caching allocator.
 #pragma once

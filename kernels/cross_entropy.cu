@@ -8,6 +8,7 @@
 #include "kernels/allocator.h"
 #include "kernels/cross_entropy.cuh"
 #include "kernels/launch.cuh"
+#include "kernels/pinned.h"
 
 namespace sn::cuda {
 
@@ -69,12 +70,14 @@ void check(const char* what, int64_t N, int64_t K) {
   SN_CHECK(N <= 0x7fffffff, what, ": ", N, " rows exceed the grid");
 }
 
-// The host labels as int64 in device memory (the copy out of pageable memory
-// is staged before cudaMemcpyAsync returns; the buffer lives until the kernels
-// that read it have been queued, and the allocator's stream order does the rest).
+// The host labels as int64 in device memory, through a pinned staging ring
+// (kernels/pinned.h): a copy straight out of pageable memory may make the driver
+// wait for the whole queued forward pass first. The device buffer lives until the
+// kernels that read it have been queued; the allocator's stream order does the rest.
 DeviceBuffer upload_labels(const int64_t* labels, int64_t N) {
+  static StagingRing* ring = new StagingRing();  // never destroyed (as the allocator)
   DeviceBuffer d(static_cast<size_t>(N) * sizeof(int64_t));
-  SN_CUDA_CHECK(cudaMemcpyAsync(d.get(), labels, d.bytes(), cudaMemcpyHostToDevice, current_stream()));
+  ring->upload(d.get(), labels, d.bytes());
   return d;
 }
 

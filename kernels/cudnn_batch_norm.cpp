@@ -25,9 +25,10 @@ struct Param {
   }
 };
 
-// cuDNN rejects eps < CUDNN_BN_MIN_EPSILON (1e-5, a double). Our eps is a
-// float, and 1e-5f is a hair below 1e-5 as a double: pass that one as 1e-5
-// exactly (a difference of 3e-13 in var + eps).
+// cuDNN rejects eps < CUDNN_BN_MIN_EPSILON (a double: 0 in cuDNN 9, 1e-5 in
+// cuDNN 8). Our eps is a float, and 1e-5f is a hair below 1e-5 as a double:
+// where the minimum is 1e-5, pass that one as 1e-5 exactly (a difference of
+// 3e-13 in var + eps). Forward and backward both pass their eps through here.
 double cudnn_eps(float eps) {
   double e = double(eps);
   if (e < CUDNN_BN_MIN_EPSILON && eps == float(CUDNN_BN_MIN_EPSILON)) e = CUDNN_BN_MIN_EPSILON;
@@ -68,25 +69,26 @@ void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const 
 }
 
 void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
-                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
-                         float* dbias) {
+                         const float* save_invstd, const float* weight, bool training, float eps, float* dx,
+                         float* dweight, float* dbias) {
   if (!training || !dx) {
     cuda::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, dx, dweight, dbias);
     return;
   }
   check(N, C, HW);
+  const double e = cudnn_eps(eps);
   cudnnHandle_t h = cuda::cudnn_handle();
   TensorDesc xd(int(N), int(C), int(HW), 1), pd(1, int(C), 1, 1);
   const Param w(weight, C, 1.f);
   DeviceBuffer dw_tmp(dweight ? 0 : static_cast<size_t>(C) * sizeof(float));
   DeviceBuffer db_tmp(dbias ? 0 : static_cast<size_t>(C) * sizeof(float));
   const float one = 1.f, zero = 0.f;
-  // With save_mean/save_invstd given, cuDNN uses them and not epsilon (which
-  // must still be valid: the minimum, which is also the usual 1e-5).
+  // With save_mean/save_invstd given, cuDNN uses them; epsilon must still be
+  // the forward's (cuDNN 9's CUDNN_BN_MIN_EPSILON is 0, not the layer's 1e-5).
   SN_CUDNN_CHECK(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, xd.get(), x,
                                                  xd.get(), dy, xd.get(), dx, pd.get(), w.ptr,
                                                  dweight ? dweight : dw_tmp.as<float>(),
-                                                 dbias ? dbias : db_tmp.as<float>(), CUDNN_BN_MIN_EPSILON, save_mean,
+                                                 dbias ? dbias : db_tmp.as<float>(), e, save_mean,
                                                  save_invstd));
 }
 

@@ -13,10 +13,12 @@ namespace sn::cuda {
 
 namespace {
 
+// x < 0 ? 0 : x, as the CPU (std::max(x, 0.f)) and PyTorch: NaN stays NaN (fmaxf would
+// return 0 for it) and -0 stays -0.
 struct Relu {
-  __device__ float operator()(float x, float) const { return fmaxf(x, 0.f); }
+  __device__ float operator()(float x, float) const { return x < 0.f ? 0.f : x; }
 };
-struct ReluBackward {  // (x, dy) -> dy where x > 0
+struct ReluBackward {  // (x, dy) -> dy where x > 0, else 0 (NaN x: 0), as the CPU
   __device__ float operator()(float x, float dy) const { return x > 0.f ? dy : 0.f; }
 };
 struct Add {

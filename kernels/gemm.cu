@@ -17,7 +17,15 @@
 // Edges: tiles that stick out of M, N or K load zeros and skip stores; float4
 // global loads are used only where the 4 elements are inside the matrix and
 // 16-byte aligned, else the 4 elements are loaded one by one.
+//
+// Split-K (sgemm_split_k): when M x N has few tiles and K is long (a conv's weight
+// gradient: K = N*P*Q, 401,408 for ResNet's first conv at batch 32, on 2 tiles),
+// grid.z slices K: block z multiplies its slice into its own (M,N) partial, and a
+// second kernel adds the partials in order (deterministic, no atomics).
+#include <algorithm>
 #include <cstdint>
+
+#include "kernels/allocator.h"
 
 #include "kernels/gemm.cuh"
 #include "kernels/launch.cuh"
@@ -43,13 +51,24 @@ __device__ __forceinline__ float4 load4(const float* p, int valid, bool vec) {
 
 __device__ __forceinline__ int clamp4(int64_t n) { return n <= 0 ? 0 : (n >= 4 ? 4 : static_cast<int>(n)); }
 
-template <bool TA, bool TB>
+// SPLIT (split-K): block z takes k in [z*k_slice, (z+1)*k_slice) (k_slice a multiple
+// of BK, so float4 alignment is kept) and writes C + z*c_stride. A template flag, so
+// that the plain kernels compile exactly as without it (registers: see GPU_NOTES.md).
+template <bool TA, bool TB, bool SPLIT>
 __global__ void __launch_bounds__(kThreads, 2)
     sgemm_kernel(int M, int N, int K, float alpha, const float* __restrict__ A, int64_t lda,
                  const float* __restrict__ B, int64_t ldb, float beta, float* __restrict__ C, int64_t ldc,
-                 const float* __restrict__ bias, bool vecA, bool vecB, bool vecC) {
+                 const float* __restrict__ bias, bool vecA, bool vecB, bool vecC, int k_slice, int64_t c_stride) {
   __shared__ __align__(16) float As[2][BK][BM + kPad];
   __shared__ __align__(16) float Bs[2][BK][BN + kPad];
+
+  if constexpr (SPLIT) {
+    const int kz = blockIdx.z * k_slice;
+    A += TA ? int64_t(kz) * lda : int64_t(kz);
+    B += TB ? int64_t(kz) : int64_t(kz) * ldb;
+    C += blockIdx.z * c_stride;
+    K = min(K - kz, k_slice);
+  }
 
   const int tid = threadIdx.x;
   const int bm = blockIdx.y * BM, bn = blockIdx.x * BN;
@@ -187,35 +206,100 @@ __global__ void __launch_bounds__(kThreads, 2)
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-}  // namespace
+// C (M,N) = sum over z of partial z (M,N, stored z*stride on), in order of z (+ beta * C).
+// (One division per element, against `splits` loads: not worth a cursor.)
+__global__ void sum_partials_kernel(const float* __restrict__ partial, int splits, int64_t stride, int64_t M,
+                                    int64_t N, float beta, float* __restrict__ C, int64_t ldc) {
+  SN_GRID_STRIDE_LOOP(i, M * N) {
+    float s = 0.f;
+    for (int z = 0; z < splits; ++z) s += partial[z * stride + i];
+    const int64_t r = i / N, c = i - r * N;
+    float* out = C + r * ldc + c;
+    *out = beta != 0.f ? s + beta * *out : s;
+  }
+}
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+void check_args(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc) {
   SN_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=", M, " N=", N, " K=", K);
   constexpr int64_t kMax = (int64_t(1) << 31) - 256;  // sizes and k0 + BK stay in int
-  SN_CHECK(M < kMax && N < kMax && K < kMax, "sgemm: size over 2^31: M=", M,
-           " N=", N, " K=", K);
+  SN_CHECK(M < kMax && N < kMax && K < kMax, "sgemm: size over 2^31: M=", M, " N=", N, " K=", K);
   SN_CHECK(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N, "sgemm: leading dimension too small: lda=",
            lda, " ldb=", ldb, " ldc=", ldc, " for M=", M, " N=", N, " K=", K, " trans_a=", trans_a,
            " trans_b=", trans_b);
-  if (M == 0 || N == 0) return;
+  SN_CHECK((M + BM - 1) / BM <= 65535, "sgemm: M=", M, " needs ", (M + BM - 1) / BM,
+           " row tiles, more than the 65535 a grid allows");
+}
+
+// One launch of sgemm_kernel over `splits` slices of K (1: the plain product).
+void launch(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias, int splits,
+            int k_slice, int64_t c_stride) {
   const int64_t grid_y = (M + BM - 1) / BM, grid_x = (N + BN - 1) / BN;
-  SN_CHECK(grid_y <= 65535, "sgemm: M=", M, " needs ", grid_y, " row tiles, more than the 65535 a grid allows");
   // K == 0 is fine: the K loop is empty and the epilogue writes beta * C (+ bias).
   const bool vecA = lda % 4 == 0 && aligned16(A);
   const bool vecB = ldb % 4 == 0 && aligned16(B);
   const bool vecC = ldc % 4 == 0 && aligned16(C) && (bias == nullptr || aligned16(bias));
-  const dim3 grid(static_cast<unsigned>(grid_x), static_cast<unsigned>(grid_y));
+  const dim3 grid(static_cast<unsigned>(grid_x), static_cast<unsigned>(grid_y), static_cast<unsigned>(splits));
   cudaStream_t s = current_stream();
   const int m = static_cast<int>(M), n = static_cast<int>(N), k = static_cast<int>(K);
-  if (!trans_a && !trans_b)
-    sgemm_kernel<false, false><<<grid, kThreads, 0, s>>>(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, bias, vecA, vecB, vecC);
-  else if (!trans_a && trans_b)
-    sgemm_kernel<false, true><<<grid, kThreads, 0, s>>>(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, bias, vecA, vecB, vecC);
-  else if (trans_a && !trans_b)
-    sgemm_kernel<true, false><<<grid, kThreads, 0, s>>>(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, bias, vecA, vecB, vecC);
-  else
-    sgemm_kernel<true, true><<<grid, kThreads, 0, s>>>(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, bias, vecA, vecB, vecC);
+  const int which = (trans_a ? 1 : 0) + (trans_b ? 2 : 0) + (splits > 1 ? 4 : 0);
+  auto go = [&](auto kernel) {
+    kernel<<<grid, kThreads, 0, s>>>(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, bias, vecA, vecB, vecC, k_slice,
+                                     c_stride);
+  };
+  switch (which) {
+    case 0: go(sgemm_kernel<false, false, false>); break;
+    case 1: go(sgemm_kernel<true, false, false>); break;
+    case 2: go(sgemm_kernel<false, true, false>); break;
+    case 3: go(sgemm_kernel<true, true, false>); break;
+    case 4: go(sgemm_kernel<false, false, true>); break;
+    case 5: go(sgemm_kernel<true, false, true>); break;
+    case 6: go(sgemm_kernel<false, true, true>); break;
+    default: go(sgemm_kernel<true, true, true>); break;
+  }
+  SN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
+  check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  if (M == 0 || N == 0) return;
+  launch(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, 1, static_cast<int>(K), 0);
+}
+
+int split_k_count(int64_t M, int64_t N, int64_t K) {
+  constexpr int64_t kTargetBlocks = 264;        // two blocks per SM on a 132-SM H100/H200
+  constexpr int64_t kMinSlice = 1024;           // k per slice, at least: the partials' traffic stays small
+  constexpr int64_t kMaxPartialFloats = int64_t(16) << 20;  // 64 MB of partials at most
+  constexpr int64_t kMaxSplits = 128;
+  if (M <= 0 || N <= 0) return 1;
+  const int64_t tiles = ((M + BM - 1) / BM) * ((N + BN - 1) / BN);
+  const int64_t splits = std::min({(kTargetBlocks + tiles - 1) / tiles, K / kMinSlice, kMaxPartialFloats / (M * N),
+                                   kMaxSplits});
+  return static_cast<int>(std::max<int64_t>(1, splits));
+}
+
+void sgemm_split_k(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, int splits) {
+  check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  SN_CHECK(splits >= 1, "sgemm_split_k: splits must be >= 1, got ", splits);
+  if (M == 0 || N == 0) return;
+  // Slices of a multiple of BK (float4 alignment of A and B is kept), none empty.
+  int64_t k_slice = (K + splits - 1) / splits;
+  k_slice = (k_slice + BK - 1) / BK * BK;
+  const int64_t used = k_slice > 0 ? (K + k_slice - 1) / k_slice : 0;
+  if (used <= 1) {
+    launch(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr, 1, static_cast<int>(K), 0);
+    return;
+  }
+  const int64_t stride = (M * N + 3) / 4 * 4;  // every partial 16-byte aligned (the epilogue's float4 stores)
+  DeviceBuffer partial(static_cast<size_t>(used * stride) * sizeof(float));
+  launch(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, 0.f, partial.as<float>(), N, nullptr,
+         static_cast<int>(used), static_cast<int>(k_slice), stride);
+  sum_partials_kernel<<<blocks_for(M * N), kBlock, 0, current_stream()>>>(partial.as<float>(), static_cast<int>(used),
+                                                                          stride, M, N, beta, C, ldc);
   SN_CUDA_CHECK_LAUNCH();
 }
 

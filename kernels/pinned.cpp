@@ -1,6 +1,10 @@
 #include "kernels/pinned.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "engine/device.h"
+#include "engine/staging.h"
 #include "kernels/cuda_check.h"
 #include "kernels/stream.h"
 
@@ -53,6 +57,45 @@ void PinnedBuffer::upload_async(void* device_dst, size_t bytes) {
 
 void PinnedBuffer::wait() {
   if (done_) SN_CUDA_CHECK(cudaEventSynchronize(done_));
+}
+
+void StagingRing::upload(void* device_dst, const void* host_src, size_t bytes) {
+  if (bytes == 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  PinnedBuffer& b = buf_[next_];
+  next_ ^= 1;
+  if (b.bytes() < bytes) b = PinnedBuffer(bytes);  // the old one waits for its copy before it is freed
+  else b.wait();                                   // its previous copy has read it
+  std::memcpy(b.get(), host_src, bytes);
+  b.upload_async(device_dst, bytes);
+  ++uploads_;
+}
+
+int64_t StagingRing::uploads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return uploads_;
+}
+
+size_t StagingRing::buffer_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::min(buf_[0].bytes(), buf_[1].bytes());
+}
+
+// The data loader's ring; never destroyed (no cudaFreeHost after the runtime has shut down).
+static StagingRing& batch_ring() {
+  static StagingRing* r = new StagingRing();
+  return *r;
+}
+
+void upload_staged(void* device_dst, const void* host_src, size_t bytes) {
+  batch_ring().upload(device_dst, host_src, bytes);
+}
+
+StagingStats staging_stats() {
+  StagingStats s;
+  s.uploads = batch_ring().uploads();
+  s.buffer_bytes = batch_ring().buffer_bytes();
+  return s;
 }
 
 }  // namespace sn::cuda

@@ -11,6 +11,8 @@
 //   ... before writing into staging again: staging.wait();
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
 
 #include <cuda_runtime.h>
 
@@ -41,6 +43,26 @@ class PinnedBuffer {
   void* p_ = nullptr;
   size_t bytes_ = 0;
   cudaEvent_t done_ = nullptr;  // recorded after the last upload
+};
+
+// Host -> device copies through two PinnedBuffers used in turn (grown as needed):
+// upload() memcpys the caller's bytes into the next buffer, after that buffer's
+// previous copy has finished, and queues its copy on the current stream. The
+// caller's memory is free again when upload() returns, the host never waits for
+// queued kernels, and the copy engine reads pinned memory at full speed. Two
+// rings exist: the data loader's batches (engine/upload.h) and the cross-entropy
+// labels (kernels/cross_entropy.cu). Thread-safe.
+class StagingRing {
+ public:
+  void upload(void* device_dst, const void* host_src, size_t bytes);
+  int64_t uploads() const;
+  size_t buffer_bytes() const;  // the smaller of the two buffers
+
+ private:
+  mutable std::mutex mu_;
+  PinnedBuffer buf_[2];
+  int next_ = 0;
+  int64_t uploads_ = 0;
 };
 
 }  // namespace sn::cuda

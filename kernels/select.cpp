@@ -36,11 +36,11 @@ void batch_norm_forward(const BatchNormShape& s, const float* x, const float* we
                              save_mean, save_invstd);
 }
 void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
-                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
-                         float* dbias) {
+                         const float* save_invstd, const float* weight, bool training, float eps, float* dx,
+                         float* dweight, float* dbias) {
   const int64_t N = s.N, C = s.C, HW = s.HW;
   if (use_cudnn())
-    cudnn::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, dx, dweight, dbias);
+    cudnn::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, eps, dx, dweight, dbias);
   else
     cuda::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, dx, dweight, dbias);
 }

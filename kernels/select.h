@@ -21,9 +21,10 @@ void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db);  //
 void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd);
+// eps: the forward's (cuDNN wants it in the backward too; ours and the CPU's do not use it).
 void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
-                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
-                         float* dbias);
+                         const float* save_invstd, const float* weight, bool training, float eps, float* dx,
+                         float* dweight, float* dbias);
 
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
 void max_pool2d_backward(const Pool2dShape& s, const float* x, const float* dy, float* dx);

@@ -40,7 +40,11 @@ const T& as(const nn::Module* m, const std::string& what) {
 }
 }  // namespace
 
-FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode) : mode_(mode) {
+FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precision)
+    : mode_(mode), precision_(precision) {
+  SN_CHECK(precision == Precision::F32 || cpu::nchwc::bf16_supported(),
+           "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a scratchnet built for it "
+           "(-march=native on such a CPU); this one has none: use --precision fp32");
   auto make = [&](const std::string& conv_name, const std::string& bn_name) {
     const auto& conv = as<nn::Conv2d>(model.submodule(conv_name), conv_name);
     const auto& bn = as<nn::BatchNorm2d>(model.submodule(bn_name), bn_name);
@@ -61,7 +65,8 @@ FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode) : mode_(mode) {
     // Only the stem reads the 3-channel image itself (plain layout).
     const bool plain = conv_name == "conv1";
     c.packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3),
-                                     conv.params.stride, conv.params.padding, plain);
+                                     conv.params.stride, conv.params.padding, plain,
+                                     !plain && precision == Precision::BF16);
     return c;
   };
   stem_ = make("conv1", "bn1");
@@ -89,27 +94,33 @@ Tensor FusedResNet::conv_gpu(const Tensor& x, const ConvBn& c, bool relu_after, 
   return relu_after ? relu(y) : y;
 }
 
+FusedResNet::Blocked FusedResNet::make_blocked(int64_t N, int64_t C, int64_t H, int64_t W, bool bf16) {
+  const int64_t Cb = cpu::nchwc::blocks(C);
+  return {Tensor::empty({N, Cb, H, W, bf16 ? cpu::nchwc::kBlock / 2 : cpu::nchwc::kBlock}), C, H, W, bf16};
+}
+
 FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool relu_after,
                                         const Blocked* residual) const {
   namespace nc = cpu::nchwc;
   const nc::PackedConv& pc = c.packed;
-  SN_CHECK(x.C == pc.C, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
+  SN_CHECK(x.C == pc.C && x.bf16 == pc.bf16, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
   const int64_t N = x.data.size(0), P = nc::out_size(x.H, pc.R, pc.stride, pc.pad),
                 Q = nc::out_size(x.W, pc.S, pc.stride, pc.pad), Kb = nc::blocks(pc.K);
   if (residual)
-    SN_CHECK(residual->C == pc.K && residual->H == P && residual->W == Q, "FusedResNet: residual of ", residual->C,
-             "x", residual->H, "x", residual->W, " does not match the conv output ", pc.K, "x", P, "x", Q);
+    SN_CHECK(residual->C == pc.K && residual->H == P && residual->W == Q && residual->bf16 == pc.bf16,
+             "FusedResNet: residual of ", residual->C, "x", residual->H, "x", residual->W,
+             " does not match the conv output ", pc.K, "x", P, "x", Q);
   if (mode_ == BatchNorm::Folded) {
     // The kernel adds its sum to the residual in place: add and ReLU cost nothing extra.
-    Blocked y{residual ? residual->data : Tensor::empty({N, Kb, P, Q, nc::kBlock}), pc.K, P, Q};
-    nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after, residual != nullptr);
+    Blocked y = residual ? *residual : make_blocked(N, pc.K, P, Q, pc.bf16);
+    nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after, residual != nullptr, pc.bf16);
     return y;
   }
-  // Batch statistics: conv, then statistics, then one pass of scale, shift,
-  // residual and ReLU. Running statistics move as in BatchNorm2d's training
-  // forward: (1 - momentum) * running + momentum * batch (unbiased variance).
-  Blocked y{Tensor::empty({N, Kb, P, Q, nc::kBlock}), pc.K, P, Q};
-  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), false, false);
+  // Batch statistics: conv (float32 out), then statistics, then one pass of
+  // scale, shift, residual and ReLU. Running statistics move as in
+  // BatchNorm2d's training forward: (1 - momentum) * running + momentum * batch (unbiased variance).
+  Blocked y = make_blocked(N, pc.K, P, Q, false);
+  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), false, false, false);
   const int64_t M = N * P * Q;
   std::vector<double> mean(size_t(pc.K)), var(size_t(pc.K));
   nc::batch_stats(y.data.data(), N, pc.K, P * Q, mean.data(), var.data());
@@ -126,9 +137,16 @@ FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool r
     scale[size_t(k)] = invstd * (gamma ? gamma[k] : 1.f);
     shift[size_t(k)] = (beta ? beta[k] : 0.f) - m * scale[size_t(k)];
   }
-  nc::scale_shift(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(),
-                  residual ? residual->data.data() : nullptr, relu_after);
-  return y;
+  if (!pc.bf16) {
+    nc::scale_shift(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(),
+                    residual ? residual->data.data() : nullptr, relu_after);
+    return y;
+  }
+  Blocked out = make_blocked(N, pc.K, P, Q, true);
+  nc::scale_shift_bf16(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(),
+                       residual ? reinterpret_cast<const uint16_t*>(residual->data.data()) : nullptr, relu_after,
+                       reinterpret_cast<uint16_t*>(out.data.data()));
+  return out;
 }
 
 // The CPU path: the stem reads the padded image, everything after it stays in
@@ -140,8 +158,13 @@ Tensor FusedResNet::features_cpu(const Tensor& x) const {
   nc::pad_plain(x.data(), N, 3, H, W, pad, xp.data());
   const Blocked stem = conv(Blocked{xp, 3, H, W}, stem_, true);
   const int64_t P = nc::out_size(stem.H, 3, 2, 1), Q = nc::out_size(stem.W, 3, 2, 1);
-  Blocked y{Tensor::empty({N, nc::blocks(stem.C), P, Q, nc::kBlock}), stem.C, P, Q};
+  Blocked y = make_blocked(N, stem.C, P, Q, false);
   nc::max_pool2d(stem.data.data(), N, nc::blocks(stem.C), stem.H, stem.W, 3, 2, 1, y.data.data());
+  if (precision_ == Precision::BF16) {
+    Blocked y16 = make_blocked(N, stem.C, P, Q, true);
+    nc::to_bf16(y.data.data(), y.data.numel(), reinterpret_cast<uint16_t*>(y16.data.data()));
+    y = y16;
+  }
   for (const Block& b : blocks_) {
     // The block input is ours (never the caller's tensor), so the last conv
     // may accumulate into it when it is the identity shortcut.
@@ -151,7 +174,10 @@ Tensor FusedResNet::features_cpu(const Tensor& x) const {
     y = conv(out, b.convs.back(), true, &identity);
   }
   Tensor f = Tensor::empty({N, y.C});
-  nc::global_avg_pool(y.data.data(), N, y.C, y.H * y.W, f.data());
+  if (y.bf16)
+    nc::global_avg_pool(reinterpret_cast<const uint16_t*>(y.data.data()), N, y.C, y.H * y.W, f.data());
+  else
+    nc::global_avg_pool(y.data.data(), N, y.C, y.H * y.W, f.data());
   return f;
 }
 
@@ -159,7 +185,8 @@ Tensor FusedResNet::features(const Tensor& x) const {
   NoGradGuard no_grad;
   SN_CHECK(x.ndim() == 4 && x.size(1) == 3, "FusedResNet input must be (N, 3, H, W), got ", to_string(x.shape()));
   if (!x.is_cuda()) return features_cpu(x);
-  SN_CHECK(mode_ == BatchNorm::Folded, "FusedResNet: batch statistics mode runs on the CPU only");
+  SN_CHECK(mode_ == BatchNorm::Folded && precision_ == Precision::F32,
+           "FusedResNet: batch statistics and bfloat16 run on the CPU only");
   Tensor y = max_pool2d(conv_gpu(x, stem_, true), 3, 2, 1);
   for (const Block& b : blocks_) {
     Tensor identity = b.has_downsample ? conv_gpu(y, b.downsample, false) : y;

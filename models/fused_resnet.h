@@ -20,6 +20,11 @@
 // (engine/cpu/conv2d_nchwc.h): no layout change between layers. On a GPU the
 // folded mode runs the plain ops (still no batch-norm pass).
 //
+// Precision BF16 (CPU with AVX512_BF16): every conv after the stem takes
+// bfloat16 weights and activations and sums in float32 (conv2d_nchwc.h);
+// batch norm (folded bias or statistics), ReLU and residual adds are float32,
+// activations rounded to bfloat16 when stored. The stem and fc stay float32.
+//
 // A FusedResNet is a snapshot of the conv weights (and, folded, of the batch
 // norm): it does not see later changes to them. BatchStats reads and updates
 // the model's running statistics in place. It never records a graph.
@@ -36,11 +41,13 @@ namespace sn::models {
 class FusedResNet {
  public:
   enum class BatchNorm { Folded, BatchStats };
-  explicit FusedResNet(const ResNet& model, BatchNorm mode = BatchNorm::Folded);
+  enum class Precision { F32, BF16 };
+  explicit FusedResNet(const ResNet& model, BatchNorm mode = BatchNorm::Folded, Precision precision = Precision::F32);
 
   Tensor forward(const Tensor& x) const;   // (N,3,H,W) -> logits (N, classes)
   Tensor features(const Tensor& x) const;  // (N,3,H,W) -> (N, num_features)
   BatchNorm mode() const { return mode_; }
+  Precision precision() const { return precision_; }
 
  private:
   struct ConvBn {
@@ -56,17 +63,21 @@ class FusedResNet {
     bool has_downsample = false;
     ConvBn downsample;
   };
-  // A CPU activation in the blocked layout: data (N, ceil(C/16), H, W, 16).
+  // A CPU activation in the blocked layout: (N, ceil(C/16), H, W, 16) float32
+  // values, or with bf16 as many bfloat16 values in a float tensor of half the size.
   struct Blocked {
     Tensor data;
     int64_t C, H, W;
+    bool bf16 = false;
   };
+  static Blocked make_blocked(int64_t N, int64_t C, int64_t H, int64_t W, bool bf16);
   // y = [relu](bn(conv(x)) [+ residual]); Folded reuses the residual's memory for y.
   static Tensor conv_gpu(const Tensor& x, const ConvBn& c, bool relu, Tensor residual = Tensor());
   Blocked conv(const Blocked& x, const ConvBn& c, bool relu, const Blocked* residual = nullptr) const;
   Tensor features_cpu(const Tensor& x) const;
 
   BatchNorm mode_;
+  Precision precision_;
   ConvBn stem_;
   std::vector<Block> blocks_;
   Tensor fc_weight_, fc_bias_;

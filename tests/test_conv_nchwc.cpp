@@ -148,3 +148,24 @@ TEST_CASE("nchwc max pool and global average pool equal the plain kernels", "[nc
     CHECK(max_rel_error(avg_got, avg_want) < 1e-6);
   }
 }
+
+TEST_CASE("nchwc conv2d: bit-identical results for 1, 2 and 3 threads", "[nchwc][conv]") {
+  const int saved = num_threads();
+  Rng rng(75);
+  const int64_t N = 3, C = 40, H = 15, K = 72;
+  const auto x = to_float(random_doubles(size_t(N * C * H * H), rng));
+  const auto w = to_float(random_doubles(size_t(K * C * 9), rng, -0.5, 0.5));
+  std::vector<float> xb(size_t(N * nc::blocks(C) * H * H * 16));
+  nc::to_blocked(x.data(), N, C, H * H, xb.data());
+  const nc::PackedConv pc = nc::pack_conv(w.data(), nullptr, K, C, 3, 3, 1, 1, false);
+  std::vector<std::vector<float>> outs;
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    const Tensor y = Tensor::empty({N * nc::blocks(K) * H * H * 16});
+    nc::conv2d(pc, N, H, H, xb.data(), y.data(), true, false);
+    outs.push_back(y.to_vector());
+  }
+  set_num_threads(saved);
+  CHECK(outs[0] == outs[1]);
+  CHECK(outs[0] == outs[2]);
+}

@@ -21,9 +21,13 @@ struct BnCase {
 
 // (Not N*H*W = 2 in training: the two normalized values are then +-1 and the
 // exact input gradient nearly cancels to 0, so no float32 code meets a relative bound.)
+// The last three split each channel over several blocks (kernels/batch_norm.cu: chunks
+// of >= 2048 values): 3 chunks ending mid-plane with planes longer than a block
+// (33x37), 2 chunks of 7x7 planes, and 4 chunks of 1x1 planes.
 const BnCase kCases[] = {
-    {4, 3, 5, 7, true, true, 1e-5f},   {8, 16, 1, 1, true, true, 1e-5f},  {8, 32, 7, 7, false, true, 1e-3f},
-    {4, 3, 5, 7, true, false, 1e-5f},  {3, 9, 4, 4, false, false, 1e-3f}, {2, 64, 28, 28, true, true, 1e-5f},
+    {4, 3, 5, 7, true, true, 1e-5f},   {8, 16, 1, 1, true, true, 1e-5f},   {8, 32, 7, 7, false, true, 1e-3f},
+    {4, 3, 5, 7, true, false, 1e-5f},  {3, 9, 4, 4, false, false, 1e-3f},  {2, 64, 28, 28, true, true, 1e-5f},
+    {5, 3, 33, 37, true, true, 1e-5f}, {64, 4, 7, 7, false, true, 1e-5f}, {7000, 2, 1, 1, true, true, 1e-5f},
 };
 
 void check_bn(ConvBackend backend, const BnCase& c, Rng& rng) {

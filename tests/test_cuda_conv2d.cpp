@@ -7,6 +7,7 @@
 #include "tests/cuda_helpers.h"
 #if SCRATCHNET_CUDA
 #include "kernels/cudnn_ops.h"
+#include "kernels/gemm.cuh"
 #endif
 #include "tests/helpers.h"
 
@@ -26,7 +27,7 @@ struct ConvCase {
 const ConvCase kCases[] = {
     {2, 3, 11, 13, 4, 3, 1, 1, true},  {3, 5, 9, 9, 7, 3, 2, 1, false}, {2, 8, 10, 10, 16, 1, 1, 0, true},
     {2, 4, 15, 14, 6, 7, 2, 3, false}, {1, 16, 7, 7, 32, 1, 2, 0, true}, {2, 3, 5, 6, 2, 5, 1, 0, true},
-    {4, 33, 6, 6, 130, 3, 1, 1, false},
+    {4, 33, 6, 6, 130, 3, 1, 1, false}, {2, 3, 40, 40, 8, 3, 1, 1, true},  // the last: split-K weight gradient
 };
 
 void check_conv(ConvBackend backend, const ConvCase& c, Rng& rng) {
@@ -56,7 +57,28 @@ void check_conv(ConvBackend backend, const ConvCase& c, Rng& rng) {
 
   INFO("backend " << to_string(backend) << " x (" << s.N << "," << s.C << "," << s.H << "," << s.W << ") w (" << s.K
                   << "," << s.C << "," << s.R << "," << s.S << ") stride " << s.stride << " pad " << s.pad);
-  // Sums of up to C*R*S = 1176 (forward) or N*P*Q (weight grad) float products: ~1e-7 relative; 1e-5 is a wide margin.
+  if (backend == ConvBackend::Cudnn) {
+    // Which algorithms ran, in the output of every run (a numerics difference is then
+    // not mistaken for a bug). With TF32 off, cudnn_conv.cpp ranks FFT and Winograd
+    // after every algorithm that sums float32 products as the CPU does (their error,
+    // up to ~1e-4 relative, would not meet 1e-5): none of them should be chosen.
+    const cudnn::ConvAlgorithms al = cudnn::conv_algorithms(s);
+    WARN("cuDNN algorithms for x (" << s.N << "," << s.C << "," << s.H << "," << s.W << ") w (" << s.K << "," << s.C
+                                    << "," << s.R << "," << s.S << ") stride " << s.stride << " pad " << s.pad
+                                    << ": forward " << al.forward.name << ", backward-data " << al.backward_data.name
+                                    << ", backward-filter " << al.backward_filter.name);
+    CHECK(al.forward.chosen);
+    CHECK(al.backward_data.chosen);
+    CHECK(al.backward_filter.chosen);
+    CHECK_FALSE(al.forward.approximate);
+    CHECK_FALSE(al.backward_data.approximate);
+    CHECK_FALSE(al.backward_filter.approximate);
+    CHECK_FALSE(al.forward.tensor_ops);
+    CHECK_FALSE(al.backward_data.tensor_ops);
+    CHECK_FALSE(al.backward_filter.tensor_ops);
+  }
+  // Sums of up to C*R*S = 1176 (forward) or N*P*Q (weight grad) float products: ~1e-7 relative; 1e-5 is a wide
+  // margin. The same bound for cuDNN: FMA math, no FFT/Winograd (checked above).
   CHECK(rel_l2_error(to_host(y), yd) < 1e-5);
   CHECK(rel_l2_error(to_host(gx.grad()), dxd) < 1e-5);
   CHECK(rel_l2_error(to_host(gw.grad()), dwd) < 1e-5);
@@ -72,6 +94,7 @@ TEST_CASE("cuda conv2d native (im2col + SGEMM) equals the double reference, forw
 #if SCRATCHNET_CUDA
   poison_all_allocations();
   Rng rng(71);
+  CHECK(cuda::split_k_count(8, 3 * 3 * 3, 2 * 40 * 40) > 1);  // the last case covers the split-K weight gradient
   for (const ConvCase& c : kCases) check_conv(ConvBackend::Native, c, rng);
   backend_config().conv = ConvBackend::Cudnn;
 #endif
@@ -103,5 +126,26 @@ TEST_CASE("cuda conv2d: the native and cuDNN results agree on a ResNet-sized lay
   backend_config().conv = ConvBackend::Cudnn;
   const auto b = to_host(conv2d(x, w, Tensor(), Conv2dParams{1, 1}));
   CHECK(rel_l2_error(a, b) < 1e-5);  // two float32 sums of 2304 terms in different orders: ~1e-7 apart
+#endif
+}
+
+TEST_CASE("cuda conv2d cuDNN on views that start mid-block: their own algorithm choice, same results",
+          "[cuda][conv][cudnn]") {
+  SN_REQUIRE_CUDA();
+#if SCRATCHNET_CUDA
+  // 3*5*7 = 105 floats per image: image 1 starts 420 bytes in, 4-byte aligned only.
+  backend_config().conv = ConvBackend::Cudnn;
+  backend_config().tf32 = false;
+  Rng rng(74);
+  Tensor x = Tensor::randn({3, 3, 5, 7}, rng), w = Tensor::randn({4, 3, 3, 3}, rng, 0.3f);
+  Tensor gx = x.to(Device::CUDA), gw = w.to(Device::CUDA);
+  const size_t before = cudnn::conv_algorithm_cache_size();
+  const auto aligned = to_host(conv2d(gx.slice(0, 2), gw, Tensor(), Conv2dParams{1, 1}));  // images 0, 1
+  const auto shifted = to_host(conv2d(gx.slice(1, 3), gw, Tensor(), Conv2dParams{1, 1}));  // images 1, 2
+  CHECK(cudnn::conv_algorithm_cache_size() == before + 2);  // one forward choice per alignment
+  const auto ref_a = conv2d(x.slice(0, 2), w, Tensor(), Conv2dParams{1, 1}).to_vector();
+  const auto ref_s = conv2d(x.slice(1, 3), w, Tensor(), Conv2dParams{1, 1}).to_vector();
+  CHECK(rel_l2_error(aligned, ref_a) < 1e-5);
+  CHECK(rel_l2_error(shifted, ref_s) < 1e-5);
 #endif
 }

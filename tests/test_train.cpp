@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/autograd.h"
+#include "engine/cpu/conv2d_nchwc.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/weight_file.h"
 #include "engine/ops.h"
@@ -479,4 +480,35 @@ TEST_CASE("TransferModel features: the folded snapshot in inference equals the p
   const Tensor loaded = folded.features(x);
   CHECK(rel_err(loaded, after) > 1e-2);  // the change is visible...
   CHECK(rel_err(loaded, plain.features(x)) < 1e-5);  // ...and equals the plain forward
+}
+
+TEST_CASE("train and eval --precision bf16: recorded in the run, refused where it cannot apply", "[experiment][train][cli][bf16]") {
+  if (!cpu::nchwc::bf16_supported()) {
+    // Where the CPU has no AVX512_BF16 the option must say so, not run in float32.
+    const auto [rc, out] = run_cli(tiny_cli_args(test::fresh_run_dir("bf16_refused")) + " --epochs 1 --precision bf16");
+    CHECK(rc != 0);
+    CHECK(out.find("AVX512_BF16") != std::string::npos);
+    return;
+  }
+  const std::string run = test::fresh_run_dir("bf16_run");
+  auto [rc, out] = run_cli(tiny_cli_args(run) + " --epochs 2 --precision bf16");
+  INFO(out);
+  REQUIRE(rc == 0);
+  const auto cfg = read_json(RunPaths(run).config());
+  CHECK(cfg.at("precision") == "bf16");
+  std::tie(rc, out) = run_cli("eval --run '" + run + "' --json --quiet");
+  REQUIRE(rc == 0);
+  const auto bf = nlohmann::json::parse(out);
+  std::tie(rc, out) = run_cli("eval --run '" + run + "' --json --quiet --precision fp32");
+  REQUIRE(rc == 0);
+  const auto fp = nlohmann::json::parse(out);
+  // Same checkpoints, backbone in bf16 or fp32: losses close but not identical.
+  const double lb = bf.at("checkpoints").at(1).at("loss").get<double>(),
+               lf = fp.at("checkpoints").at(1).at("loss").get<double>();
+  CHECK(lb != lf);
+  CHECK(std::abs(lb - lf) < 0.05 * std::abs(lf) + 1e-3);
+  // Where bf16 cannot apply it is refused with the reason, never run in float32.
+  std::tie(rc, out) = run_cli(tiny_cli_args(test::fresh_run_dir("bf16_ft")) + " --precision bf16 --train-layers layer4,fc");
+  CHECK(rc != 0);
+  CHECK(out.find("frozen backbone") != std::string::npos);
 }

@@ -14,14 +14,23 @@
 # Steps, each under `timeout` so that a hang cannot eat the budget:
 #   env        nvidia-smi, nvcc, g++, torch, where cuDNN and cuBLAS are
 #   build      Release, -DSCRATCHNET_NATIVE=OFF (the CPU there differs), all cores
-#   tests      every [cuda] test through CTest (names start with "cuda ")
+#   tests      every [cuda] test through CTest (names start with "cuda "), with
+#              CUDA_LAUNCH_BLOCKING=1: a kernel fault is reported by the test whose kernel
+#              faulted, not by the next API call (which would fail every later test too)
+#   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes), with the
+#              allocator's cache off (SCRATCHNET_CUDA_NO_CACHE=1: exact-size cudaMalloc, cudaFree
+#              on release, so a write into a size class's slack or a use after free is seen)
+#   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races);
+#              these two run right after the tests, side by side (they time nothing), so the
+#              time budget can never skip them; each reports its Catch summary and its
+#              sanitizer summary apart (a failed assertion is not a sanitizer error)
 #   bench      tools/bench/bench_gpu: SGEMM vs cuBLAS at 4096^3, every ResNet conv shape vs cuDNN
 #   experiment optional: `scratchnet train/eval --device cuda` and PyTorch's run on the same card
 #              (tools/bench/bench_experiment.sh), when data (shared/datasets/catanddog or $SN_DATA)
-#              and weights (.gpucarry/*.snwpack, weights/*.snw or $SN_WEIGHTS) travelled
-#   memcheck   compute-sanitizer memcheck over the [sanitize] subset (small shapes)
-#   racecheck  compute-sanitizer racecheck over the same subset (shared-memory races);
-#              these two run last, side by side: they time nothing
+#              and weights (.gpucarry/*.snwpack, weights/*.snw or $SN_WEIGHTS) travelled. Criterion
+#              against the CPU run (.gpucarry/cpu-reference.txt): best test accuracy within one
+#              photo (summation orders differ between the devices, so 13 epochs of training do
+#              not give the same bits; a photo on the decision boundary may flip)
 # GPU_CHECK_SKIP="memcheck racecheck bench" skips steps by name (e.g. to give the experiment a call of its own);
 # GPU_CHECK_BUDGET_S (default 470) is the whole script's time budget.
 # Files written (at most 8 come back): env.log build.log tests.log sanitizer.log bench.log
@@ -36,6 +45,8 @@ DEADLINE=$((START + ${GPU_CHECK_BUDGET_S:-470}))
 JOBS=$(nproc)
 BUILD=$ROOT/build/gpu
 ROWS=()
+
+SAN_EXIT=86  # compute-sanitizer's exit code when it found errors (Catch's own is the number of failed cases)
 
 left() { echo $((DEADLINE - $(date +%s))); }
 
@@ -64,6 +75,7 @@ step() {
   status=ok
   if ((rc == 124 || rc == 137)); then status="TIMEOUT after ${limit}s"
   elif ((rc == 77)); then status="SKIPPED (no GPU)"
+  elif ((rc == SAN_EXIT)); then status="SANITIZER ERRORS (exit $rc)"
   elif ((rc != 0)); then status="FAILED (exit $rc)"; fi
   ROWS+=("$name|$status|$(($(date +%s) - t0))")
   echo "== $name: $status in $(($(date +%s) - t0))s" >>"$log"
@@ -114,8 +126,16 @@ else
   echo "cudnn: /usr/local/cuda" >>"$ENV_LOG"
 fi
 # cuBLAS: the toolkit's, else the pip one (CMake's FindCUDAToolkit reads these cache variables).
+# Wheel layouts: CUDA 12's nvidia/cublas/{lib,include}; CUDA 13's put every library in
+# nvidia/cu13/{lib,include}. The one matching nvcc's major version is tried first.
 if ! ls /usr/local/cuda/lib64/libcublas.so* >/dev/null 2>&1; then
-  CUBLAS_PY=$(python3 -c "import nvidia.cublas as m; print(list(m.__path__)[0])" 2>/dev/null)
+  CUDA_MAJOR=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p' | head -1)
+  CUBLAS_PY=""
+  for root in $(python3 -c "import nvidia; print(' '.join(nvidia.__path__))" 2>/dev/null); do
+    for d in "$root/cu${CUDA_MAJOR:-13}" "$root/cu13" "$root/cublas"; do
+      if [[ -z "$CUBLAS_PY" ]] && ls "$d"/lib/libcublas.so* >/dev/null 2>&1; then CUBLAS_PY=$d; fi
+    done
+  done
   if [[ -n "$CUBLAS_PY" ]]; then
     CMAKE_ARGS+=("-DCUDA_cublas_LIBRARY=$(ls "$CUBLAS_PY"/lib/libcublas.so* | head -1)"
                  "-DCUDA_cublasLt_LIBRARY=$(ls "$CUBLAS_PY"/lib/libcublasLt.so* | head -1)"
@@ -138,7 +158,33 @@ grep -E "CUDA backend|error" "$BUILD_LOG" | head -20 >>"$ENV_LOG"
 if ((BUILT == 0)); then
   # ---- [cuda] tests ---------------------------------------------------------------
   TESTS_LOG=$OUT_DIR/tests.log
-  step tests 150 "$TESTS_LOG" ctest --test-dir "$BUILD" -R '^cuda ' -j 4 --timeout 140 --output-on-failure
+  # -V: every test's output is kept (the cuDNN tests print the algorithms they ran).
+  step tests 150 "$TESTS_LOG" env CUDA_LAUNCH_BLOCKING=1 ctest --test-dir "$BUILD" -R '^cuda ' -j 4 --timeout 140 -V
+
+  # ---- compute-sanitizer over the small [sanitize] subset, right after the tests -----------
+  # memcheck and racecheck do not time anything: they run side by side, each into its own
+  # log (appended to sanitizer.log afterwards: at most 8 files come back). The allocator's
+  # cache is off for both (SCRATCHNET_CUDA_NO_CACHE=1, kernels/allocator.h).
+  SAN_LOG=$OUT_DIR/sanitizer.log
+  SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer \
+        /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
+  [[ -n "$SAN" ]] || { SAN=compute-sanitizer; echo "compute-sanitizer: not found on PATH nor under /usr/local/cuda*" >>"$SAN_LOG"; }
+  rm -f /tmp/gpu-check-row-* /tmp/gpu-check-san-*
+  for tool in memcheck racecheck; do
+    (step $tool 150 /tmp/gpu-check-san-$tool.log env SCRATCHNET_CUDA_NO_CACHE=1 "$SAN" --tool $tool \
+       --error-exitcode $SAN_EXIT --print-limit 20 "$BUILD/scratchnet_tests" "[sanitize]"
+     echo "${ROWS[-1]}" >/tmp/gpu-check-row-$tool
+     # Both summaries, apart: Catch's (did the tests pass?) and the sanitizer's (did it find anything?).
+     {
+       echo "$tool: Catch: $(grep -E "All tests passed|test cases:" /tmp/gpu-check-san-$tool.log | tail -1)"
+       echo "$tool: sanitizer: $(grep -E "ERROR SUMMARY|RACECHECK SUMMARY|LEAK SUMMARY" /tmp/gpu-check-san-$tool.log | tail -1)"
+     } >/tmp/gpu-check-san-$tool.sum) &
+  done
+  wait
+  for tool in memcheck racecheck; do
+    cat /tmp/gpu-check-san-$tool.log >>"$SAN_LOG" 2>/dev/null
+    ROWS+=("$(cat /tmp/gpu-check-row-$tool 2>/dev/null || echo "$tool|no result|0")")
+  done
 
   # ---- benchmarks -------------------------------------------------------------------
   step bench 120 "$OUT_DIR/bench.log" "$BUILD/bench_gpu" --json "$OUT_DIR/bench.json"
@@ -175,22 +221,6 @@ if ((BUILT == 0)); then
     echo "experiment: skipped (data: '${DATA}', weights: '${WEIGHTS}', scratchnet train: ${HAS_TRAIN})" >"$EXP_LOG"
     ROWS+=("experiment|skipped (no data/weights/train command)|0")
   fi
-
-  # ---- compute-sanitizer over the small [sanitize] subset, last ---------------------
-  # memcheck and racecheck do not time anything: they run side by side (racecheck's
-  # log is appended to sanitizer.log afterwards: at most 8 files come back).
-  SAN_LOG=$OUT_DIR/sanitizer.log
-  SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer \
-        /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
-  [[ -n "$SAN" ]] || { SAN=compute-sanitizer; echo "compute-sanitizer: not found on PATH nor under /usr/local/cuda*" >>"$SAN_LOG"; }
-  rm -f /tmp/gpu-check-row-* /tmp/gpu-check-racecheck.log
-  (step memcheck 150 "$SAN_LOG" "$SAN" --tool memcheck --error-exitcode 1 --print-limit 20 \
-     "$BUILD/scratchnet_tests" "[sanitize]"; echo "${ROWS[-1]}" >/tmp/gpu-check-row-memcheck) &
-  (step racecheck 150 /tmp/gpu-check-racecheck.log "$SAN" --tool racecheck --error-exitcode 1 --print-limit 20 \
-     "$BUILD/scratchnet_tests" "[sanitize]"; echo "${ROWS[-1]}" >/tmp/gpu-check-row-racecheck) &
-  wait
-  cat /tmp/gpu-check-racecheck.log >>"$SAN_LOG" 2>/dev/null
-  for n in memcheck racecheck; do ROWS+=("$(cat /tmp/gpu-check-row-$n 2>/dev/null || echo "$n|no result|0")"); done
 fi
 
 # ---- summary (printed last) ---------------------------------------------------------------
@@ -204,7 +234,8 @@ SUMMARY=$OUT_DIR/summary.txt
     echo "[cuda] tests skipped (no usable GPU?): $(grep -c '(Skipped)' "$OUT_DIR/tests.log")"
     grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)|\(SEGFAULT\)|\*\*\*Exception|Not Run" "$OUT_DIR/tests.log" | tail -15
   fi
-  [[ -f "$OUT_DIR/sanitizer.log" ]] && grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Error:|Race reported" "$OUT_DIR/sanitizer.log" | sort | uniq -c | head -10
+  cat /tmp/gpu-check-san-memcheck.sum /tmp/gpu-check-san-racecheck.sum 2>/dev/null
+  [[ -f "$OUT_DIR/sanitizer.log" ]] && grep -E "Error:|Race reported" "$OUT_DIR/sanitizer.log" | sort | uniq -c | head -8
   if [[ -f "$OUT_DIR/bench.json" ]]; then
     python3 - "$OUT_DIR/bench.json" <<'PY'
 import json, math, sys
@@ -230,6 +261,25 @@ PY
   fi
   [[ -f "$OUT_DIR/experiment.log" ]] && grep -E "best acc|skipped|failed" "$OUT_DIR/experiment.log" | tail -6
   [[ -f "$ROOT/.gpucarry/cpu-reference.txt" ]] && cat "$ROOT/.gpucarry/cpu-reference.txt"
+  # The criterion: the GPU run's best test accuracy within one photo of the CPU run's.
+  python3 - /tmp/bench_exp/default-sn-eval.json "$ROOT/.gpucarry/cpu-reference.txt" <<'PY'
+import json, os, re, sys
+gpu_path, cpu_path = sys.argv[1], sys.argv[2]
+if not (os.path.exists(gpu_path) and os.path.exists(cpu_path)):
+    print("experiment criterion: not evaluated (no GPU run of the default mode, or no CPU reference)")
+    sys.exit(0)
+g = json.load(open(gpu_path))
+total = g["checkpoints"][0]["total"]
+gpu = round(g["best"]["acc"] * total)
+m = re.search(r"test accuracy ([0-9.]+)%", open(cpu_path).read())
+if not m:
+    print("experiment criterion: not evaluated (no accuracy in the CPU reference)")
+    sys.exit(0)
+cpu = round(float(m.group(1)) / 100 * total)
+verdict = "PASS" if abs(gpu - cpu) <= 1 else "FAIL"
+print(f"experiment criterion (best test accuracy within 1 photo of the CPU run): {verdict}: "
+      f"GPU {gpu}/{total} (epoch {g['best']['epoch']}), CPU {cpu}/{total}")
+PY
   echo "logs: $OUT_DIR/{env,build,tests,sanitizer,bench,experiment}.log bench.json summary.txt"
 } >"$SUMMARY" 2>&1
 cat "$SUMMARY"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/check.h"
+#include "engine/cpu/conv2d_nchwc_tile.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/parallel.h"
 
@@ -26,41 +27,8 @@ namespace sn::cpu::nchwc {
 
 namespace {
 
-// Register tile: kMaxM pixels x kGroup vectors of 16 output channels = 24
-// accumulators, + 4 weight vectors + a broadcast = 29 of the 32 zmm registers.
-// Per input channel of a tap: 4 weight loads and 6 broadcasts feed 24 FMAs.
-constexpr int kGroup = 4;
-constexpr int kMaxM = 6;
-// Taps whose weights take about this much are applied to every tile of a
-// pixel block before the next taps: they stay in L1 while the block's pixels
-// go by, and the partial sums go to y and back between such chunks.
-constexpr int64_t kChunkBytes = 32 * 1024;
-// Input bytes a pixel block covers (all its channels): stays in L2 while
-// every group of output channels is computed from it.
-constexpr int64_t kBlockInputBytes = 384 * 1024;
-
-struct Tap {
-  int64_t off;  // element offset of the tap from a pixel's base in x
-  int32_t r, s;
-};
-
+using namespace tile;
 alignas(64) const float kZeros[kBlock] = {};
-
-// One tile: M output pixels x OCB blocks of 16 output channels, over the taps
-// [0, ntaps) of `taps` (a chunk), L inner steps per tap (0: `len` at run time).
-struct TileArgs {
-  const float* x;
-  const int64_t* base;        // M: offset of each pixel's tap (0,0) in x
-  const int32_t *ih0, *iw0;   // M: its top-left input position, for the padding test
-  int32_t H, W;
-  const Tap* taps;
-  int64_t ntaps, len;
-  const float* w;             // packed weights of the chunk's first tap
-  float* const* y;            // M: output of each pixel in the group's first block
-  int64_t ystride;            // between output blocks
-  const float* bias;          // the group's OCB*16 biases
-  bool first, last, relu, accumulate;
-};
 
 #ifdef __AVX512F__
 // The steps of one tap: acc[m][o] += x_m[c] * w[c][o], c = 0..len-1. With
@@ -87,12 +55,15 @@ __attribute__((always_inline)) inline void tap_steps(__m512 (&acc)[M][OCB], cons
 
 template <int M, int OCB, int L, bool CHECK>
 void tile_kernel(const TileArgs& a) {
+  const float* x = static_cast<const float*>(a.x);
+  float* y[M];
+  for (int m = 0; m < M; ++m) y[m] = static_cast<float*>(a.y[m]);
   __m512 acc[M][OCB];
 #pragma GCC unroll 6
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 4
     for (int o = 0; o < OCB; ++o) {
-      float* ym = a.y[m] + o * a.ystride;
+      float* ym = y[m] + o * a.ystride;
       if (a.first) {
         acc[m][o] = _mm512_load_ps(a.bias + 16 * o);
         if (a.accumulate) acc[m][o] = _mm512_add_ps(_mm512_load_ps(ym), acc[m][o]);
@@ -100,7 +71,7 @@ void tile_kernel(const TileArgs& a) {
         acc[m][o] = _mm512_load_ps(ym);
       }
     }
-  const float* w = a.w;
+  const float* w = static_cast<const float*>(a.w);
   constexpr uint32_t all = (1u << M) - 1;
   for (int64_t t = 0; t < a.ntaps; ++t) {
     const Tap tap = a.taps[t];
@@ -110,7 +81,7 @@ void tile_kernel(const TileArgs& a) {
     for (int m = 0; m < M; ++m) {
       const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
                                      unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
-      p[m] = inside ? a.x + a.base[m] + tap.off : kZeros;
+      p[m] = inside ? x + a.base[m] + tap.off : kZeros;
       if (!inside) valid &= ~(1u << m);
     }
     if (!CHECK || valid == all) {
@@ -128,21 +99,24 @@ void tile_kernel(const TileArgs& a) {
     for (int o = 0; o < OCB; ++o) {
       __m512 v = acc[m][o];
       if (a.last && a.relu) v = _mm512_max_ps(v, zero);
-      _mm512_store_ps(a.y[m] + o * a.ystride, v);
+      _mm512_store_ps(y[m] + o * a.ystride, v);
     }
 }
 #else
 // Portable version of the same loop (no AVX-512 at compile time).
 template <int M, int OCB, int L, bool CHECK>
 void tile_kernel(const TileArgs& a) {
+  const float* x = static_cast<const float*>(a.x);
+  float* y[M];
+  for (int m = 0; m < M; ++m) y[m] = static_cast<float*>(a.y[m]);
   float acc[M][OCB * 16];
   for (int m = 0; m < M; ++m)
     for (int o = 0; o < OCB; ++o)
       for (int l = 0; l < 16; ++l) {
-        const float* ym = a.y[m] + o * a.ystride;
+        const float* ym = y[m] + o * a.ystride;
         acc[m][o * 16 + l] = a.first ? a.bias[16 * o + l] + (a.accumulate ? ym[l] : 0.f) : ym[l];
       }
-  const float* w = a.w;
+  const float* w = static_cast<const float*>(a.w);
   const int64_t len = L ? L : a.len;
   for (int64_t t = 0; t < a.ntaps; ++t) {
     const Tap tap = a.taps[t];
@@ -150,7 +124,7 @@ void tile_kernel(const TileArgs& a) {
     for (int m = 0; m < M; ++m) {
       const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
                                      unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
-      p[m] = inside ? a.x + a.base[m] + tap.off : kZeros;
+      p[m] = inside ? x + a.base[m] + tap.off : kZeros;
     }
     for (int64_t c = 0; c < len; ++c) {
       for (int m = 0; m < M; ++m)
@@ -162,7 +136,7 @@ void tile_kernel(const TileArgs& a) {
     for (int o = 0; o < OCB; ++o)
       for (int l = 0; l < 16; ++l) {
         const float v = acc[m][o * 16 + l];
-        a.y[m][o * a.ystride + l] = (a.last && a.relu) ? std::max(v, 0.f) : v;
+        y[m][o * a.ystride + l] = (a.last && a.relu) ? std::max(v, 0.f) : v;
       }
 }
 #endif
@@ -196,11 +170,14 @@ int64_t group_offset(const PackedConv& pc, int64_t g) { return g * tap_count(pc)
 }  // namespace
 
 PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, int64_t R, int64_t S, int64_t stride,
-                     int64_t pad, bool plain_input) {
+                     int64_t pad, bool plain_input, bool bf16) {
+  SN_CHECK(!(bf16 && plain_input), "conv2d (nchwc): bfloat16 needs a blocked input (the stem stays float32)");
+  SN_CHECK(!bf16 || bf16_supported(), "conv2d (nchwc): bfloat16 needs a CPU with AVX512_BF16 and a build for it");
   SN_CHECK(K > 0 && C > 0 && R > 0 && S > 0 && stride > 0 && pad >= 0, "conv2d (nchwc): bad shape K=", K, " C=", C,
            " R=", R, " S=", S, " stride=", stride, " pad=", pad);
   PackedConv pc;
   pc.K = K, pc.C = C, pc.R = R, pc.S = S, pc.stride = stride, pc.pad = pad, pc.plain_input = plain_input;
+  pc.bf16 = bf16;
   const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
   const int64_t taps = tap_count(pc), len = tap_len(pc);
   pc.weights = aligned_floats(groups * taps * len * kGroup * kBlock);
@@ -225,6 +202,26 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
       }
   }
   if (bias) std::copy(bias, bias + K, pc.bias.get());
+  if (bf16) {
+    // Same order, with the 16 input channels of a tap as 8 pairs: element
+    // (c, j) moves to ((c / 2) * width + j) * 2 + c % 2, so one 32-bit lane j
+    // of a vector holds the weights of channels c and c+1 for output j, as
+    // the dot-product instruction (vdpbf16ps) pairs them. Rounded to nearest even.
+    const int64_t n = groups * taps * len * kGroup * kBlock;
+    pc.weights_bf16 = std::shared_ptr<uint16_t>(static_cast<uint16_t*>(std::aligned_alloc(64, size_t((n * 2 + 63) / 64 * 64))),
+                                                [](uint16_t* q) { std::free(q); });
+    SN_CHECK(pc.weights_bf16 != nullptr, "conv2d (nchwc): out of memory for packed bfloat16 weights");
+    uint16_t* bw = pc.weights_bf16.get();
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t width = group_blocks(pc, g) * kBlock, off = group_offset(pc, g);
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t c = 0; c < len; ++c)
+          for (int64_t j = 0; j < width; ++j)
+            bw[off + t * len * width + ((c / 2) * width + j) * 2 + c % 2] =
+                float_to_bf16(out[off + (t * len + c) * width + j]);
+    }
+    pc.weights.reset();  // the float32 copy is not needed
+  }
   return pc;
 }
 
@@ -246,8 +243,9 @@ void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64
   });
 }
 
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, bool relu,
-            bool accumulate) {
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu,
+            bool accumulate, bool out_bf16) {
+  SN_CHECK(!out_bf16 || pc.bf16, "conv2d (nchwc): bfloat16 output needs bfloat16 weights");
   const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
   SN_CHECK(N > 0 && P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S,
            " filter");
@@ -295,7 +293,8 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
     const size_t n_px = static_cast<size_t>(npx);
     std::vector<int64_t> base(n_px);
     std::vector<int32_t> ih0(n_px), iw0(n_px);
-    std::vector<float*> yp(n_px);
+    std::vector<void*> yp(n_px);
+    const size_t out_elem = out_bf16 ? 2 : 4;
     for (int64_t i = 0; i < npx; ++i) {
       const int64_t j = px0 + i, n = j / PQ, pq = j % PQ, p = pq / Q, q = pq % Q;
       if (pc.plain_input) {
@@ -305,17 +304,19 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
         ih0[size_t(i)] = int32_t(p * pc.stride - pc.pad), iw0[size_t(i)] = int32_t(q * pc.stride - pc.pad);
         base[size_t(i)] = n * Cb * H * W * kBlock + (int64_t(ih0[size_t(i)]) * W + iw0[size_t(i)]) * kBlock;
       }
-      yp[size_t(i)] = y + ((n * Kb + g * kGroup) * PQ + pq) * kBlock;
+      yp[size_t(i)] = static_cast<char*>(y) + size_t((n * Kb + g * kGroup) * PQ + pq) * kBlock * out_elem;
     }
-    const float* wg = pc.weights.get() + group_offset(pc, g);
-    const int64_t tap_floats = len * ocb * kBlock;
-    const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (tap_floats * 4));
+    // Weights of this group, and taps per chunk (bfloat16: all, see tile.h).
+    const int64_t tap_elems = len * ocb * kBlock;
+    const float* wg = pc.bf16 ? nullptr : pc.weights.get() + group_offset(pc, g);
+    const uint16_t* wg16 = pc.bf16 ? pc.weights_bf16.get() + group_offset(pc, g) : nullptr;
+    const int64_t chunk = pc.bf16 ? ntaps : std::max<int64_t>(1, kChunkBytes / (tap_elems * 4));
     TileArgs a{};
     a.x = x, a.H = int32_t(H), a.W = int32_t(W), a.len = len, a.ystride = PQ * kBlock;
     a.bias = pc.bias.get() + g * kGroup * kBlock, a.relu = relu, a.accumulate = accumulate;
     for (int64_t c0 = 0; c0 < ntaps; c0 += chunk) {
       a.taps = taps.data() + c0, a.ntaps = std::min(chunk, ntaps - c0);
-      a.w = wg + c0 * tap_floats;
+      a.w = pc.bf16 ? static_cast<const void*>(wg16 + c0 * tap_elems) : static_cast<const void*>(wg + c0 * tap_elems);
       a.first = c0 == 0, a.last = c0 + chunk >= ntaps;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t i = tile_begin(t) - px0, m = tile_begin(t + 1) - tile_begin(t);
@@ -324,7 +325,10 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
         for (int64_t k = i; k < i + m && !pc.plain_input; ++k)
           edge = edge || ih0[size_t(k)] < 0 || ih0[size_t(k)] + pc.R > H || iw0[size_t(k)] < 0 ||
                  iw0[size_t(k)] + pc.S > W;
-        kTable[m - 1][ocb - 1][pc.plain_input ? kPlain : edge ? kEdge : kInterior](a);
+        if (pc.bf16)
+          bf16_kernel(int(m), ocb, edge, out_bf16)(a);
+        else
+          kTable[m - 1][ocb - 1][pc.plain_input ? kPlain : edge ? kEdge : kInterior](a);
       }
     }
   };

@@ -34,14 +34,17 @@ namespace sn::cpu::nchwc {
 struct PackedConv {
   int64_t K = 0, C = 0, R = 0, S = 0, stride = 1, pad = 0;
   bool plain_input = false;  // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
-  std::shared_ptr<float> weights;  // 64-byte aligned, see above
-  std::shared_ptr<float> bias;     // Kb*16, zero past K
+  bool bf16 = false;         // weights (and x) in bfloat16, see conv2d
+  std::shared_ptr<float> weights;          // float32: 64-byte aligned, see above
+  std::shared_ptr<uint16_t> weights_bf16;  // bfloat16: the same order, channels in pairs
+  std::shared_ptr<float> bias;             // Kb*16, zero past K (always float32)
   int64_t out_blocks() const { return (K + 15) / 16; }
 };
 
-// w (K,C,R,S), bias (K) or null.
+// w (K,C,R,S), bias (K) or null. bf16: weights rounded to bfloat16 (nearest
+// even) for the bfloat16 kernels; needs blocked input and bf16_supported().
 PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, int64_t R, int64_t S, int64_t stride,
-                     int64_t pad, bool plain_input);
+                     int64_t pad, bool plain_input, bool bf16 = false);
 
 // Output size of one spatial axis.
 inline int64_t out_size(int64_t in, int64_t R, int64_t stride, int64_t pad) { return (in + 2 * pad - R) / stride + 1; }
@@ -49,8 +52,15 @@ inline int64_t out_size(int64_t in, int64_t R, int64_t stride, int64_t pad) { re
 // x: blocked (N, Cb, H, W, 16), or for plain_input (N, C, H+2pad, W+2pad) from pad_plain.
 // H and W are the unpadded input sizes. y: blocked (N, Kb, P, Q, 16):
 //   y = [max(0,] conv(x) + bias [+ y] [)]   (+ y: accumulate, a residual held in y)
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, bool relu,
-            bool accumulate);
+// Element types: float32, or with pc.bf16 a bfloat16 x (uint16_t) and y in
+// bfloat16 (out_bf16, also the residual) or float32. bfloat16 products are
+// summed in float32 (vdpbf16ps), two input channels per instruction.
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu,
+            bool accumulate, bool out_bf16 = false);
+
+// Whether the bfloat16 kernels can run here: compiled with AVX512_BF16 and
+// the CPU has it (checked at run time).
+bool bf16_supported();
 
 // x (N,C,H,W) -> xp (N,C,H+2pad,W+2pad), zeros around.
 void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64_t pad, float* xp);

@@ -179,4 +179,55 @@ void scale_shift(float* x, int64_t N, int64_t Cb, int64_t HW, const float* scale
   });
 }
 
+void to_bf16(const float* x, int64_t n, uint16_t* y) {
+  parallel_for(0, n, 1 << 16, [&](int64_t i0, int64_t i1) {
+    int64_t i = i0;
+#if defined(__AVX512BF16__) && defined(__AVX512F__)
+    for (; i + 16 <= i1; i += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+#endif
+    for (; i < i1; ++i) y[i] = float_to_bf16(x[i]);
+  });
+}
+
+void from_bf16(const uint16_t* x, int64_t n, float* y) {
+  parallel_for(0, n, 1 << 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = bf16_to_float(x[i]);
+  });
+}
+
+void global_avg_pool(const uint16_t* x, int64_t N, int64_t C, int64_t HW, float* y) {
+  const int64_t Cb = blocks(C);
+  parallel_for(0, N * Cb, 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t nb = b0; nb < b1; ++nb) {
+      const int64_t n = nb / Cb, cb = nb % Cb;
+      const uint16_t* in = x + nb * HW * kBlock;
+      float s[kBlock] = {};
+      for (int64_t i = 0; i < HW; ++i)
+        for (int64_t l = 0; l < kBlock; ++l) s[l] += bf16_to_float(in[i * kBlock + l]);
+      for (int64_t l = 0; l < kBlock && cb * kBlock + l < C; ++l) y[n * C + cb * kBlock + l] = s[l] / float(HW);
+    }
+  });
+}
+
+void scale_shift_bf16(const float* x, int64_t N, int64_t Cb, int64_t HW, const float* scale, const float* shift,
+                      const uint16_t* residual, bool relu, uint16_t* y) {
+  parallel_for(0, N * Cb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t nb = b0; nb < b1; ++nb) {
+      const int64_t cb = nb % Cb;
+      const float* p = x + nb * HW * kBlock;
+      const uint16_t* r = residual ? residual + nb * HW * kBlock : nullptr;
+      uint16_t* out = y + nb * HW * kBlock;
+      const float* sc = scale + cb * kBlock;
+      const float* sh = shift + cb * kBlock;
+      for (int64_t i = 0; i < HW; ++i)
+        for (int64_t l = 0; l < kBlock; ++l) {
+          float v = p[i * kBlock + l] * sc[l] + sh[l];
+          if (r) v += bf16_to_float(r[i * kBlock + l]);
+          out[i * kBlock + l] = float_to_bf16(relu ? std::max(v, 0.f) : v);
+        }
+    }
+  });
+}
+
 }  // namespace sn::cpu::nchwc

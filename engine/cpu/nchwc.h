@@ -15,6 +15,24 @@ namespace sn::cpu::nchwc {
 constexpr int64_t kBlock = 16;
 inline int64_t blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
 
+// bfloat16 as stored here: the top 16 bits of a float32, rounded to nearest
+// even (NaN stays NaN). The CPU's own conversion (vcvtneps2bf16) rounds alike.
+inline uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);  // quiet NaN
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float bf16_to_float(uint16_t h) {
+  const uint32_t u = uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+// x (N,Cb,HW,16) float32 <-> bfloat16, n = N*Cb*HW*16 elements.
+void to_bf16(const float* x, int64_t n, uint16_t* y);
+void from_bf16(const uint16_t* x, int64_t n, float* y);
+
 // x (N,C,HW) -> y (N,Cb,HW,16), padding channels zeroed; and back.
 void to_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
 void from_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
@@ -24,8 +42,10 @@ void from_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
 void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int kernel, int stride, int pad,
                 float* y);
 
-// Global average pooling: x (N,Cb,HW,16) -> y (N,C) (the first C channels).
+// Global average pooling: x (N,Cb,HW,16) -> y (N,C) (the first C channels);
+// the bfloat16 version sums in float32.
 void global_avg_pool(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
+void global_avg_pool(const uint16_t* x, int64_t N, int64_t C, int64_t HW, float* y);
 
 // Batch-norm statistics (training mode) of x (N,Cb,HW,16): per channel c < C
 // the mean and the biased variance over its N*HW values. Each image's plane is
@@ -39,5 +59,8 @@ void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, double* mean,
 // residual (N,Cb,HW,16) or null.
 void scale_shift(float* x, int64_t N, int64_t Cb, int64_t HW, const float* scale, const float* shift,
                  const float* residual, bool relu);
+// The same, out of place into bfloat16, with a bfloat16 residual or null.
+void scale_shift_bf16(const float* x, int64_t N, int64_t Cb, int64_t HW, const float* scale, const float* shift,
+                      const uint16_t* residual, bool relu, uint16_t* y);
 
 }  // namespace sn::cpu::nchwc

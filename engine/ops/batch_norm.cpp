@@ -40,7 +40,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   // Training: the gradient flows through the batch statistics too. Eval: the
   // op is y = x * scale + shift per channel.
   return record(y, "batch_norm", {x, weight, bias},
-                [s, x, weight, bias, save_mean, save_invstd, training](const Tensor&, const Tensor& gy) {
+                [s, x, weight, bias, save_mean, save_invstd, training, eps](const Tensor&, const Tensor& gy) {
                   const bool need_w = weight.defined() && weight.requires_grad();
                   const bool need_b = bias.defined() && bias.requires_grad();
                   Tensor gx = x.requires_grad() ? Tensor::empty(x.shape(), x.device()) : Tensor();
@@ -51,7 +51,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                               cpu::batch_norm_backward(s, x.data(), gy.data(), save_mean.data(), save_invstd.data(),
                                                        ptr(weight), training, ptr(gx), ptr(gw), ptr(gb)),
                               gpu::batch_norm_backward(s, x.data(), gy.data(), save_mean.data(), save_invstd.data(),
-                                                       ptr(weight), training, ptr(gx), ptr(gw), ptr(gb)));
+                                                       ptr(weight), training, eps, ptr(gx), ptr(gw), ptr(gb)));
                   if (gx.defined()) x.accumulate_grad(gx);
                   if (gw.defined()) weight.accumulate_grad(gw);
                   if (gb.defined()) bias.accumulate_grad(gb);

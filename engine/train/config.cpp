@@ -1,5 +1,7 @@
 #include "engine/train/config.h"
 
+#include "engine/cpu/conv2d_nchwc.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -46,6 +48,8 @@ void resolve(TrainConfig& c) {
            " crop ", c.crop);
   SN_CHECK(!c.data.empty(), "--data is required: a folder with train/ and test/ sub-folders");
   SN_CHECK(!c.out.empty(), "--out is required: the run directory to create");
+  SN_CHECK(c.precision == "fp32" || c.precision == "bf16", "unknown --precision '", c.precision,
+           "' (choose fp32 or bf16)");
   // --train-layers: known names, fc always (the new head starts random), stored in forward order.
   const auto& known = trainable_layer_names();
   for (const auto& l : c.train_layers)
@@ -56,6 +60,13 @@ void resolve(TrainConfig& c) {
   for (const auto& l : known)
     if (trains_layer(c, l)) ordered.push_back(l);
   c.train_layers = ordered;
+  if (c.precision == "bf16") {
+    SN_CHECK(c.train_layers == std::vector<std::string>{"fc"}, "--precision bf16 is for the frozen backbone: it "
+             "cannot be combined with --train-layers (the fine-tuned layers would train in float32)");
+    SN_CHECK(c.device != "cuda", "--precision bf16 runs on the CPU (AVX512_BF16); use --device cpu");
+    SN_CHECK(cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a "
+             "scratchnet built for it; this one has none: use --precision fp32");
+  }
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
@@ -70,7 +81,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"preset", c.preset},       {"freeze_bn", c.freeze_bn},
           {"normalize", c.normalize}, {"augment", c.augment},
           {"train_layers", c.train_layers}, {"resize", c.resize},
-          {"crop", c.crop},           {"feature_cache", uses_feature_cache(c)}};
+          {"crop", c.crop},           {"feature_cache", uses_feature_cache(c)},
+          {"precision", c.precision}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
@@ -91,6 +103,7 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
     c.train_layers = j.at("train_layers").get<std::vector<std::string>>();
     c.resize = j.at("resize").get<int>();
     c.crop = j.at("crop").get<int>();
+    c.precision = j.value("precision", std::string("fp32"));  // runs from before the option: fp32
   } catch (const nlohmann::json::exception& e) {
     SN_FAIL(path, ": configuration is missing a field or has a wrong type: ", e.what());
   }

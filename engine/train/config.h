@@ -38,6 +38,7 @@ struct TrainConfig {
   bool normalize = true;
   bool augment = true;
   std::vector<std::string> train_layers{"fc"};  // what trains: "fc" (the new head), "layer4", ...
+  std::string precision = "fp32";   // fp32 | bf16: the frozen backbone's arithmetic on the CPU (head, loss, Adam: fp32)
   // The image sizes of the transforms (the textbook's: Resize 256x256 then
   // RandomResizedCrop 224 for training; Resize 224, CenterCrop 224 for test).
   // Only tests change them, to train tiny models fast.

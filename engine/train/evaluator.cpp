@@ -1,5 +1,7 @@
 #include "engine/train/evaluator.h"
 
+#include "engine/cpu/conv2d_nchwc.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -19,6 +21,7 @@
 #include "engine/train/run_dir.h"
 #include "engine/train/scoring.h"
 #include "engine/train/transfer_model.h"
+#include "engine/upload.h"
 
 namespace sn::train {
 
@@ -56,6 +59,13 @@ json evaluate_run(const EvalOptions& o) {
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = o.run;
   if (!o.data.empty()) cfg.data = o.data;
+  if (!o.precision.empty()) {
+    SN_CHECK(o.precision == "fp32" || o.precision == "bf16", "unknown --precision '", o.precision,
+             "' (choose fp32 or bf16)");
+    SN_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
+             "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    cfg.precision = o.precision;
+  }
   const auto list = list_checkpoints(run);
   SN_CHECK(!list.empty(), o.run, " has no checkpoints in ", run.checkpoints(), ": train first");
   if (o.threads > 0) set_num_threads(o.threads);
@@ -99,7 +109,7 @@ json evaluate_run(const EvalOptions& o) {
     const int64_t f = model.num_features();
     feats = Tensor::empty({n, f});
     for_each_batch(loader, progress, "test features", [&](const data::Batch& b) {
-      Tensor x = model.features(b.images.to(device)).to(Device::CPU);
+      Tensor x = model.features(upload_batch(b.images, device)).to(Device::CPU);
       for (int64_t i = 0; i < b.size(); ++i)
         std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
     });
@@ -125,7 +135,7 @@ json evaluate_run(const EvalOptions& o) {
       std::copy(v.begin(), v.end(), logits.begin());
     } else {
       for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
-        const auto v = model.forward(b.images.to(device)).to_vector();
+        const auto v = model.forward(upload_batch(b.images, device)).to_vector();
         for (int64_t i = 0; i < b.size(); ++i)
           std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
       });

@@ -29,6 +29,7 @@ struct EvalOptions {
   bool quiet = false;       // no progress or tables
   bool progress_to_stderr = false;  // --json: stdout carries only the JSON document
   int grid_images = 20;
+  std::string precision;    // fp32 | bf16 ("" = the run's own)
 };
 
 nlohmann::json evaluate_run(const EvalOptions& o);

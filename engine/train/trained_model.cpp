@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/check.h"
+#include "engine/cpu/conv2d_nchwc.h"
 #include "engine/data/folder.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/experiment_data.h"
@@ -82,7 +83,7 @@ ChosenEpoch choose_epoch(const std::string& run_dir, const std::string& spec) {
   return c;
 }
 
-TrainedModel load_trained(const std::string& run_dir, const std::string& epoch) {
+TrainedModel load_trained(const std::string& run_dir, const std::string& epoch, const std::string& precision) {
   TrainedModel m;
   m.run = run_dir;
   const RunPaths run(run_dir);
@@ -92,6 +93,12 @@ TrainedModel load_trained(const std::string& run_dir, const std::string& epoch) 
   m.chosen_by = chosen.chosen_by;
   m.cfg = config_from_json(read_json(run.config()), run.config());
   m.cfg.out = run_dir;
+  if (!precision.empty()) {  // as `eval --precision`: the frozen backbone's arithmetic, checked where it can run
+    SN_CHECK(precision == "fp32" || precision == "bf16", "unknown --precision '", precision, "' (choose fp32 or bf16)");
+    SN_CHECK(precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 "
+             "(vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    m.cfg.precision = precision;
+  }
   m.classes = run_classes(run, m.cfg);
 
   const Checkpoint ck = load_checkpoint(m.checkpoint);

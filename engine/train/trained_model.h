@@ -41,7 +41,9 @@ struct TrainedModel {
 };
 
 // Loads RUN_DIR's base weights and the checkpoint `epoch` names, on the CPU, in inference mode.
-TrainedModel load_trained(const std::string& run_dir, const std::string& epoch = "best");
+// `precision` (fp32 | bf16) replaces the run's own arithmetic for the frozen backbone, as `eval --precision`.
+TrainedModel load_trained(const std::string& run_dir, const std::string& epoch = "best",
+                          const std::string& precision = "");
 
 // The epoch an epoch spec names in RUN_DIR (see above), and how it was chosen.
 struct ChosenEpoch {

@@ -20,6 +20,7 @@
 #include "engine/train/run_dir.h"
 #include "engine/train/samples_grid.h"
 #include "engine/train/transfer_model.h"
+#include "engine/upload.h"
 #include "models/summary.h"
 
 namespace sn::train {
@@ -184,7 +185,7 @@ class Run {
     data::Batch b;
     int64_t done = 0;
     while (loader.next(b)) {
-      Tensor feats = model_->features(b.images.to(device_)).to(Device::CPU);
+      Tensor feats = model_->features(upload_batch(b.images, device_)).to(Device::CPU);
       for (int64_t i = 0; i < b.size(); ++i)
         std::memcpy(cached_.data() + b.indices[i] * f, feats.data() + i * f, f * sizeof(float));
       done += b.size();
@@ -224,7 +225,7 @@ class Run {
     loader.start_epoch(epoch);
     data::Batch b;
     while (loader.next(b)) {
-      Tensor logits = model_->forward(b.images.to(device_));
+      Tensor logits = model_->forward(upload_batch(b.images, device_));
       step(logits, b.labels, epoch, b.index + 1, loader.num_batches(), st);
     }
     return st;
@@ -246,7 +247,7 @@ class Run {
         std::memcpy(x.data() + i * f, cached_.data() + idx * f, f * sizeof(float));
         labels[i] = splits_.train.labels[idx];
       }
-      step(model_->head(x.to(device_)), labels, epoch, batch, batches, st);
+      step(model_->head(upload_batch(x, device_)), labels, epoch, batch, batches, st);
     }
     return st;
   }

@@ -42,14 +42,19 @@ models::FusedResNet::BatchNorm TransferModel::fused_mode() const {
 }
 
 Tensor TransferModel::features(const Tensor& x) {
+  const bool bf16 = cfg_.precision == "bf16";
   if (use_fused(x)) {
     if (!fused_ || fused_->mode() != fused_mode()) {
       fused_.reset();  // release the old snapshot's packed weights first
-      fused_ = std::make_shared<const models::FusedResNet>(static_cast<const models::ResNet&>(*backbone_),
-                                                           fused_mode());
+      fused_ = std::make_shared<const models::FusedResNet>(
+          static_cast<const models::ResNet&>(*backbone_), fused_mode(),
+          bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32);
     }
     return fused_->features(x);
   }
+  // bfloat16 exists only on the fused CPU path: never fall back to float32 silently.
+  SN_CHECK(!bf16, "--precision bf16 runs the frozen backbone on the CPU only (this forward is on ",
+           x.is_cuda() ? "a GPU" : "a path where the backbone trains", "): use --precision fp32");
   Tensor h = x;
   auto run = [&](size_t i) {
     nn::Module* m = backbone_->submodule(kStages[i]);

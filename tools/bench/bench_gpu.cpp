@@ -23,6 +23,10 @@
 
 #include "engine/device.h"
 
+// Exit status when there is no GPU to measure: 77, CTest's and tools/gpu-check.sh's
+// "skipped", so a script never mistakes "nothing measured" for a result.
+constexpr int kExitNothingToMeasure = 77;
+
 #if SCRATCHNET_CUDA && !SCRATCHNET_CUDASIM
 #include "engine/backend_config.h"
 #include "engine/ops.h"
@@ -35,9 +39,6 @@
 #include "kernels/stream.h"
 
 namespace {
-// Exit status when there is no GPU to measure: 77, CTest's and tools/gpu-check.sh's
-// "skipped", so a script never mistakes "nothing measured" for a result.
-constexpr int kExitNothingToMeasure = 77;
 
 using namespace sn;
 

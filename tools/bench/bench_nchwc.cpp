@@ -104,14 +104,16 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
   }
 }
 
-void bench_models(int64_t N, double peak) {
+void bench_models(int64_t N, double peak, bool bf16, bool batch_stats) {
   for (const std::string arch : {"resnet18", "resnet50"}) {
     Rng rng(6);
     models::ResNetConfig cfg;
     cfg.arch = arch;
     models::ResNet model(cfg, rng);
-    model.eval();
-    const models::FusedResNet fused(model);
+    model.train(batch_stats);
+    const models::FusedResNet fused(model, batch_stats ? models::FusedResNet::BatchNorm::BatchStats
+                                                       : models::FusedResNet::BatchNorm::Folded,
+                                    bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32);
     const Tensor x = Tensor::uniform({N, 3, 224, 224}, rng, -1, 1);
     auto run = [&] { fused.forward(x); };
     run();
@@ -125,16 +127,19 @@ void bench_models(int64_t N, double peak) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sn::adopt_thread_wait_policy(argv);  // as the scratchnet CLI does (engine/parallel.h)
   CLI::App app{"bench_nchwc: blocked direct convolution vs GEMM convolution, and the frozen backbone"};
   int64_t batch = 1;
   int threads = 0;
   std::string only;
-  bool models = false, convs = false;
+  bool models = false, convs = false, bf16 = false, batch_stats = false;
   app.add_option("--batch", batch, "batch size");
   app.add_option("--threads", threads, "threads (default: all cores)");
   app.add_option("--only", only, "only conv shapes whose name contains this");
   app.add_flag("--models", models, "time the whole FusedResNet-18/50 forward");
   app.add_flag("--convs", convs, "time every ResNet conv shape");
+  app.add_flag("--batch-stats", batch_stats, "--models with training-mode batch norm (batch statistics)");
+  app.add_flag("--bf16", bf16, "--models in bfloat16 (FLOP rates then count bf16 products)");
   app.add_flag("--cpu-time", g_cpu_time, "best-of-5 process CPU time per thread instead of wall-time medians");
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
@@ -142,5 +147,5 @@ int main(int argc, char** argv) {
       g_cpu_time ? bench::measure_peak_cpu_time() : bench::measure_peak(num_threads()).all_threads_gflops;
   std::printf("threads %d, batch %ld, measured fp32 FMA peak %.0f GFLOP/s\n", num_threads(), long(batch), peak);
   if (convs || !models) bench_convs(batch, only, peak);
-  if (models) bench_models(batch, peak);
+  if (models) bench_models(batch, peak, bf16, batch_stats);
 }

@@ -70,6 +70,9 @@ struct Worker {
     m.model->eval();
     m.features = c.value("head", "logits") == "features";
     if (variant == "fused") m.fused = std::make_unique<models::FusedResNet>(*m.model);
+    if (variant == "fused-bf16")
+      m.fused = std::make_unique<models::FusedResNet>(*m.model, models::FusedResNet::BatchNorm::Folded,
+                                                      models::FusedResNet::Precision::BF16);
     const int64_t n = c.at("batch");
     m.x = Tensor::zeros({n, 3, 224, 224});
     models[c.at("key").get<std::string>()] = std::move(m);
@@ -128,12 +131,13 @@ json peak(int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sn::adopt_thread_wait_policy(argv);  // as the scratchnet CLI does (engine/parallel.h)
   CLI::App app{"scratchnet's worker for tools/bench/run-peer-bench.sh (JSON lines on stdin/stdout)"};
   int threads = 0;
   Worker w;
   app.add_option("--threads", threads, "threads (sn::set_num_threads)")->required();
-  app.add_option("--variant", w.variant, "fused (BN folded) or plain (eval-mode forward)")
-      ->check(CLI::IsMember({"fused", "plain"}));
+  app.add_option("--variant", w.variant, "fused (BN folded), fused-bf16 (the same in bfloat16) or plain (eval-mode forward)")
+      ->check(CLI::IsMember({"fused", "fused-bf16", "plain"}));
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
 

@@ -12,8 +12,9 @@ void conv2d_backward_weight(const Conv2dShape&, const float*, const float*, floa
 void batch_norm_forward(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*, float*, bool, float,
                         float, float*, float*, float*) { SN_NO_CUDNN; }
 void batch_norm_backward(int64_t, int64_t, int64_t, const float*, const float*, const float*, const float*,
-                         const float*, bool, float*, float*, float*) { SN_NO_CUDNN; }
+                         const float*, bool, float, float*, float*, float*) { SN_NO_CUDNN; }
 void max_pool2d_forward(const Pool2dShape&, const float*, float*) { SN_NO_CUDNN; }
 void max_pool2d_backward(const Pool2dShape&, const float*, const float*, float*) { SN_NO_CUDNN; }
 size_t conv_algorithm_cache_size() { return 0; }
+ConvAlgorithms conv_algorithms(const Conv2dShape&) { return {}; }
 }  // namespace sn::cudnn

@@ -19,6 +19,8 @@ static sn::cli::Register reg([](CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", *json, "print one JSON document (each checkpoint's test accuracy and loss, `best`)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
+  cmd->add_option("--precision", o->precision, "fp32 or bf16 for the frozen backbone (default: the run's own)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->callback([o, json] {
     sn::cli::run([&] {
       o->progress_to_stderr = *json;

@@ -32,6 +32,7 @@ using sn::cli::ClassifyOptions;
 
 struct Options {
   std::string model = "resnet50", weights, device = "auto", dump, run, epoch = "best";
+  std::string precision;  // fp32 | bf16; "" = fp32, or with --run the run's own
   bool model_given = false, json = false;
   int batch = 8;
   std::vector<std::string> images;
@@ -47,14 +48,19 @@ int run_predict(const Options& o) {
   model->eval();
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
   model->to(device);
+  // On the CPU the frozen-inference path (blocked layout, batch norm folded;
+  // bfloat16 with --precision bf16); on a GPU the module's own forward.
+  const bool bf16 = o.precision == "bf16";
+  SN_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
+  std::shared_ptr<models::FusedResNet> fused;
+  if (device == Device::CPU)
+    fused = std::make_shared<models::FusedResNet>(*model, models::FusedResNet::BatchNorm::Folded,
+                                                  bf16 ? models::FusedResNet::Precision::BF16
+                                                       : models::FusedResNet::Precision::F32);
 
   Classifier c;
   c.labels = file.meta().labels;
   c.transform = models::eval_transform(file.meta().preprocessing);
-  // On the CPU, batch norm folded into the convs (models/fused_resnet.h): the
-  // same network as model->forward up to float rounding, faster.
-  std::shared_ptr<models::FusedResNet> fused;
-  if (device == Device::CPU) fused = std::make_shared<models::FusedResNet>(*model);
   c.forward = [model, fused, device](const Tensor& x) { return fused ? fused->forward(x) : model->forward(x.to(device)); };
   c.header = {{"model", file.meta().architecture}, {"weights", path}};
   ClassifyOptions co;
@@ -74,7 +80,7 @@ int run_predict(const Options& o) {
 // --run RUN_DIR: the run's classifier (base weights + one checkpoint), its classes and test transform.
 int run_predict_run(const Options& o) {
   using namespace sn;
-  train::TrainedModel m = train::load_trained(o.run, o.epoch);
+  train::TrainedModel m = train::load_trained(o.run, o.epoch, o.precision);
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
   m.model->to(device);
   auto shared = std::make_shared<train::TrainedModel>(std::move(m));
@@ -83,7 +89,8 @@ int run_predict_run(const Options& o) {
   c.transform = shared->transform();
   c.forward = [shared, device](const Tensor& x) { return shared->model->forward(x.to(device)); };
   c.header = {{"run", o.run}, {"epoch", shared->epoch}, {"checkpoint", shared->checkpoint},
-              {"chosen_by", shared->chosen_by}, {"model", shared->cfg.model}, {"classes", shared->classes}};
+              {"chosen_by", shared->chosen_by}, {"model", shared->cfg.model}, {"classes", shared->classes},
+              {"precision", shared->cfg.precision}};
   std::string classes;
   for (const auto& n : shared->classes) classes += (classes.empty() ? "" : ", ") + n;
   c.text_header = "run " + o.run + ", epoch " + std::to_string(shared->epoch) + " (" + shared->chosen_by +
@@ -112,6 +119,9 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_flag("--json", o->json, "print one JSON document instead of text");
   cmd->add_option("--device", o->device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16 (default: fp32; with --run, "
+                  "the run's own)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--dump", o->dump, "write the preprocessed inputs and logits to this .snw file")->group("")
       ->excludes(run);

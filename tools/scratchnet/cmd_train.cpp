@@ -56,6 +56,11 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_flag("--no-normalize", o->no_normalize, "no input normalization (the textbook's ToTensor only)");
   cmd->add_flag("--no-augment", o->no_augment, "train on the deterministic test transform (with --freeze-bn: "
                 "feature caching)");
+  cmd->add_option("--precision", c.precision,
+                  "frozen backbone arithmetic on the CPU: fp32, or bf16 (AVX512_BF16: bfloat16 products, float32 sums; "
+                  "the head, loss and Adam stay fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("--train-layers", o->train_layers, "layers to train, e.g. layer4,fc (fine-tuning)")
       ->capture_default_str();
   cmd->add_option("--resume", o->resume, "continue RUN_DIR from its last complete checkpoint");

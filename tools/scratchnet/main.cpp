@@ -6,10 +6,12 @@
 #include <CLI/CLI.hpp>
 
 #include "engine/check.h"
+#include "engine/parallel.h"
 #include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 int main(int argc, char** argv) {
+  sn::adopt_thread_wait_policy(argv);  // may re-execute this program once (engine/parallel.h)
   CLI::App app{"scratchnet: a from-scratch deep-learning engine (C++17/CUDA) for transfer learning"};
   app.require_subcommand(1);
   sn::cli::add_backend_options(app);  // --conv, --tf32: accepted after any subcommand too

@@ -26,11 +26,12 @@ sys.path.insert(0, HERE)
 import features  # noqa: E402
 import prepare  # noqa: E402
 import report  # noqa: E402
-from check import compare  # noqa: E402
+from check import compare, tolerance_for  # noqa: E402
 from timing import time_interleaved  # noqa: E402
 from workers import FAIR_ENV, WorkerError, runtime_info, start_workers  # noqa: E402
 
 ENGINES = ["scratchnet", "onnxruntime", "torch-frozen", "torch-eager"]
+BF16_ENGINES = ["scratchnet-bf16", "torch-bf16"]  # --bf16: scratchnet bf16 and PyTorch's CPU bf16 autocast
 
 
 def parse_args():
@@ -39,6 +40,8 @@ def parse_args():
     ap.add_argument("--batches", default="1,32", help="comma-separated batch sizes")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="every engine (default: all cores)")
     ap.add_argument("--engines", default=",".join(ENGINES), help="timed engines; torch-eager always gives the reference")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also time scratchnet --precision bf16 and PyTorch's bf16 autocast (checked at 5e-2)")
     ap.add_argument("--cases", default="models,features", help="models and/or features (the experiment's 483 photos)")
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds per model case")
     ap.add_argument("--passes", type=int, default=3, help="feature case: passes over the 483 photos per engine")
@@ -61,10 +64,12 @@ def parse_args():
     args.models = [m for m in args.models.split(",") if m]
     args.batches = [int(b) for b in args.batches.split(",") if b]
     args.engines = [e for e in args.engines.split(",") if e]
+    if args.bf16:
+        args.engines += [e for e in BF16_ENGINES if e not in args.engines]
     args.cases = [c for c in args.cases.split(",") if c]
     for e in args.engines:
-        if e not in ENGINES:
-            sys.exit(f"driver: unknown engine {e} (known: {', '.join(ENGINES)})")
+        if e not in ENGINES + BF16_ENGINES:
+            sys.exit(f"driver: unknown engine {e} (known: {', '.join(ENGINES + BF16_ENGINES)})")
     for c in args.cases:
         if c not in ("models", "features"):
             sys.exit(f"driver: unknown case group {c} (models, features)")
@@ -108,7 +113,7 @@ def model_case(workers, engines, name, batch, entry, tmp, rounds, min_sample):
         out = os.path.join(tmp, f"{key}.{e}.f32")
         try:
             ans = workers[e].call("run", key=key, input=inp, output=out)
-            rec["check"] = compare(out, ref, ans["shape"])
+            rec["check"] = compare(out, ref, ans["shape"], tolerance_for(e))
         except WorkerError as err:
             rec["error"] = str(err)
             continue

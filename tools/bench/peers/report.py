@@ -2,7 +2,7 @@
 header naming the machine, threads, date, versions, BLAS and malloc settings."""
 
 LABELS = {"scratchnet": "scratchnet (BN folded)", "onnxruntime": "ONNX Runtime", "torch-frozen": "PyTorch frozen",
-          "torch-eager": "PyTorch eager"}
+          "torch-eager": "PyTorch eager", "scratchnet-bf16": "scratchnet bf16", "torch-bf16": "PyTorch bf16 autocast"}
 
 
 def fmt_time(s):
@@ -18,10 +18,16 @@ def fmt_time(s):
 def case_summary(case, peak):
     """Adds the fastest peer and the ratio scratchnet / fastest peer to a finished model case."""
     timed = {e: r["stats"]["median"] for e, r in case["engines"].items() if r.get("stats")}
-    peers = {e: t for e, t in timed.items() if e != "scratchnet"}
+    # The fp32 comparison: scratchnet against the fastest float32 peer.
+    peers = {e: t for e, t in timed.items() if not e.startswith("scratchnet") and not e.endswith("-bf16")}
     case["fastest_peer"] = min(peers, key=peers.get) if peers else None
     sn = timed.get("scratchnet")
     case["ratio_to_fastest_peer"] = sn / peers[case["fastest_peer"]] if sn and peers else None
+    b16 = timed.get("scratchnet-bf16")
+    if b16:  # bf16 against scratchnet fp32, the fastest fp32 peer, and PyTorch's own bf16
+        case["bf16_ratios"] = {"to_scratchnet_fp32": b16 / sn if sn else None,
+                               "to_fastest_fp32_peer": b16 / peers[case["fastest_peer"]] if peers else None,
+                               "to_torch_bf16": b16 / timed["torch-bf16"] if timed.get("torch-bf16") else None}
     for e, t in timed.items():
         r = case["engines"][e]
         r["gflops"] = case["flops"] / t * 1e-9
@@ -46,6 +52,10 @@ def print_case(case, log=print):
     if case.get("ratio_to_fastest_peer"):
         log(f"  scratchnet / fastest peer ({LABELS[case['fastest_peer']]}): {case['ratio_to_fastest_peer']:.2f}"
             "  (below 1: scratchnet is faster)")
+    br = case.get("bf16_ratios")
+    if br:
+        parts = [f"{k.replace('to_', '/ ').replace('_', ' ')} {v:.2f}" for k, v in br.items() if v]
+        log("  scratchnet bf16 " + ", ".join(parts))
 
 
 def header_lines(meta):
@@ -79,7 +89,7 @@ def markdown(meta, cases, features=None):
 
 
 def model_table(cases):
-    engines = [e for e in LABELS if any(e in c["engines"] for c in cases)]
+    engines = [e for e in LABELS if any(e in c["engines"] for c in cases) and not e.endswith("-bf16")]
     out = []
     out.append("| case | " + " | ".join(LABELS[e] for e in engines) +
                " | scratchnet / fastest peer | scratchnet GFLOP/s (% peak) | fastest peer GFLOP/s (% peak) |")
@@ -108,6 +118,22 @@ def model_table(cases):
         ratio = f"**{c['ratio_to_fastest_peer']:.2f}**" if c.get("ratio_to_fastest_peer") else "-"
         out.append(f"| {c['name']} | " + " | ".join(cells) + f" | {ratio} | {rate('scratchnet')} | "
                    f"{rate(c['fastest_peer']) if c.get('fastest_peer') else '-'} |")
+    if any(c.get("bf16_ratios") for c in cases):
+        out += ["", "bfloat16 (checked against float64 at relative L2 <= 5e-2; GFLOP/s count the same "
+                "multiply-adds as float32):", "",
+                "| case | scratchnet bf16 | PyTorch bf16 autocast | bf16 / scratchnet fp32 | "
+                "bf16 / fastest fp32 peer | bf16 / PyTorch bf16 | scratchnet bf16 GFLOP/s |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for c in cases:
+            br = c.get("bf16_ratios")
+            if not br:
+                continue
+            t = {e: (c["engines"].get(e) or {}).get("stats") for e in ("scratchnet-bf16", "torch-bf16")}
+            f = lambda v: f"{v:.2f}" if v else "-"  # noqa: E731
+            out.append(f"| {c['name']} | {fmt_time(t['scratchnet-bf16']['median'] if t['scratchnet-bf16'] else None)} | "
+                       f"{fmt_time(t['torch-bf16']['median'] if t['torch-bf16'] else None)} | "
+                       f"{f(br['to_scratchnet_fp32'])} | {f(br['to_fastest_fp32_peer'])} | {f(br['to_torch_bf16'])} | "
+                       f"{rate('scratchnet-bf16')} |")
     return out
 
 

@@ -38,7 +38,12 @@ class Worker:
         model = torch_model(c["snw"], c.get("head", "logits"))
         x = torch.zeros(c["batch"], 3, 224, 224)
         ref = None
-        if self.variant == "frozen":
+        if self.variant == "bf16":
+            # PyTorch's own CPU mixed precision: convolutions and matrix products in bfloat16.
+            def fn(inp, m=model):
+                with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+                    return m(inp).float()
+        elif self.variant == "frozen":
             with torch.no_grad():
                 fn = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model)))
                 for _ in range(2):  # the profiling executor specializes on the first calls
@@ -99,7 +104,7 @@ class Worker:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument("--variant", choices=["eager", "frozen"], required=True)
+    ap.add_argument("--variant", choices=["eager", "frozen", "bf16"], required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     worker = Worker(args.variant)

@@ -95,6 +95,9 @@ def start_workers(engines, threads, paths, log_dir):
                          str(threads), "--variant", "frozen"],
         "torch-eager": [FAIR_ENV, "/usr/bin/python3", os.path.join(HERE, "worker_torch.py"), "--threads",
                         str(threads), "--variant", "eager"],
+        "scratchnet-bf16": [paths["scratchnet_worker"], "--threads", str(threads), "--variant", "fused-bf16"],
+        "torch-bf16": [FAIR_ENV, "/usr/bin/python3", os.path.join(HERE, "worker_torch.py"), "--threads",
+                       str(threads), "--variant", "bf16"],
     }
     workers = {}
     try:

@@ -1,0 +1,52 @@
+// cpu/conv2d_nchwc_tile.h — internal to the blocked convolution: what the
+// driver (conv2d_nchwc.cpp) hands each register-tile kernel, shared by the
+// float32 kernels (conv2d_nchwc.cpp) and the bfloat16 ones (conv2d_nchwc_bf16.cpp).
+#pragma once
+#include <cstdint>
+
+namespace sn::cpu::nchwc::tile {
+
+// Register tile: kMaxM pixels x kGroup vectors of 16 output channels = 24
+// accumulators, + 4 weight vectors + a broadcast = 29 of the 32 zmm registers.
+// Per input channel of a tap: 4 weight loads and 6 broadcasts feed 24 FMAs.
+constexpr int kGroup = 4;
+constexpr int kMaxM = 6;
+// Float32: taps whose weights take about this much are applied to every tile
+// of a pixel block before the next taps: they stay close (L1/L2) while the
+// block's pixels go by, and the partial sums go to y and back between chunks.
+// Bfloat16 output cannot hold partial sums: there one chunk holds every tap.
+constexpr int64_t kChunkBytes = 32 * 1024;
+// Input bytes a pixel block covers (all its channels): stays in L2 while
+// every group of output channels is computed from it.
+constexpr int64_t kBlockInputBytes = 384 * 1024;
+
+struct Tap {
+  int64_t off;  // element offset of the tap from a pixel's base in x
+  int32_t r, s;
+};
+
+// One tile: M output pixels x OCB blocks of 16 output channels, over the taps
+// [0, ntaps) of `taps` (a chunk). Element types: x and w float or bfloat16
+// (uint16_t), y float or bfloat16, as the kernel was chosen for.
+struct TileArgs {
+  const void* x;
+  const int64_t* base;        // M: element offset of each pixel's tap (0,0) in x
+  const int32_t *ih0, *iw0;   // M: its top-left input position, for the padding test
+  int32_t H, W;
+  const Tap* taps;
+  int64_t ntaps, len;         // len: input channels (or filter columns) per tap
+  const void* w;              // packed weights of the chunk's first tap
+  void* const* y;             // M: output of each pixel in the group's first block
+  int64_t ystride;            // elements between output blocks
+  const float* bias;          // the group's OCB*16 biases
+  bool first, last, relu, accumulate;  // accumulate: y holds a residual to add (first chunk)
+};
+
+using KernelFn = void (*)(const TileArgs&);
+
+// The bfloat16 kernel for an M x OCB tile (1 <= M <= kMaxM, 1 <= OCB <= kGroup):
+// x and w bfloat16, y bfloat16 (out_bf16) or float; edge: some tap falls into
+// the padding for some pixel. Null when the build has no AVX512_BF16.
+KernelFn bf16_kernel(int m, int ocb, bool edge, bool out_bf16);
+
+}  // namespace sn::cpu::nchwc::tile
