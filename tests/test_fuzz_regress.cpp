@@ -12,6 +12,9 @@
 #include "engine/io/atomic_file.h"
 #include "tests/helpers.h"
 #include "tools/fuzz/harness.h"
+#if SCRATCHNET_ONNX
+#include "tools/fuzz/harness_onnx.h"
+#endif
 
 using namespace sn;
 
@@ -70,4 +73,24 @@ TEST_CASE("fuzz regressions: checkpoint reader", "[train][fuzz]") {
 
 #ifdef SN_FUZZ_HAVE_IMAGE
 TEST_CASE("fuzz regressions: image decoding and transforms", "[data][fuzz]") { replay("image", fuzz::run_image, false); }
+#endif
+
+#if SCRATCHNET_ONNX
+TEST_CASE("fuzz seeds and regressions: ONNX reader", "[onnx][fuzz]") {
+  // The seeds (tools/fuzz/corpus/onnx: small ResNets exported by torch and by scratchnet) convert cleanly.
+  const std::string seeds = std::string(SN_SOURCE_DIR) + "/tools/fuzz/corpus/onnx";
+  size_t n = 0;
+  if (DIR* d = ::opendir(seeds.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      INFO(e->d_name);
+      const std::vector<uint8_t> bytes = io::read_file(seeds + "/" + e->d_name);
+      CHECK_NOTHROW(fuzz::run_onnx(bytes.data(), bytes.size()));
+      ++n;
+    }
+    ::closedir(d);
+  }
+  CHECK(n >= 3);
+  replay("onnx", fuzz::run_onnx, false);
+}
 #endif

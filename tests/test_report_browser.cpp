@@ -61,6 +61,14 @@ RunPaths synthetic_run(const std::string& name) {
     eval["predictions"].push_back({{"path", path}, {"label", dog ? "Dog" : "Cat"},
                                    {"pred", correct == dog ? "Dog" : "Cat"}, {"correct", correct}});
   }
+  // Misclassified: 5 photos, with the probability of the (wrong) predicted class.
+  for (int i = 0; i < 5; ++i) {
+    const bool dog = i % 2;
+    eval["misclassified"].push_back({{"path", test::data_path(std::string("catanddog/test/") + (dog ? "Dog/" : "Cat/") +
+                                                              std::to_string(8110 + i) + ".jpg")},
+                                     {"label", dog ? "Dog" : "Cat"}, {"pred", dog ? "Cat" : "Dog"},
+                                     {"prob", 0.5 + 0.1 * i}, {"correct", false}});
+  }
   write_json(run.eval(), eval);
   return run;
 }
@@ -83,9 +91,21 @@ TEST_CASE("report.html in headless chromium: not blank, charts and grids present
   CHECK(count(dom, "<svg") == 2);
   CHECK(count(dom, "<polyline") == 4);  // train and test, accuracy and loss
   CHECK(count(dom, "<circle") == 4 * 13);
-  CHECK(count(dom, "class=\"cell ok\"") + count(dom, "class=\"cell bad\"") == 20);
-  CHECK(count(dom, "class=\"cell bad\"") == 3);  // i % 7 == 3: i = 3, 10, 17
-  CHECK(count(dom, "src=\"data:image/") >= 20);
+  CHECK(count(dom, "class=\"cell ok\"") + count(dom, "class=\"cell bad\"") == 20 + 5);
+  CHECK(count(dom, "class=\"cell bad\"") == 3 + 5);  // i % 7 == 3: i = 3, 10, 17; and the 5 misclassified
+  CHECK(count(dom, "src=\"data:image/") >= 25);
+  // The misclassified photos in their own grid, before the 20, each with the probability.
+  const size_t miss = dom.find("id=\"misclassified\""), grid = dom.find("id=\"predictions\"");
+  REQUIRE(miss != std::string::npos);
+  REQUIRE(grid != std::string::npos);
+  CHECK(miss < grid);
+  const std::string miss_grid = dom.substr(miss, grid - miss);
+  CHECK(count(miss_grid, "class=\"cell bad\"") == 5);
+  CHECK(count(miss_grid, "class=\"cell ok\"") == 0);
+  CHECK(miss_grid.find("Dog(Cat)<br>p = 0.500") != std::string::npos);
+  CHECK(miss_grid.find("Cat(Dog)<br>p = 0.900") == std::string::npos);  // i = 4 is a cat
+  CHECK(miss_grid.find("Dog(Cat)<br>p = 0.900") != std::string::npos);
+  CHECK(dom.find("Misclassified: 5 of 98 test images") != std::string::npos);
   CHECK(dom.find("Cat(Cat)") != std::string::npos);
   CHECK(dom.find("Best test accuracy") != std::string::npos);
   CHECK(dom.find("id=\"confusion\"") != std::string::npos);

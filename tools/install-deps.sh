@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build ccache pkg-config
           libeigen3-dev libstb-dev catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev
           fonts-dejavu-core
+          libonnx-dev libprotobuf-dev
           npm chromium python3)
 if [[ "${1:-}" == "--reference" ]]; then
   packages+=(python3-torch python3-torchvision python3-pil python3-numpy libtorch-dev

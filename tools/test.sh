@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The README's test command: install dependencies, build (release preset), run
-# the whole Catch2 suite through CTest: under the sanitizers first (asan preset),
+# The README's test command: install dependencies, build (release preset), check
+# the installed package with an example consumer, run the whole Catch2 suite through CTest: under the sanitizers first (asan preset),
 # then the release build last, so that the output ends with CTest's summary.
 # CUDA sources are compiled when nvcc and cuDNN exist; [cuda] tests report
 # themselves skipped without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
+# ONNX Runtime (npm) checks what `scratchnet export --format onnx` writes; without it that test is skipped.
+tools/install-ort.sh || echo "test.sh: warning: onnxruntime-node could not be installed; the ONNX Runtime test will be skipped"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
+# The installed package: cmake --install, examples/classify built against it, classifying cat.jpg.
+tools/check-install.sh build/release
 # No GPU here: run the [cuda] tests' kernel logic on the CPU emulator (tools/cudasim) too.
 bash tools/cudasim/check.sh >/tmp/scratchnet-cudasim.log 2>&1 || { tail -50 /tmp/scratchnet-cudasim.log; exit 1; }
 tail -2 /tmp/scratchnet-cudasim.log

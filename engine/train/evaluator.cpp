@@ -165,15 +165,20 @@ json evaluate_run(const EvalOptions& o) {
     out["per_class"].push_back({{"class", classes[j]}, {"correct", s.confusion[j][j]}, {"total", s.class_total(j)},
                                 {"acc", s.class_acc(j)}});
   out["confusion"] = s.confusion;
-  out["predictions"] = json::array();
-  for (int64_t i : spread_indices(n, o.grid_images)) {
+  // One test image's prediction at the best epoch: predicted class and its probability.
+  auto prediction = [&](int64_t i) {
     const float* row = all_logits[best].data() + i * k;
     const int64_t p = s.predicted[i];
     double z = 0;
     for (int j = 0; j < k; ++j) z += std::exp(double(row[j]) - double(row[p]));
-    out["predictions"].push_back({{"index", i}, {"path", splits.test.paths[i]}, {"label", classes[labels[i]]},
-                                  {"pred", classes[p]}, {"prob", 1.0 / z}, {"correct", p == labels[i]}});
-  }
+    return json{{"index", i}, {"path", splits.test.paths[i]}, {"label", classes[labels[i]]},
+                {"pred", classes[p]}, {"prob", 1.0 / z}, {"correct", p == labels[i]}};
+  };
+  out["predictions"] = json::array();
+  for (int64_t i : spread_indices(n, o.grid_images)) out["predictions"].push_back(prediction(i));
+  out["misclassified"] = json::array();  // every one, for the report's own grid
+  for (int64_t i = 0; i < n; ++i)
+    if (s.predicted[i] != labels[i]) out["misclassified"].push_back(prediction(i));
   out["feature_cache"] = all_head_only;
   out["time_s"] = std::chrono::duration<double>(Clock::now() - t0).count();
   out["machine"] = machine_info();

@@ -3,8 +3,9 @@
 // (The textbook's evaluation loop returns inside its loop, after the first
 // checkpoint; here every checkpoint is evaluated.) For each: mean
 // cross-entropy and accuracy; for the best one (highest accuracy, earliest
-// on a tie): per-class accuracy, the confusion matrix and the predictions on
-// 20 test images spread over the classes, for the report's grid.
+// on a tie): per-class accuracy, the confusion matrix, the predictions on
+// 20 test images spread over the classes and on every misclassified one
+// ("misclassified"), for the report's grids.
 //
 // When the checkpoints hold only the head (the backbone and its batch-norm
 // statistics never moved: --freeze-bn), the test features are computed once

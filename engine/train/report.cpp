@@ -181,9 +181,10 @@ static std::string table_of(const json& obj) {
   return o.str();
 }
 
-static std::string predictions_grid(const json& preds) {
+// with_prob: the title also gives the predicted class's probability.
+static std::string predictions_grid(const json& preds, const std::string& id = "predictions", bool with_prob = false) {
   std::ostringstream o;
-  o << "<div class=\"grid\" id=\"predictions\">\n";
+  o << "<div class=\"grid\" id=\"" << id << "\">\n";
   for (const auto& p : preds) {
     const bool ok = p.value("correct", false);
     std::string src;
@@ -194,7 +195,8 @@ static std::string predictions_grid(const json& preds) {
     }
     o << "<div class=\"cell " << (ok ? "ok" : "bad") << "\"><img alt=\"" << html_escape(p.value("path", ""))
       << "\" src=\"" << src << "\"><span>" << html_escape(p.value("pred", "?")) << "("
-      << html_escape(p.value("label", "?")) << ")</span></div>\n";
+      << html_escape(p.value("label", "?")) << ")"
+      << (with_prob && p.contains("prob") ? "<br>p = " + fixed(p.value("prob", NAN), 3) : std::string()) << "</span></div>\n";
   }
   o << "</div>\n";
   return o.str();
@@ -275,6 +277,20 @@ std::string render_report(const ReportInput& in) {
   if (in.eval.is_object() && in.eval.contains("predictions")) {
     o << "<h2>Predictions on the test set</h2>\n<p>Checkpoint of epoch " << in.eval["best"].value("epoch", 0)
       << " (the best). Each image is titled <code>pred(label)</code>: green when right, red when wrong.</p>\n";
+    if (in.eval.contains("misclassified")) {  // eval.json files from before it existed have none
+      const auto& miss = in.eval["misclassified"];
+      int64_t total = 0;
+      for (const auto& c : in.eval.value("per_class", json::array())) total += c.value("total", int64_t(0));
+      o << "<h3>Misclassified: " << miss.size() << (total ? " of " + std::to_string(total) : std::string())
+        << " test images</h3>\n";
+      if (miss.empty())
+        o << "<p id=\"misclassified\">None: every test image is classified correctly.</p>\n";
+      else
+        o << "<p>Each with the predicted class, its label in parentheses, and the probability the model gave the "
+             "predicted class.</p>\n"
+          << predictions_grid(miss, "misclassified", true);
+      o << "<h3>" << in.eval["predictions"].size() << " test images spread over the classes</h3>\n";
+    }
     o << predictions_grid(in.eval["predictions"]);
     if (in.eval.contains("per_class") && in.eval.contains("classes")) {
       const auto& classes = in.eval["classes"];

@@ -1,7 +1,8 @@
 // train/report.h — RUN_DIR/report.html: one self-contained page a person can
 // open offline (no scripts, no network): accuracy and loss curves per epoch as
-// inline SVG, the grid of 20 test predictions titled "pred(label)" in green or
-// red, the 24-sample training grid, per-class accuracy and the confusion
+// inline SVG, every misclassified test image with the predicted class and
+// its probability, the grid of 20 test predictions titled "pred(label)" in
+// green or red, the 24-sample training grid, per-class accuracy and the confusion
 // matrix, the configuration, timings and the machine. Pictures are embedded as
 // base64 data URIs.
 //

@@ -21,6 +21,7 @@
 #include "engine/train/samples_grid.h"
 #include "engine/train/transfer_model.h"
 #include "engine/upload.h"
+#include "models/summary.h"
 
 namespace sn::train {
 
@@ -142,7 +143,20 @@ class Run {
                       "; input normalization " + (cfg_.normalize ? "from the weight file" : "none (the textbook's)") +
                       "; augmentation " + (cfg_.augment ? "on" : "off") +
                       (uses_feature_cache(cfg_) ? "; feature caching on" : "") +
-                      (first_epoch_ > 1 ? "\n  resuming after epoch " + std::to_string(first_epoch_ - 1) : ""));
+                      (first_epoch_ > 1 ? "\n  resuming after epoch " + std::to_string(first_epoch_ - 1) : "") +
+                      "\n  " + parameter_counts());
+  }
+
+  // The textbook's check of what trains: "parameters: 4,098 trainable of 23,512,130".
+  std::string parameter_counts() const {
+    int64_t total = 0, trainable = 0;
+    for (const auto& [n, t] : model_->backbone().named_parameters())
+      if (n.rfind("fc.", 0) != 0) total += t.numel();  // the backbone's own classifier is not part of the model
+    for (const auto& [n, t] : model_->head_module().named_parameters()) total += t.numel();
+    for (const auto& [n, t] : model_->trainable()) trainable += t.numel();
+    return "parameters: " + models::with_commas(trainable) + " trainable of " + models::with_commas(total) +
+           " (" + models::with_commas(total - trainable) + " frozen; `scratchnet summary --run " +
+           run_.root + "` lists them)";
   }
 
   void write_samples_grid() {

@@ -25,7 +25,6 @@ if [[ " $* " == *" -h "* || " $* " == *" --help "* ]]; then
   exec /usr/bin/python3 tools/bench/peers/driver.py --help
 fi
 
-ORT_VERSION=1.30.0
 preset=${SN_PRESET:-release}
 node_dir=.cache/peers/node
 
@@ -35,18 +34,7 @@ cmake --build --preset "$preset" -j "$(nproc)" --target scratchnet bench_peer_sc
   { echo "run-peer-bench: build failed (cmake --build --preset $preset --target bench_peer_scratchnet)" >&2; exit 1; }
 tools/fetch-weights.sh --scratchnet "build/$preset/scratchnet" >/dev/null
 
-ort_pkg=$node_dir/node_modules/onnxruntime-node
-if [[ ! -f $ort_pkg/bin/napi-v6/linux/x64/libonnxruntime.so.1 ]] ||
-   ! grep -q "\"version\": \"$ORT_VERSION\"" "$ort_pkg/package.json"; then
-  echo "run-peer-bench: npm install onnxruntime-node@$ORT_VERSION into $node_dir"
-  mkdir -p "$node_dir"
-  # Without the flag its install script tries to download a CUDA add-on and fails;
-  # the CPU library for linux x64 ships inside the package.
-  npm install --prefix "$node_dir" --no-audit --no-fund --silent \
-    "onnxruntime-node@$ORT_VERSION" --onnxruntime-node-install=skip
-  [[ -f $ort_pkg/bin/napi-v6/linux/x64/libonnxruntime.so.1 ]] ||
-    { echo "run-peer-bench: $ort_pkg has no linux x64 library after npm install" >&2; exit 1; }
-fi
+tools/install-ort.sh  # npm onnxruntime-node into $node_dir
 
 mkdir -p build/bench
 exec env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/bench/peers/driver.py \

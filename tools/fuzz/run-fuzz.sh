@@ -4,7 +4,7 @@
 #   tools/fuzz/run-fuzz.sh TARGET SECONDS [libFuzzer options...]
 #   tools/fuzz/run-fuzz.sh all SECONDS          # SECONDS for each target
 #
-# TARGET is weight_file, pth, tfjs, checkpoint or image. Builds the `fuzz`
+# TARGET is weight_file, pth, tfjs, checkpoint, image or onnx. Builds the `fuzz`
 # preset (clang, libFuzzer, ASan+UBSan) and runs build/fuzz/tools/fuzz/fuzz_TARGET
 # at the lowest priority (nice 19), on one core, starting from the seeds in
 # tools/fuzz/corpus/TARGET; the growing corpus stays in build/fuzz/corpus/TARGET
@@ -20,7 +20,7 @@ seconds=${2:?usage: run-fuzz.sh TARGET|all SECONDS [libFuzzer options]}
 shift 2
 
 if [[ "$target" == all ]]; then
-  for t in weight_file pth tfjs checkpoint image; do "$0" "$t" "$seconds" "$@"; done
+  for t in weight_file pth tfjs checkpoint image onnx; do "$0" "$t" "$seconds" "$@"; done
   exit 0
 fi
 
@@ -37,7 +37,10 @@ dict=()
 # (a larger request from a small file is a finding: sizes must be checked
 # against the file first), use 2 GB in all, and take 60 s (wall time: generous, since at nice 19
 # on a busy machine an input that needs 0.5 s of CPU can take 10 s).
+# Inputs up to 64 KB; the ONNX seeds (whole small ResNets in protobuf) need up to 128 KB.
+max_len=65536
+[[ "$target" == onnx ]] && max_len=131072
 echo "run-fuzz: fuzz_$target for ${seconds}s"
 nice -n 19 "build/fuzz/tools/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
-  -malloc_limit_mb=512 -timeout=60 -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes" \
+  -malloc_limit_mb=512 -timeout=60 -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$crashes" \
   "${dict[@]}" "$@" "$work" "tools/fuzz/corpus/$target"

@@ -1,8 +1,9 @@
-// `scratchnet convert --from pth|tfjs SRC --out OUT.snw`: other frameworks'
+// `scratchnet convert --from pth|tfjs|onnx SRC --out OUT.snw`: other frameworks'
 // ResNet weights -> a scratchnet weight file (weights/FORMAT.md), in C++.
 //
 //   scratchnet convert --from pth resnet18-f37072fd.pth --arch resnet18 --labels imagenet.json --out r18.snw
 //   scratchnet convert --from tfjs package/ResNet50 --labels package/assets/labels.json --out r50.snw
+//   scratchnet convert --from onnx resnet18.onnx --labels imagenet.json --out r18.snw   (models/onnx/onnx_import.h)
 #include <cstdio>
 #include <memory>
 
@@ -10,6 +11,9 @@
 #include "engine/io/weight_file.h"
 #include "models/convert.h"
 #include "tools/scratchnet/commands.h"
+#if SCRATCHNET_ONNX
+#include "models/onnx/onnx_import.h"
+#endif
 
 namespace {
 
@@ -18,10 +22,24 @@ struct Options {
   double bn_eps = 1e-5;
 };
 
+sn::models::Converted from_onnx(const Options& o) {
+#if SCRATCHNET_ONNX
+  sn::models::Converted c = sn::models::convert_onnx(o.src);
+  SN_CHECK(o.arch.empty() || o.arch == c.meta.architecture, o.src, ": --arch ", o.arch, " was given but it holds a ",
+           c.meta.architecture);
+  return c;
+#else
+  SN_FAIL("this scratchnet was built without ONNX support: install Debian's libonnx-dev (tools/install-deps.sh "
+          "does) and build again");
+#endif
+}
+
 int run_convert(const Options& o) {
   using namespace sn;
   models::Converted c;
-  if (o.from == "pth") {
+  if (o.from == "onnx") {
+    c = from_onnx(o);
+  } else if (o.from == "pth") {
     models::PthOptions p;
     p.arch = o.arch;
     SN_CHECK(o.block_stride == "v1" || o.block_stride == "v1.5", "--block-stride must be v1 or v1.5");
@@ -58,10 +76,10 @@ int run_convert(const Options& o) {
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("convert", "Convert a PyTorch .pth or a TF.js Keras ResNet into a .snw weight file");
+  auto* cmd = app.add_subcommand("convert", "Convert a PyTorch .pth, a TF.js Keras or an ONNX ResNet into a .snw weight file");
   auto o = std::make_shared<Options>();
-  cmd->add_option("--from", o->from, "source format")->required()->check(CLI::IsMember({"pth", "tfjs"}));
-  cmd->add_option("src", o->src, "the .pth file, or the TF.js model.json / its directory")->required();
+  cmd->add_option("--from", o->from, "source format")->required()->check(CLI::IsMember({"pth", "tfjs", "onnx"}));
+  cmd->add_option("src", o->src, "the .pth file, the TF.js model.json / its directory, or the .onnx file")->required();
   cmd->add_option("--out", o->out, "output .snw file")->required();
   cmd->add_option("--arch", o->arch, "expected architecture (resnet18, resnet50, ...); inferred when omitted");
   cmd->add_option("--labels", o->labels, "class names: JSON array, or object {\"0\": name, ...}");

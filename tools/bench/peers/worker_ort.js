@@ -33,8 +33,9 @@ const commands = {
       intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
-    const input = new Float32Array(c.batch * 3 * 224 * 224);
-    const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input, [c.batch, 3, 224, 224])};
+    const dims = c.shape || [c.batch, 3, 224, 224];  // other input sizes: tests of `scratchnet export`
+    const input = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input, dims)};
     models.set(c.key, {session, feeds, input, output: session.outputNames[0]});
     return {load_s: seconds(t0)};
   },
