@@ -52,12 +52,12 @@ void for_each_batch(data::DataLoader& loader, Progress& progress, const std::str
 json evaluate_run(const EvalOptions& o) {
   const auto t0 = Clock::now();
   const RunPaths run(o.run);
-  SN_CHECK(path_exists(run.config()), o.run, " is not a training run: ", run.config(), " is missing");
+  SN_USER_CHECK(path_exists(run.config()), o.run, " is not a training run: ", run.config(), " is missing");
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = o.run;
   if (!o.data.empty()) cfg.data = o.data;
   const auto list = list_checkpoints(run);
-  SN_CHECK(!list.empty(), o.run, " has no checkpoints in ", run.checkpoints(), ": train first");
+  SN_USER_CHECK(!list.empty(), o.run, " has no checkpoints in ", run.checkpoints(), ": train first");
   if (o.threads > 0) set_num_threads(o.threads);
   Progress progress(o.quiet ? ProgressMode::Quiet : ProgressMode::Auto, o.progress_to_stderr ? stderr : stdout);
   const Device device = resolve_device(o.device);
@@ -68,8 +68,8 @@ json evaluate_run(const EvalOptions& o) {
   if (path_exists(run.metrics()))
     for (const auto& r : read_jsonl(run.metrics()))
       if (r.value("type", "") == "start")
-        SN_CHECK(r.at("classes").get<std::vector<std::string>>() == classes, "data folder ", cfg.data,
-                 " has other classes than the run ", o.run, " was trained on (", r.at("classes").dump(), ")");
+        SN_USER_CHECK(r.at("classes").get<std::vector<std::string>>() == classes, "data folder ", cfg.data,
+                      " has other classes than the run ", o.run, " was trained on (", r.at("classes").dump(), ")");
   const int k = static_cast<int>(classes.size());
   const Backbone bb = load_backbone(cfg.model, cfg.weights);
   Rng rng(cfg.seed);
@@ -89,7 +89,7 @@ json evaluate_run(const EvalOptions& o) {
   bool all_head_only = true;
   for (const auto& [epoch, path] : list) {
     cks.push_back(load_checkpoint(path));
-    SN_CHECK(cks.back().base_weights_hash == bb.hash, path, " was trained on other base weights than ", bb.path);
+    SN_USER_CHECK(cks.back().base_weights_hash == bb.hash, path, " was trained on other base weights than ", bb.path);
     all_head_only = all_head_only && head_only(cks.back());
   }
   Tensor feats;

@@ -56,13 +56,13 @@ class Run {
     cfg_.weights = resolve_weights(cfg_.model, cfg_.weights);
     backbone_ = load_backbone(cfg_.model, cfg_.weights);
     if (from)
-      SN_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints were "
-               "trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash, ", file has ",
-               backbone_.hash, ")");
+      SN_USER_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints "
+                    "were trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash,
+                    ", file has ", backbone_.hash, ")");
     if (!from) {
       const auto existing = list_checkpoints(run_);
-      SN_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): continue it "
-               "with --resume ", run_.root, ", or choose another --out");
+      SN_USER_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): "
+                    "continue it with --resume ", run_.root, ", or choose another --out");
     }
     // 2. The model: the backbone frozen, the new head drawn from the seed.
     rng_ = Rng(cfg_.seed);
@@ -186,12 +186,12 @@ class Run {
             EpochStats& st) {
     Tensor loss = cross_entropy(logits, labels);
     const float l = loss.item();
-    SN_CHECK(std::isfinite(l), "non-finite loss (", l, ") at epoch ", epoch, ", batch ", batch, " of ", batches,
-             ": training stopped. ",
-             epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " + run_.checkpoints() +
-                             " are intact"
-                       : std::string("No checkpoint was written"),
-             " (a smaller --lr may help)");
+    SN_USER_CHECK(std::isfinite(l), "non-finite loss (", l, ") at epoch ", epoch, ", batch ", batch, " of ", batches,
+                  ": training stopped. ",
+                  epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " +
+                                  run_.checkpoints() + " are intact"
+                            : std::string("No checkpoint was written"),
+                  " (a smaller --lr may help)");
     optimizer_->zero_grad();
     loss.backward();
     optimizer_->step();
@@ -307,7 +307,8 @@ static TrainSummary fresh_run(const TrainConfig& cfg) {
     if (existed || !path_exists(cfg.out) || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
     std::error_code ec;
     std::filesystem::remove_all(cfg.out, ec);
-    throw Error(std::string(e.what()) + " (" + cfg.out + " held no checkpoint and was removed)");
+    std::rethrow_exception(
+        same_kind(e, std::string(e.what()) + " (" + cfg.out + " held no checkpoint and was removed)"));
   }
 }
 
@@ -318,8 +319,8 @@ TrainSummary train(TrainConfig cfg) {
 
 TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
   const RunPaths run(run_dir);
-  SN_CHECK(path_exists(run.config()), "cannot resume ", run_dir, ": ", run.config(),
-           " is missing (not a run directory written by scratchnet train)");
+  SN_USER_CHECK(path_exists(run.config()), "cannot resume ", run_dir, ": ", run.config(),
+                " is missing (not a run directory written by scratchnet train)");
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = run_dir;
   cfg.workers = runtime.workers;
@@ -333,7 +334,7 @@ TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
   const auto list = list_checkpoints(run);
   if (list.empty()) return Run(cfg, nullptr).go();  // killed before the first checkpoint: start over
   const Checkpoint ck = load_checkpoint(list.back().second);
-  SN_CHECK(ck.epoch == list.back().first, list.back().second, ": the file says epoch ", ck.epoch);
+  SN_USER_CHECK(ck.epoch == list.back().first, list.back().second, ": the file says epoch ", ck.epoch);
   if (ck.epoch >= cfg.epochs) {
     if (!cfg.quiet) std::printf("%s is complete: %d of %d epochs\n", run_dir.c_str(), ck.epoch, cfg.epochs);
     return {ck.epoch + 1, ck.epoch, 0.0, run_dir};

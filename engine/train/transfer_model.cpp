@@ -109,9 +109,9 @@ void TransferModel::load_checkpoint_state(const nn::NamedTensors& state, const s
   for (auto& [n, t] : head_->named_parameters()) slots["fc." + n] = t;
   for (const auto& [name, value] : state) {
     auto it = slots.find(name);
-    SN_CHECK(it != slots.end(), source, ": tensor '", name, "' is not part of this model");
-    SN_CHECK(it->second.shape() == value.shape(), source, ": tensor '", name, "' has shape ",
-             to_string(value.shape()), " but the model expects ", to_string(it->second.shape()));
+    SN_USER_CHECK(it != slots.end(), source, ": tensor '", name, "' is not part of this model");
+    SN_USER_CHECK(it->second.shape() == value.shape(), source, ": tensor '", name, "' has shape ",
+                  to_string(value.shape()), " but the model expects ", to_string(it->second.shape()));
     it->second.copy_(value);
   }
   fused_.reset();

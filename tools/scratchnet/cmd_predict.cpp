@@ -48,8 +48,8 @@ int run_predict(const Options& o) {
   using namespace sn;
   const std::string path = o.weights.empty() ? models::pretrained_weights(o.model) : o.weights;
   const io::WeightFile file(path);
-  SN_CHECK(!o.model_given || file.meta().architecture == o.model, path, " holds a ", file.meta().architecture,
-           " but --model ", o.model, " was given");
+  SN_USER_CHECK(!o.model_given || file.meta().architecture == o.model, path, " holds a ", file.meta().architecture,
+                " but --model ", o.model, " was given");
   auto model = models::load_resnet(file);
   model->eval();
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);

@@ -71,15 +71,15 @@ static sn::cli::Register reg([](CLI::App& app) {
       c.augment = !o->no_augment;
       c.train_layers = split_commas(o->train_layers);
       if (!o->resume.empty()) {
-        SN_CHECK(!out->count() || c.out == o->resume, "--resume continues RUN_DIR in place: do not pass --out");
+        SN_USER_CHECK(!out->count() || c.out == o->resume, "--resume continues RUN_DIR in place: do not pass --out");
         sn::train::TrainConfig runtime = c;
         runtime.epochs = epochs->count() ? c.epochs : 0;
         if (!data->count()) runtime.data.clear();
         sn::train::resume(o->resume, runtime);
         return 0;
       }
-      SN_CHECK(data->count(), "--data is required: a folder with train/<class>/ and test/<class>/");
-      SN_CHECK(out->count(), "--out is required: the run directory to create");
+      SN_USER_CHECK(data->count(), "--data is required: a folder with train/<class>/ and test/<class>/");
+      SN_USER_CHECK(out->count(), "--out is required: the run directory to create");
       sn::train::train(c);
       return 0;
     });
