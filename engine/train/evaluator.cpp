@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
@@ -13,6 +14,7 @@
 #include "engine/train/backbone.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/experiment_data.h"
+#include "engine/train/interrupt.h"
 #include "engine/train/machine.h"
 #include "engine/train/progress.h"
 #include "engine/train/report.h"
@@ -33,9 +35,26 @@ bool head_only(const Checkpoint& ck) {
   return true;
 }
 
+// Where a stop signal is honoured: after each batch and each checkpoint.
+// Nothing has been written yet then; the message says how to start again.
+struct SafePoint {
+  const EvalOptions& o;
+  void operator()(const std::string& where) const {
+    if (o.slow_batch_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.slow_batch_ms));
+    const int sig = stop_signal();
+    if (sig == 0) return;
+    std::string again = shell_quote(o.program) + " eval --run " + shell_quote(o.run);
+    if (!o.data.empty()) again += " --data " + shell_quote(o.data);
+    throw Interrupted("evaluation interrupted by " + signal_name(sig) + " " + where + "; nothing was written (" +
+                          RunPaths(o.run).eval() + " and the report are as they were)\n  run it again: " + again,
+                      sig);
+  }
+};
+
 // Runs `fn(batch)` over the test set in order.
 template <typename Fn>
-void for_each_batch(data::DataLoader& loader, Progress& progress, const std::string& label, Fn fn) {
+void for_each_batch(data::DataLoader& loader, Progress& progress, const std::string& label, const SafePoint& safe,
+                    const std::string& doing, Fn fn) {
   progress.start(label, loader.dataset().size());
   loader.start_epoch(0);
   data::Batch b;
@@ -44,6 +63,7 @@ void for_each_batch(data::DataLoader& loader, Progress& progress, const std::str
     fn(b);
     done += b.size();
     progress.update(done);
+    safe("while " + doing);
   }
 }
 
@@ -53,6 +73,7 @@ json evaluate_run(const EvalOptions& o) {
   const auto t0 = Clock::now();
   const RunPaths run(o.run);
   SN_USER_CHECK(path_exists(run.config()), o.run, " is not a training run: ", run.config(), " is missing");
+  const SafePoint safe{o};
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = o.run;
   if (!o.data.empty()) cfg.data = o.data;
@@ -98,7 +119,7 @@ json evaluate_run(const EvalOptions& o) {
     NoGradGuard no_grad;
     const int64_t f = model.num_features();
     feats = Tensor::empty({n, f});
-    for_each_batch(loader, progress, "test features", [&](const data::Batch& b) {
+    for_each_batch(loader, progress, "test features", safe, "computing the test features", [&](const data::Batch& b) {
       Tensor x = model.features(b.images.to(device)).to(Device::CPU);
       for (int64_t i = 0; i < b.size(); ++i)
         std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
@@ -124,7 +145,8 @@ json evaluate_run(const EvalOptions& o) {
       const auto v = model.head(feats).to_vector();
       std::copy(v.begin(), v.end(), logits.begin());
     } else {
-      for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
+      for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), safe,
+                     "evaluating the checkpoint of epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
         const auto v = model.forward(b.images.to(device)).to_vector();
         for (int64_t i = 0; i < b.size(); ++i)
           std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
@@ -145,6 +167,7 @@ json evaluate_run(const EvalOptions& o) {
     accs.push_back(s.acc());
     scores.push_back(std::move(s));
     all_logits.push_back(std::move(logits));
+    safe("after checkpoint " + std::to_string(c + 1) + " of " + std::to_string(cks.size()));
   }
 
   const size_t best = best_index(accs);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "engine/autograd.h"
 #include "engine/data/loader.h"
@@ -110,6 +111,7 @@ class Run {
     lo.quiet = cfg_.quiet;
     data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
     if (first_epoch_ == 1) write_samples_grid();
+    if (const int sig = stop_signal()) throw stopped(sig, "before epoch " + std::to_string(first_epoch_) + " started");
     if (uses_feature_cache(cfg_)) cache_features(lo);
     for (int epoch = first_epoch_; epoch <= cfg_.epochs; ++epoch) {
       const auto te = Clock::now();
@@ -117,6 +119,10 @@ class Run {
       EpochStats st = cached_.defined() ? epoch_on_features(loader, epoch) : epoch_on_images(loader, epoch);
       const double secs = seconds_since(te);
       end_epoch(epoch, st, secs, loader);
+      // A safe point: the epoch's checkpoint is written.
+      if (const int sig = stop_signal())
+        throw stopped(sig, "after epoch " + std::to_string(epoch) + " of " + std::to_string(cfg_.epochs) +
+                               (epoch < cfg_.epochs ? " (its checkpoint is saved)" : ": the run is complete"));
     }
     TrainSummary s;
     s.first_epoch = first_epoch_;
@@ -175,6 +181,8 @@ class Run {
         std::memcpy(cached_.data() + b.indices[i] * f, feats.data() + i * f, f * sizeof(float));
       done += b.size();
       progress_.update(done);
+      if (const int sig = stop_signal())
+        throw stopped(sig, "while computing the training features, before epoch " + std::to_string(first_epoch_));
     }
     const double secs = seconds_since(t);
     progress_.finish(fmt("features of %.0f training images computed once in %.1f s", n, secs));
@@ -200,8 +208,46 @@ class Run {
     st.seen += static_cast<int64_t>(labels.size());
     st.loss_sum += double(l) * labels.size();
     progress_.update(st.seen, fmt("loss %.4f", st.loss()));
-    if (cfg_.stop_after_batches >= 0 && ++batches_run_ >= cfg_.stop_after_batches)
-      throw Interrupted("training interrupted after " + std::to_string(batches_run_) + " batches (test hook)");
+    after_batch(epoch, batch, batches);
+  }
+
+  // A safe point: batch `done` of `batches` of `epoch` has updated the model.
+  // A stop signal ends the run here, dropping the unfinished epoch, except
+  // after its last batch: then the checkpoint is written first (see go()).
+  void after_batch(int epoch, int64_t done, int64_t batches) {
+    if (cfg_.slow_batch_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.slow_batch_ms));
+    const bool hook = cfg_.stop_after_batches >= 0 && ++batches_run_ >= cfg_.stop_after_batches;
+    const int sig = stop_signal();
+    if (!hook && (sig == 0 || done == batches)) return;
+    const std::string e = std::to_string(epoch);
+    throw stopped(sig, "during epoch " + e + " of " + std::to_string(cfg_.epochs) + ", after batch " +
+                           std::to_string(done) + " of " + std::to_string(batches) + "; nothing of epoch " + e +
+                           " is saved");
+  }
+
+  // What the person who stopped the run needs: where, the last complete
+  // checkpoint, and the command that continues (resume redoes the unfinished epoch).
+  Interrupted stopped(int sig, const std::string& where) const {
+    const auto list = list_checkpoints(run_);
+    std::string msg = "training " +
+                      (sig ? "interrupted by " + signal_name(sig) : std::string("stopped by the test hook")) + " " +
+                      where + "\n  last complete checkpoint: " + (list.empty() ? "none yet" : list.back().second);
+    if (list.empty() || list.back().first < cfg_.epochs) msg += "\n  continue with: " + resume_command();
+    return Interrupted(msg, sig);
+  }
+
+  // `--resume RUN_DIR`, plus what this process was given that RUN_DIR/config.json
+  // does not say (an earlier --resume with a new --epochs or --data).
+  std::string resume_command() const {
+    std::string cmd = shell_quote(cfg_.program) + " train --resume " + shell_quote(run_.root);
+    try {
+      const json saved = read_json(run_.config());
+      if (saved.value("epochs", cfg_.epochs) != cfg_.epochs) cmd += " --epochs " + std::to_string(cfg_.epochs);
+      if (saved.value("data", cfg_.data) != cfg_.data) cmd += " --data " + shell_quote(cfg_.data);
+    } catch (const Error&) {
+      // No readable config.json (stopped before it was written): the plain command.
+    }
+    return cmd;
   }
 
   EpochStats epoch_on_images(data::DataLoader& loader, int epoch) {
@@ -302,7 +348,7 @@ static TrainSummary fresh_run(const TrainConfig& cfg) {
   try {
     return Run(cfg, nullptr).go();
   } catch (const Interrupted&) {
-    throw;  // the test hook stands for a kill: leave the directory as a kill would
+    throw;  // a stop (or the test hook, standing for a kill) leaves the directory to --resume
   } catch (const Error& e) {
     if (existed || !path_exists(cfg.out) || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
     std::error_code ec;
@@ -328,6 +374,8 @@ TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
   cfg.device = runtime.device;
   cfg.quiet = runtime.quiet;
   cfg.stop_after_batches = runtime.stop_after_batches;
+  cfg.slow_batch_ms = runtime.slow_batch_ms;
+  cfg.program = runtime.program;
   if (runtime.epochs > 0) cfg.epochs = runtime.epochs;
   if (!runtime.data.empty()) cfg.data = runtime.data;
   resolve(cfg);

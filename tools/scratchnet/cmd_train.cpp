@@ -64,9 +64,14 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--resize", c.resize, "training Resize size (test use)")->group("");
   cmd->add_option("--crop", c.crop, "crop size (test use)")->group("");
   cmd->add_option("--stop-after-batches", c.stop_after_batches, "stop as if killed (test use)")->group("");
+  cmd->add_option("--slow-batch-ms", c.slow_batch_ms, "sleep after each batch (test use: signals mid-run)")
+      ->group("");
   cmd->callback([o, data, out, epochs] {
     sn::cli::run([&] {
+      // Ctrl-C / SIGTERM stop at the end of a batch with a message saying how to continue.
+      const sn::train::StopSignals stop_signals;
       auto& c = o->cfg;
+      c.program = sn::cli::program();
       c.normalize = !o->no_normalize;
       c.augment = !o->no_augment;
       c.train_layers = split_commas(o->train_layers);

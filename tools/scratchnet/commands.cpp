@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "engine/check.h"
+#include "engine/train/interrupt.h"
 
 namespace sn::cli {
 
@@ -18,6 +19,10 @@ static std::string g_program = "scratchnet";
 void run(const std::function<int()>& body) {
   try {
     g_exit_code = body();
+  } catch (const train::Interrupted& e) {
+    // Not a failure: the person asked. The message says where it stopped and how to go on.
+    std::fprintf(stderr, "scratchnet: %s\n", e.what());
+    g_exit_code = e.signal ? 128 + e.signal : 1;
   } catch (const UserError& e) {
     std::fprintf(stderr, "scratchnet: error: %s\n", e.what());  // one line, no source location
     g_exit_code = 1;
