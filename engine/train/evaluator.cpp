@@ -19,6 +19,7 @@
 #include "engine/train/progress.h"
 #include "engine/train/report.h"
 #include "engine/train/run_dir.h"
+#include "engine/train/run_lock.h"
 #include "engine/train/scoring.h"
 #include "engine/train/transfer_model.h"
 
@@ -73,6 +74,7 @@ json evaluate_run(const EvalOptions& o) {
   const auto t0 = Clock::now();
   const RunPaths run(o.run);
   SN_USER_CHECK(path_exists(run.config()), o.run, " is not a training run: ", run.config(), " is missing");
+  const RunLock lock(o.run, "scratchnet eval");  // no training may add or rewrite checkpoints meanwhile
   const SafePoint safe{o};
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = o.run;

@@ -11,7 +11,7 @@
 // and each checkpoint costs one small matrix product.
 //
 // The result goes to RUN_DIR/eval.json (and is returned); the report is
-// rewritten with it. A stop signal
+// rewritten with it. RUN_DIR is locked meanwhile (run_lock.h). A stop signal
 // (interrupt.h) ends the evaluation at the end of a batch with Interrupted,
 // before anything is written.
 #pragma once

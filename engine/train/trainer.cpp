@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "engine/autograd.h"
@@ -19,6 +20,7 @@
 #include "engine/train/optimizer_state.h"
 #include "engine/train/progress.h"
 #include "engine/train/run_dir.h"
+#include "engine/train/run_lock.h"
 #include "engine/train/samples_grid.h"
 #include "engine/train/transfer_model.h"
 
@@ -45,9 +47,16 @@ struct EpochStats {
   double acc() const { return seen ? double(correct) / seen : 0; }
 };
 
+// The lock on RUN_DIR, owned by the caller of Run so that a failed fresh run
+// still holds it while it removes the directory it created.
+struct Hold {
+  std::optional<RunLock> lock;
+  bool created = false;  // this process created RUN_DIR
+};
+
 class Run {
  public:
-  Run(TrainConfig cfg, const Checkpoint* from) : cfg_(std::move(cfg)), run_(cfg_.out) {
+  Run(TrainConfig cfg, const Checkpoint* from, Hold& hold) : cfg_(std::move(cfg)), run_(cfg_.out) {
     progress_ = Progress(cfg_.quiet ? ProgressMode::Quiet : ProgressMode::Auto);
     if (cfg_.threads > 0) set_num_threads(cfg_.threads);
     device_ = resolve_device(cfg_.device);
@@ -60,12 +69,18 @@ class Run {
       SN_USER_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints "
                     "were trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash,
                     ", file has ", backbone_.hash, ")");
+    // 2. RUN_DIR, created and locked: from here on no other process writes into it.
+    if (!hold.lock) {
+      hold.created = !is_directory(run_.root);
+      make_dirs(run_.root);
+      hold.lock.emplace(run_.root, "scratchnet train");
+    }
     if (!from) {
       const auto existing = list_checkpoints(run_);
       SN_USER_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): "
                     "continue it with --resume ", run_.root, ", or choose another --out");
     }
-    // 2. The model: the backbone frozen, the new head drawn from the seed.
+    // 3. The model: the backbone frozen, the new head drawn from the seed.
     rng_ = Rng(cfg_.seed);
     model_ = std::make_unique<TransferModel>(backbone_.net, backbone_.net->num_features(),
                                              static_cast<int>(splits_.train.classes.size()), cfg_, rng_);
@@ -81,7 +96,7 @@ class Run {
     optimizer_ = make_adam(p, cfg_.lr);
     if (from) load_optimizer_state(*optimizer_, params_, from->optim, from->optimizer, run_.checkpoint(from->epoch));
 
-    // 3. The run directory.
+    // 4. The run directory's files.
     make_dirs(run_.checkpoints());
     if (!from) {
       write_json(run_.config(), to_json(cfg_));
@@ -343,14 +358,16 @@ class Run {
 
 // A fresh run that fails before its first checkpoint (e.g. a non-finite loss
 // in epoch 1) removes the directory it created: nothing in it is worth keeping.
+// Only a directory this process created and still holds locked: never one that
+// existed, and never one another process is using (RunInUse leaves `hold` empty).
 static TrainSummary fresh_run(const TrainConfig& cfg) {
-  const bool existed = path_exists(cfg.out);
+  Hold hold;
   try {
-    return Run(cfg, nullptr).go();
+    return Run(cfg, nullptr, hold).go();
   } catch (const Interrupted&) {
     throw;  // a stop (or the test hook, standing for a kill) leaves the directory to --resume
   } catch (const Error& e) {
-    if (existed || !path_exists(cfg.out) || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
+    if (!hold.created || !hold.lock || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
     std::error_code ec;
     std::filesystem::remove_all(cfg.out, ec);
     std::rethrow_exception(
@@ -379,15 +396,17 @@ TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
   if (runtime.epochs > 0) cfg.epochs = runtime.epochs;
   if (!runtime.data.empty()) cfg.data = runtime.data;
   resolve(cfg);
+  Hold hold;  // locked before the checkpoints are listed: no other process adds one
+  hold.lock.emplace(run_dir, "scratchnet train --resume");
   const auto list = list_checkpoints(run);
-  if (list.empty()) return Run(cfg, nullptr).go();  // killed before the first checkpoint: start over
+  if (list.empty()) return Run(cfg, nullptr, hold).go();  // killed before the first checkpoint: start over
   const Checkpoint ck = load_checkpoint(list.back().second);
   SN_USER_CHECK(ck.epoch == list.back().first, list.back().second, ": the file says epoch ", ck.epoch);
   if (ck.epoch >= cfg.epochs) {
     if (!cfg.quiet) std::printf("%s is complete: %d of %d epochs\n", run_dir.c_str(), ck.epoch, cfg.epochs);
     return {ck.epoch + 1, ck.epoch, 0.0, run_dir};
   }
-  return Run(cfg, &ck).go();
+  return Run(cfg, &ck, hold).go();
 }
 
 }  // namespace sn::train

@@ -27,6 +27,9 @@ namespace sn::train {
 // when a stop signal arrived or the test hook TrainConfig::stop_after_batches
 // is reached: no checkpoint for the unfinished epoch, the message says which
 // checkpoint is the last complete one and how to continue.
+//
+// RUN_DIR is locked (run_lock.h) from the moment it is created or resumed
+// until train() or resume() returns: a second process stops with RunInUse.
 
 struct TrainSummary {
   int first_epoch = 1;  // > 1 after --resume
