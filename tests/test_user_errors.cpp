@@ -129,3 +129,17 @@ TEST_CASE("scratchnet: a user's mistake is one plain line, an internal failure k
   CHECK(out.find("check failed: !*fail_check") != std::string::npos);
 }
 
+TEST_CASE("tools/run-experiment.sh --data: a missing folder is explained (layout, where the photos come from)",
+          "[errors][cli]") {
+  // Fails on the data check, before it installs or builds anything.
+  const std::string script = std::string(SN_SOURCE_DIR) + "/tools/run-experiment.sh";
+  for (const std::string& dir : {std::string("/nonexistent-data"), test::tiny_data() + "/train"}) {
+    const auto [rc, out] = test::run_shell("bash '" + script + "' --data '" + dir + "'");
+    INFO(out);
+    CHECK(rc == 1);
+    CHECK(out.find("expected: " + dir + "/train/<class>/ and " + dir + "/test/<class>/") != std::string::npos);
+    CHECK(out.find("385 training and 98 test") != std::string::npos);
+    CHECK(out.find("public repository (chapter 5)") != std::string::npos);
+    CHECK(out.find("install") == std::string::npos);  // nothing else ran
+  }
+}
