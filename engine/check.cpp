@@ -12,4 +12,15 @@ void throw_error(const char* file, int line, const char* cond, const std::string
   throw Error(os.str());
 }
 
+void throw_user_error(const std::string& msg) { throw UserError(msg); }
+
 }  // namespace sn::detail
+
+namespace sn {
+
+std::exception_ptr same_kind(const Error& e, const std::string& message) {
+  if (dynamic_cast<const UserError*>(&e)) return std::make_exception_ptr(UserError(message));
+  return std::make_exception_ptr(Error(message));
+}
+
+}  // namespace sn

@@ -91,7 +91,7 @@ std::map<std::string, LayerInfo> read_topology(const nlohmann::json& topo, const
   const nlohmann::json* layers = nullptr;
   if (topo.contains("model_config") && topo["model_config"].contains("config"))
     layers = &topo["model_config"]["config"]["layers"];
-  SN_CHECK(layers && layers->is_array(), path, ": modelTopology has no model_config.config.layers");
+  SN_USER_CHECK(layers && layers->is_array(), path, ": modelTopology has no model_config.config.layers");
   for (const auto& l : *layers) {
     LayerInfo info;
     info.class_name = l.at("class_name").get<std::string>();
@@ -119,22 +119,23 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
   std::map<std::string, std::string> keras_of;      // torch module -> Keras layer
   for (const auto& [name, value] : model.weights) {
     const size_t slash = name.find('/');
-    SN_CHECK(slash != std::string::npos, path, ": weight '", name, "' is not named <layer>/<param>");
+    SN_USER_CHECK(slash != std::string::npos, path, ": weight '", name, "' is not named <layer>/<param>");
     const std::string layer = name.substr(0, slash), param = name.substr(slash + 1);
     const std::string mod = torch_module(layer);
-    SN_CHECK(!mod.empty(), path, ": weight '", name, "' belongs to layer '", layer,
-             "', which is not part of a Keras ResNet");
+    SN_USER_CHECK(!mod.empty(), path, ": weight '", name, "' belongs to layer '", layer,
+                  "', which is not part of a Keras ResNet");
     auto li = layers.find(layer);
-    SN_CHECK(li != layers.end(), path, ": weight '", name, "' has no layer '", layer, "' in the topology");
+    SN_USER_CHECK(li != layers.end(), path, ": weight '", name, "' has no layer '", layer, "' in the topology");
     keras_of[mod] = layer;
     const std::string& cls = li->second.class_name;
     if (cls == "Conv2D" && param == "kernel") {
-      SN_CHECK(value.ndim() == 4, path, ": '", name, "' should be a 4-d HWIO kernel, got ", to_string(value.shape()));
+      SN_USER_CHECK(value.ndim() == 4, path, ": '", name, "' should be a 4-d HWIO kernel, got ",
+                    to_string(value.shape()));
       t[mod + ".weight"] = hwio_to_oihw(value);
     } else if (cls == "Conv2D" && param == "bias") {
       conv_bias[mod] = value;
     } else if (cls == "Dense" && param == "kernel") {
-      SN_CHECK(value.ndim() == 2, path, ": '", name, "' should be a 2-d [in, out] kernel");
+      SN_USER_CHECK(value.ndim() == 2, path, ": '", name, "' should be a 2-d [in, out] kernel");
       t[mod + ".weight"] = transpose2d(value);
     } else if (cls == "Dense" && param == "bias") {
       t[mod + ".bias"] = value;
@@ -142,10 +143,10 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
       static const std::map<std::string, std::string> bn = {
           {"gamma", "weight"}, {"beta", "bias"}, {"moving_mean", "running_mean"}, {"moving_variance", "running_var"}};
       auto it = bn.find(param);
-      SN_CHECK(it != bn.end(), path, ": unknown batch-norm parameter '", name, "'");
+      SN_USER_CHECK(it != bn.end(), path, ": unknown batch-norm parameter '", name, "'");
       t[mod + "." + it->second] = value;
     } else {
-      SN_FAIL(path, ": weight '", name, "' of a ", cls, " layer is not part of a Keras ResNet");
+      SN_USER_FAIL(path, ": weight '", name, "' of a ", cls, " layer is not part of a Keras ResNet");
     }
   }
 
@@ -155,12 +156,13 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
   for (const auto& [conv, b] : conv_bias) {
     const std::string bn = bn_after(conv);
     auto mean = t.find(bn + ".running_mean");
-    SN_CHECK(mean != t.end() && keras_of.count(bn), path, ": conv '", keras_of[conv], "' has a bias but no batch norm (",
-             bn, ") to fold it into");
-    SN_CHECK(layers.at(keras_of[bn]).input == keras_of[conv], path, ": batch norm '", keras_of[bn], "' does not read conv '",
-             keras_of[conv], "': cannot fold the conv's bias");
-    SN_CHECK(b.numel() == mean->second.numel(), path, ": bias of '", keras_of[conv], "' and mean of '", keras_of[bn],
-             "' differ in size");
+    SN_USER_CHECK(mean != t.end() && keras_of.count(bn), path, ": conv '", keras_of[conv], "' has a bias but no batch norm (",
+                  bn, ") to fold it into");
+    SN_USER_CHECK(layers.at(keras_of[bn]).input == keras_of[conv], path, ": batch norm '", keras_of[bn], "' does not read conv '",
+                  keras_of[conv], "': cannot fold the conv's bias");
+    SN_USER_CHECK(b.numel() == mean->second.numel(), path, ": bias of '", keras_of[conv], "' and mean of '",
+                  keras_of[bn],
+                  "' differ in size");
     Tensor folded = mean->second.clone();
     for (int64_t i = 0; i < folded.numel(); ++i) folded.data()[i] -= b.data()[i];
     mean->second = folded;
@@ -178,19 +180,21 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
   cfg.arch = "";
   for (const char* arch : {"resnet50", "resnet101", "resnet152"})
     if (resnet_layout(arch).blocks == blocks) cfg.arch = arch;
-  SN_CHECK(!cfg.arch.empty(), path, ": blocks per stage ", blocks[0], ",", blocks[1], ",", blocks[2], ",", blocks[3],
-           " match no bottleneck ResNet");
-  SN_CHECK(t.count("conv1.weight") && t.count("fc.weight"), path, ": no conv1 or no dense classifier");
+  SN_USER_CHECK(!cfg.arch.empty(), path, ": blocks per stage ", blocks[0], ",", blocks[1], ",", blocks[2], ",",
+                blocks[3],
+                " match no bottleneck ResNet");
+  SN_USER_CHECK(t.count("conv1.weight") && t.count("fc.weight"), path, ": no conv1 or no dense classifier");
   cfg.width = static_cast<int>(t["conv1.weight"].size(0));
   cfg.num_classes = static_cast<int>(t["fc.weight"].size(0));
   // Where does the first block of stage 3 (layer2.0) stride: 1x1 (v1) or 3x3 (v1.5)?
   const int s1 = layers.at(keras_of.at("layer2.0.conv1")).stride, s2 = layers.at(keras_of.at("layer2.0.conv2")).stride;
-  SN_CHECK((s1 == 2) != (s2 == 2), path, ": cannot tell the stride placement (strides ", s1, " and ", s2, ")");
+  SN_USER_CHECK((s1 == 2) != (s2 == 2), path, ": cannot tell the stride placement (strides ", s1, " and ", s2, ")");
   cfg.block_stride = s1 == 2 ? BlockStride::V1 : BlockStride::V1_5;
   double eps = -1;
   for (const auto& [name, l] : layers)
     if (l.class_name == "BatchNormalization") {
-      SN_CHECK(eps < 0 || l.epsilon == eps, path, ": batch norms use different epsilons (", eps, ", ", l.epsilon, ")");
+      SN_USER_CHECK(eps < 0 || l.epsilon == eps, path, ": batch norms use different epsilons (", eps, ", ", l.epsilon,
+                    ")");
       eps = l.epsilon;
     }
   cfg.bn_eps = eps;
@@ -204,7 +208,7 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
     int expect = mod == "conv1" ? 2 : 1;
     if (std::regex_match(mod, m, conv_re) && m[1] != "1" && m[2] == "0" && (m[3] == "downsample.0" || m[3] == strided))
       expect = 2;
-    SN_CHECK(l.stride == expect, path, ": layer '", keras, "' (", mod, ") has stride ", l.stride, ", expected ", expect);
+    SN_USER_CHECK(l.stride == expect, path, ": layer '", keras, "' (", mod, ") has stride ", l.stride, ", expected ", expect);
   }
   const std::string act = layers.at(keras_of.at("fc")).activation;
   if (act == "softmax") c.notes.push_back("the Keras classifier ends in softmax; fc outputs the logits before it");

@@ -12,28 +12,28 @@ namespace sn::models {
 
 std::vector<std::string> read_labels(const std::string& path) {
   std::ifstream in(path);
-  SN_CHECK(in.good(), "cannot open labels file ", path);
+  SN_USER_CHECK(in.good(), "cannot open labels file ", path);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    SN_FAIL(path, ": not valid JSON: ", e.what());
+    SN_USER_FAIL(path, ": not valid JSON: ", e.what());
   }
   std::vector<std::string> labels;
   if (j.is_array()) {
     for (const auto& x : j) labels.push_back(x.get<std::string>());
   } else {
-    SN_CHECK(j.is_object(), path, ": labels must be a JSON array or an object {\"0\": name, ...}");
+    SN_USER_CHECK(j.is_object(), path, ": labels must be a JSON array or an object {\"0\": name, ...}");
     labels.resize(j.size());
     for (const auto& [k, v] : j.items()) {
       size_t idx = 0;
       try {
         idx = std::stoul(k);
       } catch (...) {
-        SN_FAIL(path, ": label key '", k, "' is not a class index");
+        SN_USER_FAIL(path, ": label key '", k, "' is not a class index");
       }
-      SN_CHECK(idx < labels.size() && labels[idx].empty(), path, ": label keys must be 0..", labels.size() - 1,
-               " once each, got '", k, "'");
+      SN_USER_CHECK(idx < labels.size() && labels[idx].empty(), path, ": label keys must be 0..", labels.size() - 1,
+                    " once each, got '", k, "'");
       labels[idx] = v.get<std::string>();
     }
   }
@@ -65,7 +65,7 @@ nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string
     std::string msg = source + " does not convert to a " + cfg.arch + ": ";
     for (size_t i = 0; i < problems.size() && i < 8; ++i) msg += (i ? "; " : "") + problems[i];
     if (problems.size() > 8) msg += "; ...";
-    SN_FAIL(msg);
+    SN_USER_FAIL(msg);
   }
   return out;
 }
@@ -83,8 +83,8 @@ static std::string infer_arch(const std::map<std::string, Tensor>& t, const std:
     const ResNetLayout l = resnet_layout(arch);
     if (l.blocks == blocks && l.bottleneck == bottleneck) return arch;
   }
-  SN_FAIL(path, ": the tensor names match no ResNet (blocks per stage ", blocks[0], ",", blocks[1], ",", blocks[2],
-          ",", blocks[3], bottleneck ? ", bottleneck" : ", basic", " blocks)");
+  SN_USER_FAIL(path, ": the tensor names match no ResNet (blocks per stage ", blocks[0], ",", blocks[1], ",", blocks[2],
+               ",", blocks[3], bottleneck ? ", bottleneck" : ", basic", " blocks)");
 }
 
 Converted convert_pth(const std::string& path, const PthOptions& opt) {
@@ -98,8 +98,8 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
       if (t.dtype != "float32") c.notes.push_back("converted '" + t.name + "' from " + t.dtype + " to float32");
     } else {
       const std::string suffix = "num_batches_tracked";
-      SN_CHECK(t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0,
-               path, ": tensor '", t.name, "' has dtype ", t.dtype, "; a ResNet has only floating tensors");
+      SN_USER_CHECK(t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0,
+                    path, ": tensor '", t.name, "' has dtype ", t.dtype, "; a ResNet has only floating tensors");
       ++dropped;
     }
   }
@@ -109,11 +109,12 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
 
   ResNetConfig cfg;
   cfg.arch = infer_arch(tensors, path);
-  SN_CHECK(opt.arch.empty() || opt.arch == cfg.arch, path, ": --arch ", opt.arch, " was given but the file holds a ",
-           cfg.arch);
+  SN_USER_CHECK(opt.arch.empty() || opt.arch == cfg.arch, path, ": --arch ", opt.arch,
+                " was given but the file holds a ",
+                cfg.arch);
   auto dim0 = [&](const char* name) -> int {
     auto it = tensors.find(name);
-    SN_CHECK(it != tensors.end() && it->second.ndim() >= 1, path, ": missing tensor '", name, "'");
+    SN_USER_CHECK(it != tensors.end() && it->second.ndim() >= 1, path, ": missing tensor '", name, "'");
     return static_cast<int>(it->second.size(0));
   };
   cfg.width = dim0("conv1.weight");

@@ -42,7 +42,7 @@ const T& as(const nn::Module* m, const std::string& what) {
 
 FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precision)
     : mode_(mode), precision_(precision) {
-  SN_CHECK(precision == Precision::F32 || cpu::nchwc::bf16_supported(),
+  SN_USER_CHECK(precision == Precision::F32 || cpu::nchwc::bf16_supported(),
            "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a scratchnet built for it "
            "(-march=native on such a CPU); this one has none: use --precision fp32");
   auto make = [&](const std::string& conv_name, const std::string& bn_name) {

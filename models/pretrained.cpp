@@ -33,12 +33,12 @@ static std::string quote(const std::string& s) {
 std::string pretrained_weights(const std::string& model) {
   const std::string path = weights_dir() + "/" + model + "-imagenet.snw";
   if (exists(path)) return path;
-  SN_CHECK(model == "resnet50", "no weights for ", model, " at ", path,
-           ": torchvision's ImageNet weights cannot be downloaded here; convert resnet18-f37072fd.pth with "
-           "`scratchnet convert --from pth resnet18-f37072fd.pth --out ",
-           path, "` (see README, Weights), or pass --weights");
+  SN_USER_CHECK(model == "resnet50", "no weights for ", model, " at ", path,
+                ": torchvision's ImageNet weights cannot be downloaded here; convert resnet18-f37072fd.pth with "
+                "`scratchnet convert --from pth resnet18-f37072fd.pth --out ",
+                path, "` (see README, Weights), or pass --weights");
   const std::string script = std::string(SCRATCHNET_SOURCE_DIR) + "/tools/fetch-weights.sh";
-  SN_CHECK(exists(script), "cannot fetch ", path, ": ", script, " not found");
+  SN_USER_CHECK(exists(script), "cannot fetch ", path, ": ", script, " not found");
   // The script converts with this very executable.
   char exe[4096];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -47,7 +47,7 @@ std::string pretrained_weights(const std::string& model) {
   cmd += " 1>&2";  // progress goes to stderr: stdout may be a JSON document (predict --json)
   std::fprintf(stderr, "scratchnet: %s is missing; fetching and converting it (once)\n", path.c_str());
   const int rc = std::system(cmd.c_str());
-  SN_CHECK(rc == 0 && exists(path), "fetching the ResNet-50 weights failed (", cmd, " exited with ", rc, ")");
+  SN_USER_CHECK(rc == 0 && exists(path), "fetching the ResNet-50 weights failed (", cmd, " exited with ", rc, ")");
   return path;
 }
 

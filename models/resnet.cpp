@@ -14,7 +14,7 @@ ResNetLayout resnet_layout(const std::string& arch) {
   if (arch == "resnet50") return {{3, 4, 6, 3}, true};
   if (arch == "resnet101") return {{3, 4, 23, 3}, true};
   if (arch == "resnet152") return {{3, 8, 36, 3}, true};
-  SN_FAIL("unknown architecture '", arch, "' (known: resnet18, resnet34, resnet50, resnet101, resnet152)");
+  SN_USER_FAIL("unknown architecture '", arch, "' (known: resnet18, resnet34, resnet50, resnet101, resnet152)");
 }
 
 nlohmann::json ResNetConfig::to_json() const {
@@ -32,13 +32,13 @@ ResNetConfig ResNetConfig::from_json(const std::string& arch, const nlohmann::js
     c.num_classes = j.value("num_classes", 1000);
     c.width = j.value("width", 64);
     const std::string stride = j.value("block_stride", "v1.5");
-    SN_CHECK(stride == "v1" || stride == "v1.5", "block_stride is '", stride, "', expected \"v1\" or \"v1.5\"");
+    SN_USER_CHECK(stride == "v1" || stride == "v1.5", "block_stride is '", stride, "', expected \"v1\" or \"v1.5\"");
     c.block_stride = stride == "v1" ? BlockStride::V1 : BlockStride::V1_5;
     c.bn_eps = j.value("bn_eps", 1e-5);
   } catch (const nlohmann::json::exception& e) {
-    SN_FAIL("bad ResNet options ", j.dump(), ": ", e.what());
+    SN_USER_FAIL("bad ResNet options ", j.dump(), ": ", e.what());
   }
-  SN_CHECK(c.num_classes > 0 && c.width > 0 && c.bn_eps > 0, "bad ResNet options ", j.dump());
+  SN_USER_CHECK(c.num_classes > 0 && c.width > 0 && c.bn_eps > 0, "bad ResNet options ", j.dump());
   return c;
 }
 
@@ -172,7 +172,7 @@ std::shared_ptr<ResNet> load_resnet(const io::WeightFile& file, bool allow_unexp
   try {
     cfg = ResNetConfig::from_json(file.meta().architecture, file.meta().model);
   } catch (const Error& e) {
-    SN_FAIL(file.path(), ": ", e.what());
+    SN_USER_FAIL(file.path(), ": ", e.what());
   }
   Rng rng(0);  // the initial values are overwritten by the file's
   auto model = std::make_shared<ResNet>(cfg, rng);

@@ -102,13 +102,13 @@ static uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1
 // "image file is truncated"), so compare the file size with what the header
 // needs: the pixel-data offset plus height rows of 4-byte-aligned width*bpp bits.
 static void check_bmp_complete(const uint8_t* d, size_t n, const std::string& name) {
-  SN_CHECK(n >= 30, name, ": truncated BMP: ", n, " bytes is shorter than a BMP header");
+  SN_USER_CHECK(n >= 30, name, ": truncated BMP: ", n, " bytes is shorter than a BMP header");
   const uint64_t offset = le32(d + 10), header_size = le32(d + 14);
   uint64_t w, h, bpp, compression = 0;
   if (header_size == 12) {  // OS/2 BITMAPCOREHEADER
     w = le16(d + 18), h = le16(d + 20), bpp = le16(d + 24);
   } else {
-    SN_CHECK(n >= 34, name, ": truncated BMP: ", n, " bytes is shorter than its header");
+    SN_USER_CHECK(n >= 34, name, ": truncated BMP: ", n, " bytes is shorter than its header");
     const int32_t sh = static_cast<int32_t>(le32(d + 22));  // negative height: rows stored top-down
     w = le32(d + 18), h = static_cast<uint64_t>(sh < 0 ? -static_cast<int64_t>(sh) : sh);
     bpp = le16(d + 28), compression = le32(d + 30);
@@ -116,22 +116,22 @@ static void check_bmp_complete(const uint8_t* d, size_t n, const std::string& na
   if (compression == 1 || compression == 2) return;  // RLE: stb refuses it anyway
   const uint64_t row_bytes = (w * bpp + 31) / 32 * 4;
   const uint64_t needed = offset + row_bytes * h;
-  SN_CHECK(n >= needed, name, ": truncated BMP: the header describes ", w, "x", h, " pixels at ", bpp,
-           " bits, which needs ", needed, " bytes, but the file has ", n);
+  SN_USER_CHECK(n >= needed, name, ": truncated BMP: the header describes ", w, "x", h, " pixels at ", bpp,
+                " bits, which needs ", needed, " bytes, but the file has ", n);
 }
 
 ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name) {
-  SN_CHECK(size > 0, name, ": empty file (0 bytes), not an image");
-  SN_CHECK(size <= static_cast<size_t>(INT_MAX), name, ": file too large for the decoder (", size, " bytes)");
+  SN_USER_CHECK(size > 0, name, ": empty file (0 bytes), not an image");
+  SN_USER_CHECK(size <= static_cast<size_t>(INT_MAX), name, ": file too large for the decoder (", size, " bytes)");
   ImageInfo info;
   info.format = detect_format(data, size);
-  SN_CHECK(info.format != ImageFormat::Unknown, name,
-           ": not an image: the content is not JPEG, PNG, BMP, GIF, PPM or PGM, whatever its name says; ",
-           preview(data, size));
-  SN_CHECK(info.format != ImageFormat::TIFF && info.format != ImageFormat::WebP, name, ": ",
-           format_name(info.format), " images are not supported (stb_image reads JPEG, PNG, BMP, GIF, PPM, PGM)");
-  SN_CHECK(info.format != ImageFormat::PNM || data[1] == '5' || data[1] == '6', name, ": PNM variant P", data[1],
-           " (ASCII or 1-bit) is not supported; only binary PGM (P5) and PPM (P6)");
+  SN_USER_CHECK(info.format != ImageFormat::Unknown, name,
+                ": not an image: the content is not JPEG, PNG, BMP, GIF, PPM or PGM, whatever its name says; ",
+                preview(data, size));
+  SN_USER_CHECK(info.format != ImageFormat::TIFF && info.format != ImageFormat::WebP, name, ": ",
+                format_name(info.format), " images are not supported (stb_image reads JPEG, PNG, BMP, GIF, PPM, PGM)");
+  SN_USER_CHECK(info.format != ImageFormat::PNM || data[1] == '5' || data[1] == '6', name, ": PNM variant P", data[1],
+                " (ASCII or 1-bit) is not supported; only binary PGM (P5) and PPM (P6)");
   // stb_image 2.27 overflows on a bad Huffman table, even while reading the header: check first.
   if (info.format == ImageFormat::JPEG) check_jpeg_huffman_tables(data, size, name);
   if (info.format == ImageFormat::PNM) check_pnm_depth(data, size, name);  // 16-bit: a stb over-read
@@ -143,8 +143,8 @@ ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name)
     return info;
   }
   int comp = 0;
-  SN_CHECK(stbi_info_from_memory(data, static_cast<int>(size), &info.width, &info.height, &comp), name,
-           ": corrupt or truncated ", format_name(info.format), " header", stb_reason());
+  SN_USER_CHECK(stbi_info_from_memory(data, static_cast<int>(size), &info.width, &info.height, &comp), name,
+                ": corrupt or truncated ", format_name(info.format), " header", stb_reason());
   return info;
 }
 
@@ -152,11 +152,11 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
   // 1. The header alone: format, then dimensions, refused before any pixel memory exists.
   const ImageInfo info = probe_image(data, size, name);
   const int64_t pixels = static_cast<int64_t>(info.width) * info.height;
-  SN_CHECK(info.width > 0 && info.height > 0, name, ": ", format_name(info.format), " header gives an empty size ",
-           info.width, "x", info.height);
-  SN_CHECK(pixels <= options.max_pixels, name, ": ", format_name(info.format), " header claims ", info.width, "x",
-           info.height, " = ", pixels, " pixels, above the limit of ", options.max_pixels,
-           " (DecodeOptions::max_pixels): refusing to allocate for a corrupt or hostile file");
+  SN_USER_CHECK(info.width > 0 && info.height > 0, name, ": ", format_name(info.format), " header gives an empty size ",
+                info.width, "x", info.height);
+  SN_USER_CHECK(pixels <= options.max_pixels, name, ": ", format_name(info.format), " header claims ", info.width, "x",
+                info.height, " = ", pixels, " pixels, above the limit of ", options.max_pixels,
+                " (DecodeOptions::max_pixels): refusing to allocate for a corrupt or hostile file");
   if (info.format == ImageFormat::BMP) check_bmp_complete(data, size, name);
   if (info.format == ImageFormat::PNG) check_png_chunks(data, size, name);  // image_guard.h says why
 
@@ -169,10 +169,11 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
   stb_budget::Scope scope(budget);
   int w = 0, h = 0, comp = 0;
   stbi_uc* p = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 4);
-  SN_CHECK(p != nullptr || !stb_budget::exceeded, name, ": ", format_name(info.format), " data expands beyond the ",
-           budget, " bytes its ", info.width, "x", info.height, " header allows: refusing a decompression bomb");
-  SN_CHECK(p != nullptr, name, ": cannot decode ", format_name(info.format), ": corrupt or truncated data",
-           stb_reason());
+  SN_USER_CHECK(p != nullptr || !stb_budget::exceeded, name, ": ", format_name(info.format),
+                " data expands beyond the ",
+                budget, " bytes its ", info.width, "x", info.height, " header allows: refusing a decompression bomb");
+  SN_USER_CHECK(p != nullptr, name, ": cannot decode ", format_name(info.format), ": corrupt or truncated data",
+                stb_reason());
   Image img;
   img.width = w;
   img.height = h;
@@ -185,8 +186,8 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
     dst[3 * i + 2] = p[4 * i + 2];
   }
   stbi_image_free(p);
-  SN_CHECK(w == info.width && h == info.height, name, ": decoded size ", w, "x", h, " differs from the header's ",
-           info.width, "x", info.height);
+  SN_USER_CHECK(w == info.width && h == info.height, name, ": decoded size ", w, "x", h, " differs from the header's ",
+                info.width, "x", info.height);
   return img;
 }
 

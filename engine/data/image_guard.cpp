@@ -35,8 +35,8 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& na
       for (size_t q = start; q < end && q < n;) {
         size_t codes = 0;
         for (size_t i = q + 1; i <= q + 16 && i < n; ++i) codes += d[i];
-        SN_CHECK(codes <= 256, name, ": corrupt JPEG: a Huffman table (DHT segment at byte ", pos, ") lists ",
-                 codes, " codes, more than the 256 a table can hold");
+        SN_USER_CHECK(codes <= 256, name, ": corrupt JPEG: a Huffman table (DHT segment at byte ", pos, ") lists ",
+                      codes, " codes, more than the 256 a table can hold");
         q += 17 + codes;
       }
     }
@@ -50,8 +50,8 @@ void check_png_chunks(const uint8_t* d, size_t n, const std::string& name) {
   for (size_t pos = 8; pos + 8 <= n;) {
     const uint64_t len = be32(pos);
     const std::string type(reinterpret_cast<const char*>(d + pos + 4), 4);
-    SN_CHECK(len + 12 <= n - pos, name, ": corrupt or truncated PNG: chunk '", type, "' at byte ", pos, " claims ",
-             len, " bytes but only ", n - pos, " remain in the file");
+    SN_USER_CHECK(len + 12 <= n - pos, name, ": corrupt or truncated PNG: chunk '", type, "' at byte ", pos, " claims ",
+                  len, " bytes but only ", n - pos, " remain in the file");
     if (type == "IEND") return;
     pos += 12 + len;
   }
@@ -73,11 +73,11 @@ void check_pnm_depth(const uint8_t* d, size_t n, const std::string& name) {
     while (p < n && std::isdigit(d[p])) {
       x = x * 10 + (d[p++] - '0');
       // stb parses the number into an int without an overflow check: refuse it first.
-      SN_CHECK(x <= INT_MAX, name, ": corrupt PGM/PPM header: a number with more than 10 digits or above ",
-               INT_MAX);
+      SN_USER_CHECK(x <= INT_MAX, name, ": corrupt PGM/PPM header: a number with more than 10 digits or above ",
+                    INT_MAX);
     }
   }
-  SN_CHECK(v[2] <= 255, name, ": 16-bit PGM/PPM (maxval ", v[2], ") is not supported; only 8-bit (maxval <= 255)");
+  SN_USER_CHECK(v[2] <= 255, name, ": 16-bit PGM/PPM (maxval ", v[2], ") is not supported; only 8-bit (maxval <= 255)");
 }
 
 }  // namespace sn::data

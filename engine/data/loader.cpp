@@ -149,7 +149,7 @@ DataLoader::SampleOut DataLoader::load_sample(int64_t index, int64_t epoch, Tens
   } catch (const Error& e) {
     const std::string msg = e.what();
     // Decoder messages already start with the path; others get it in front.
-    out.error = std::make_exception_ptr(Error(msg.rfind(path, 0) == 0 ? msg : path + ": " + msg));
+    out.error = same_kind(e, msg.rfind(path, 0) == 0 ? msg : path + ": " + msg);  // a bad image stays a UserError
   } catch (...) {
     out.error = std::current_exception();
   }

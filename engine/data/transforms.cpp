@@ -64,9 +64,9 @@ std::array<int, 2> shorter_side_size(int width, int height, int size) {
   // An extreme aspect ratio (a 1 x 100000 image) would make the output huge (256 x 25600000):
   // refused above PIL's pixel limit, before the int conversion could overflow. Found by tools/fuzz.
   constexpr double kMaxPixels = 89478485;  // PIL's Image.MAX_IMAGE_PIXELS, as DecodeOptions::max_pixels
-  SN_CHECK(new_long_d * size <= kMaxPixels, "Resize(", size, ") of a ", width, "x", height,
-           " image would make ", static_cast<int64_t>(new_long_d), " x ", size, " pixels, above the limit of ",
-           static_cast<int64_t>(kMaxPixels), " (aspect ratio too extreme)");
+  SN_USER_CHECK(new_long_d * size <= kMaxPixels, "Resize(", size, ") of a ", width, "x", height,
+                " image would make ", static_cast<int64_t>(new_long_d), " x ", size, " pixels, above the limit of ",
+                static_cast<int64_t>(kMaxPixels), " (aspect ratio too extreme)");
   const int new_long = static_cast<int>(new_long_d);
   return width <= height ? std::array<int, 2>{size, new_long} : std::array<int, 2>{new_long, size};
 }

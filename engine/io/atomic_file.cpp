@@ -16,7 +16,7 @@ static std::string os_error() { return std::strerror(errno); }
 void write_file_atomic(const std::string& path, const void* bytes, size_t size) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  SN_CHECK(fd >= 0, "cannot create ", tmp, ": ", os_error());
+  SN_USER_CHECK(fd >= 0, "cannot create ", tmp, ": ", os_error());
   const char* p = static_cast<const char*>(bytes);
   size_t left = size;
   while (left > 0) {
@@ -26,7 +26,7 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size) 
       const std::string why = n < 0 ? os_error() : "short write";
       ::close(fd);
       ::unlink(tmp.c_str());
-      SN_FAIL("cannot write ", path, ": ", why, " (the previous file, if any, is unchanged)");
+      SN_USER_FAIL("cannot write ", path, ": ", why, " (the previous file, if any, is unchanged)");
     }
     p += n;
     left -= static_cast<size_t>(n);
@@ -34,12 +34,12 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size) 
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const std::string why = os_error();
     ::unlink(tmp.c_str());
-    SN_FAIL("cannot write ", path, ": ", why, " (the previous file, if any, is unchanged)");
+    SN_USER_FAIL("cannot write ", path, ": ", why, " (the previous file, if any, is unchanged)");
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = os_error();
     ::unlink(tmp.c_str());
-    SN_FAIL("cannot rename ", tmp, " to ", path, ": ", why);
+    SN_USER_FAIL("cannot rename ", tmp, " to ", path, ": ", why);
   }
   // Make the rename itself durable.
   std::string dir = path;
@@ -52,11 +52,11 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size) 
 
 std::vector<uint8_t> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  SN_CHECK(fd >= 0, "cannot open ", path, ": ", os_error());
+  SN_USER_CHECK(fd >= 0, "cannot open ", path, ": ", os_error());
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    SN_FAIL("cannot read ", path, ": not a regular file");
+    SN_USER_FAIL("cannot read ", path, ": not a regular file");
   }
   std::vector<uint8_t> data(static_cast<size_t>(st.st_size));
   size_t got = 0;
@@ -67,7 +67,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
     got += static_cast<size_t>(n);
   }
   ::close(fd);
-  SN_CHECK(got == data.size(), "cannot read ", path, ": short read (", got, " of ", data.size(), " bytes)");
+  SN_USER_CHECK(got == data.size(), "cannot read ", path, ": short read (", got, " of ", data.size(), " bytes)");
   return data;
 }
 

@@ -212,7 +212,7 @@ class Machine {
  private:
   template <typename... A>
   [[noreturn]] void fail(const A&... a) const {
-    SN_FAIL(where_, ": ", detail::concat(a...), " (at byte ", op_pos_, ")");
+    SN_USER_FAIL(where_, ": ", detail::concat(a...), " (at byte ", op_pos_, ")");
   }
   template <typename... A>
   void check(bool ok, const A&... a) const {

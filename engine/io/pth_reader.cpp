@@ -98,10 +98,10 @@ float load_float(const StorageRef& s, int64_t i) {
 }
 
 std::vector<int64_t> int_tuple(const ValuePtr& v, const char* what) {
-  SN_CHECK(v->kind == Value::Kind::Tuple, what, " must be a tuple of ints, got ", v->describe());
+  SN_USER_CHECK(v->kind == Value::Kind::Tuple, what, " must be a tuple of ints, got ", v->describe());
   std::vector<int64_t> out;
   for (const auto& x : v->items) {
-    SN_CHECK(x->kind == Value::Kind::Int, what, " must be a tuple of ints, got a ", x->describe());
+    SN_USER_CHECK(x->kind == Value::Kind::Int, what, " must be a tuple of ints, got a ", x->describe());
     out.push_back(x->i);
   }
   return out;
@@ -111,42 +111,42 @@ std::vector<int64_t> int_tuple(const ValuePtr& v, const char* what) {
 // and the older _rebuild_tensor(storage, storage_offset, size, stride): check that
 // every element the tensor can address lies inside its storage.
 ValuePtr rebuild_tensor(const std::vector<ValuePtr>& a, size_t min_args, size_t max_args) {
-  SN_CHECK(a.size() >= min_args && a.size() <= max_args, "expected ", min_args, " to ", max_args,
-           " arguments, got ", a.size());
-  SN_CHECK(a[0]->kind == Value::Kind::Object && a[0]->str == "storage", "argument 1 must be a storage, got ",
-           a[0]->describe());
-  SN_CHECK(a[1]->kind == Value::Kind::Int, "storage offset must be an int");
+  SN_USER_CHECK(a.size() >= min_args && a.size() <= max_args, "expected ", min_args, " to ", max_args,
+                " arguments, got ", a.size());
+  SN_USER_CHECK(a[0]->kind == Value::Kind::Object && a[0]->str == "storage", "argument 1 must be a storage, got ",
+                a[0]->describe());
+  SN_USER_CHECK(a[1]->kind == Value::Kind::Int, "storage offset must be an int");
   TensorRef t{std::any_cast<std::shared_ptr<StorageRef>>(a[0]->object), a[1]->i, int_tuple(a[2], "size"),
               int_tuple(a[3], "stride")};
-  SN_CHECK(t.shape.size() == t.stride.size() && t.shape.size() <= 16, "size ", to_string(t.shape), " and stride ",
-           to_string(t.stride), " do not match");
+  SN_USER_CHECK(t.shape.size() == t.stride.size() && t.shape.size() <= 16, "size ", to_string(t.shape), " and stride ",
+                to_string(t.stride), " do not match");
   const int64_t n = t.storage->numel;
-  SN_CHECK(t.offset >= 0 && t.offset <= n, "storage offset ", t.offset, " outside storage '", t.storage->key,
-           "' of ", n, " elements");
+  SN_USER_CHECK(t.offset >= 0 && t.offset <= n, "storage offset ", t.offset, " outside storage '", t.storage->key,
+                "' of ", n, " elements");
   int64_t last = t.offset;  // the largest element index the tensor reaches
   bool empty = false;
   for (size_t d = 0; d < t.shape.size(); ++d) {
-    SN_CHECK(t.shape[d] >= 0 && t.stride[d] >= 0, "negative size or stride in ", to_string(t.shape), " / ",
-             to_string(t.stride));
+    SN_USER_CHECK(t.shape[d] >= 0 && t.stride[d] >= 0, "negative size or stride in ", to_string(t.shape), " / ",
+                  to_string(t.stride));
     empty |= t.shape[d] == 0;
   }
   for (size_t d = 0; d < t.shape.size() && !empty; ++d) {
     if (t.shape[d] > 1) {
       // (size-1)*stride <= n - last, written so that it cannot overflow.
-      SN_CHECK(t.stride[d] <= (n - last) / (t.shape[d] - 1), "tensor of size ", to_string(t.shape), " stride ",
-               to_string(t.stride), " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ",
-               n, " elements");
+      SN_USER_CHECK(t.stride[d] <= (n - last) / (t.shape[d] - 1), "tensor of size ", to_string(t.shape), " stride ",
+                    to_string(t.stride), " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ",
+                    n, " elements");
       last += (t.shape[d] - 1) * t.stride[d];
     }
   }
-  SN_CHECK(empty || last < n, "tensor of size ", to_string(t.shape),
-           " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ", n, " elements");
+  SN_USER_CHECK(empty || last < n, "tensor of size ", to_string(t.shape),
+                " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ", n, " elements");
   // Stride 0 lets a size grow without reaching further: a state_dict tensor
   // never holds more elements than its storage, so anything larger is refused
   // before it is allocated.
   const int64_t count = checked_numel(t.shape);
-  SN_CHECK(count >= 0 && count <= n, "tensor of size ", to_string(t.shape), " stride ", to_string(t.stride),
-           " has more elements than storage '", t.storage->key, "' (", n, ")");
+  SN_USER_CHECK(count >= 0 && count <= n, "tensor of size ", to_string(t.shape), " stride ", to_string(t.stride),
+                " has more elements than storage '", t.storage->key, "' (", n, ")");
   return pickle::make_object("tensor", t);
 }
 
@@ -155,7 +155,7 @@ pickle::Environment torch_environment(const ZipReader& zip, const std::string& p
   pickle::Environment env;
   for (const auto& [name, type] : storage_types()) env.names.insert(name);
   env.functions["collections.OrderedDict"] = [](const std::vector<ValuePtr>& a) {
-    SN_CHECK(a.empty(), "OrderedDict() with arguments is not supported");
+    SN_USER_CHECK(a.empty(), "OrderedDict() with arguments is not supported");
     auto v = std::make_shared<Value>();
     v->kind = Value::Kind::Dict;
     return v;
@@ -168,36 +168,36 @@ pickle::Environment torch_environment(const ZipReader& zip, const std::string& p
   };
   // nn.Parameter(data, requires_grad, backward_hooks): for us, just the data.
   env.functions["torch._utils._rebuild_parameter"] = [](const std::vector<ValuePtr>& a) {
-    SN_CHECK(a.size() == 3 && a[0]->kind == Value::Kind::Object && a[0]->str == "tensor",
-             "_rebuild_parameter expects (tensor, requires_grad, hooks)");
+    SN_USER_CHECK(a.size() == 3 && a[0]->kind == Value::Kind::Object && a[0]->str == "tensor",
+                  "_rebuild_parameter expects (tensor, requires_grad, hooks)");
     return a[0];
   };
   // The persistent id ('storage', torch.FloatStorage, key, location, numel) names data/<key>.
   env.persistent_load = [&zip, prefix, &storages](const ValuePtr& pid) {
-    SN_CHECK(pid->kind == Value::Kind::Tuple && pid->items.size() == 5 &&
+    SN_USER_CHECK(pid->kind == Value::Kind::Tuple && pid->items.size() == 5 &&
                  pid->items[0]->kind == Value::Kind::String && pid->items[0]->str == "storage" &&
                  pid->items[1]->kind == Value::Kind::Global && pid->items[2]->kind == Value::Kind::String &&
                  pid->items[4]->kind == Value::Kind::Int,
-             "persistent id is not ('storage', type, key, location, numel): ", pid->describe());
+                  "persistent id is not ('storage', type, key, location, numel): ", pid->describe());
     const std::string& key = pid->items[2]->str;
     auto type_it = storage_types().find(pid->items[1]->str);
-    SN_CHECK(type_it != storage_types().end(), "storage '", key, "' has type ", pid->items[1]->str,
-             ", not a torch storage class");
+    SN_USER_CHECK(type_it != storage_types().end(), "storage '", key, "' has type ", pid->items[1]->str,
+                  ", not a torch storage class");
     const StorageType& type = type_it->second;
     auto& s = storages[key];
     if (!s) {
       const ZipEntry* e = zip.find(prefix + "data/" + key);
-      SN_CHECK(e, "storage '", key, "' has no entry ", prefix, "data/", key, " in the archive");
+      SN_USER_CHECK(e, "storage '", key, "' has no entry ", prefix, "data/", key, " in the archive");
       const ByteSpan bytes = zip.read(*e);
-      SN_CHECK(bytes.size % type.elem_size == 0, "storage '", key, "' has ", bytes.size,
-               " bytes, not a multiple of its ", type.elem_size, "-byte ", type.dtype, " elements");
+      SN_USER_CHECK(bytes.size % type.elem_size == 0, "storage '", key, "' has ", bytes.size,
+                    " bytes, not a multiple of its ", type.elem_size, "-byte ", type.dtype, " elements");
       s = std::make_shared<StorageRef>(
           StorageRef{key, type, bytes.data, static_cast<int64_t>(bytes.size / type.elem_size)});
     }
-    SN_CHECK(std::strcmp(s->type.dtype, type.dtype) == 0, "storage '", key, "' is used as both ", s->type.dtype,
-             " and ", type.dtype);
-    SN_CHECK(pid->items[4]->i == s->numel, "storage '", key, "' should hold ", pid->items[4]->i, " elements but its entry has ",
-             s->numel);
+    SN_USER_CHECK(std::strcmp(s->type.dtype, type.dtype) == 0, "storage '", key, "' is used as both ", s->type.dtype,
+                  " and ", type.dtype);
+    SN_USER_CHECK(pid->items[4]->i == s->numel, "storage '", key, "' should hold ", pid->items[4]->i, " elements but its entry has ",
+                  s->numel);
     return pickle::make_object("storage", s);
   };
   return env;
@@ -247,11 +247,11 @@ PthStateDict read_pth(const std::string& path) {
   // A pre-1.6 torch.save file starts with a pickle, not with a zip header.
   {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    SN_CHECK(f, "cannot open ", path, ": ", std::strerror(errno));
+    SN_USER_CHECK(f, "cannot open ", path, ": ", std::strerror(errno));
     unsigned char head[2] = {0, 0};
     const size_t got = std::fread(head, 1, 2, f.get());
-    SN_CHECK(!(got == 2 && head[0] == 0x80), path,
-             ": legacy (pre-1.6) torch.save format is not supported; re-save it with a recent PyTorch");
+    SN_USER_CHECK(!(got == 2 && head[0] == 0x80), path,
+                  ": legacy (pre-1.6) torch.save format is not supported; re-save it with a recent PyTorch");
   }
   ZipReader zip(path);
   // Entries are "<archive>/data.pkl", "<archive>/data/0", ...; <archive> varies.
@@ -266,11 +266,11 @@ PthStateDict read_pth(const std::string& path) {
       break;
     }
   }
-  SN_CHECK(pkl, path, ": a zip archive but not a PyTorch file (no <archive>/data.pkl entry)");
+  SN_USER_CHECK(pkl, path, ": a zip archive but not a PyTorch file (no <archive>/data.pkl entry)");
   if (const ZipEntry* bo = zip.find(prefix + "byteorder")) {
     const ByteSpan b = zip.read(*bo);
     const std::string order(reinterpret_cast<const char*>(b.data), b.size);
-    SN_CHECK(order == "little", path, ": byteorder is '", order, "'; only little-endian files are supported");
+    SN_USER_CHECK(order == "little", path, ": byteorder is '", order, "'; only little-endian files are supported");
   }
 
   std::map<std::string, std::shared_ptr<StorageRef>> storages;
@@ -279,8 +279,8 @@ PthStateDict read_pth(const std::string& path) {
   const ValuePtr root = pickle::unpickle(bytes.data, bytes.size, env, path + ": " + pkl->name);
 
   // The state_dict itself, or a checkpoint dict that holds it.
-  SN_CHECK(root->kind == Value::Kind::Dict, path, ": the pickled object is a ", root->describe(),
-           ", not a state_dict");
+  SN_USER_CHECK(root->kind == Value::Kind::Dict, path, ": the pickled object is a ", root->describe(),
+                ", not a state_dict");
   ValuePtr sd = root;
   bool all_tensors = true;
   for (const auto& [k, v] : root->dict) all_tensors &= is_tensor(v);
@@ -293,9 +293,9 @@ PthStateDict read_pth(const std::string& path) {
   PthStateDict out;
   std::set<std::string> seen;
   for (const auto& [k, v] : sd->dict) {
-    SN_CHECK(k->kind == Value::Kind::String, path, ": a state_dict key is a ", k->describe(), ", not a string");
-    SN_CHECK(is_tensor(v), path, ": state_dict entry '", k->str, "' is a ", v->describe(), ", not a tensor");
-    SN_CHECK(seen.insert(k->str).second, path, ": state_dict key '", k->str, "' appears twice");
+    SN_USER_CHECK(k->kind == Value::Kind::String, path, ": a state_dict key is a ", k->describe(), ", not a string");
+    SN_USER_CHECK(is_tensor(v), path, ": state_dict entry '", k->str, "' is a ", v->describe(), ", not a tensor");
+    SN_USER_CHECK(seen.insert(k->str).second, path, ": state_dict key '", k->str, "' appears twice");
     const auto& t = std::any_cast<const TensorRef&>(v->object);
     PthTensor pt{k->str, t.storage->type.dtype, t.shape, Tensor()};
     if (t.storage->type.floating) pt.value = read_values(t);

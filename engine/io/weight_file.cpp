@@ -63,16 +63,16 @@ json preprocessing_to_json(const Preprocessing& p) {
 Preprocessing preprocessing_from_json(const json& j, const std::string& path) {
   Preprocessing p;
   p.channel_order = j.at("channel_order").get<std::string>();
-  SN_CHECK(p.channel_order == "RGB" || p.channel_order == "BGR", path, ": preprocessing.channel_order is '",
-           p.channel_order, "', expected \"RGB\" or \"BGR\"");
+  SN_USER_CHECK(p.channel_order == "RGB" || p.channel_order == "BGR", path, ": preprocessing.channel_order is '",
+                p.channel_order, "', expected \"RGB\" or \"BGR\"");
   p.scale = j.at("scale").get<double>();
   p.mean = j.at("mean").get<std::array<double, 3>>();
   p.std = j.at("std").get<std::array<double, 3>>();
-  for (double s : p.std) SN_CHECK(s > 0, path, ": preprocessing.std must be positive, got ", s);
+  for (double s : p.std) SN_USER_CHECK(s > 0, path, ": preprocessing.std must be positive, got ", s);
   p.resize = j.at("resize").get<int>();
   p.crop = j.at("crop").get<int>();
-  SN_CHECK(p.crop > 0 && p.resize >= p.crop, path, ": preprocessing needs 0 < crop <= resize, got resize ",
-           p.resize, " crop ", p.crop);
+  SN_USER_CHECK(p.crop > 0 && p.resize >= p.crop, path, ": preprocessing needs 0 < crop <= resize, got resize ",
+                p.resize, " crop ", p.crop);
   return p;
 }
 
@@ -135,33 +135,33 @@ void write_weight_file(const std::string& path, const WeightMeta& meta, const nn
 WeightFile::~WeightFile() = default;
 
 WeightFile::WeightFile(const std::string& path) : path_(path) {
-  SN_CHECK(host_is_little_endian(), "reading ", path, ": scratchnet weight files need a little-endian host");
+  SN_USER_CHECK(host_is_little_endian(), "reading ", path, ": scratchnet weight files need a little-endian host");
   file_ = std::make_unique<MappedFile>(path);
   const uint8_t* base = file_->data();
   const uint64_t size = file_->size();
 
   // Fixed header: magic first, so that a wrong file is called a wrong file, not a truncated one.
-  SN_CHECK(size >= 8 && std::memcmp(base, kMagic, 8) == 0, path,
-           ": not a scratchnet weight file (bad magic: the first 8 bytes are not \"SNWEIGHT\")");
-  SN_CHECK(size >= kFixedHeader, path, ": truncated: ", size, " bytes, shorter than the 64-byte fixed header");
+  SN_USER_CHECK(size >= 8 && std::memcmp(base, kMagic, 8) == 0, path,
+                ": not a scratchnet weight file (bad magic: the first 8 bytes are not \"SNWEIGHT\")");
+  SN_USER_CHECK(size >= kFixedHeader, path, ": truncated: ", size, " bytes, shorter than the 64-byte fixed header");
   version_ = get_u32(base + 8);
-  SN_CHECK(version_ == kWeightFormatVersion, path, ": unsupported format version ", version_,
-           " (this scratchnet reads version ", kWeightFormatVersion, ")");
+  SN_USER_CHECK(version_ == kWeightFormatVersion, path, ": unsupported format version ", version_,
+                " (this scratchnet reads version ", kWeightFormatVersion, ")");
   const uint32_t header_crc = get_u32(base + 12);
   const uint64_t header_size = get_u64(base + 16);
   const uint64_t payload_offset = get_u64(base + 24);
   const uint64_t payload_size = get_u64(base + 32);
   const uint32_t payload_crc = get_u32(base + 40);
-  SN_CHECK(header_size <= size && payload_offset >= kFixedHeader + header_size && payload_offset % kAlign == 0,
-           path, ": corrupt fixed header (JSON header size ", header_size, ", payload offset ", payload_offset, ")");
-  SN_CHECK(payload_offset <= size && payload_size <= size - payload_offset, path, ": truncated: the file has ",
-           size, " bytes but its header says the data ends at byte ", payload_offset + payload_size);
+  SN_USER_CHECK(header_size <= size && payload_offset >= kFixedHeader + header_size && payload_offset % kAlign == 0,
+                path, ": corrupt fixed header (JSON header size ", header_size, ", payload offset ", payload_offset, ")");
+  SN_USER_CHECK(payload_offset <= size && payload_size <= size - payload_offset, path, ": truncated: the file has ",
+                size, " bytes but its header says the data ends at byte ", payload_offset + payload_size);
 
   // JSON header.
   const char* text = reinterpret_cast<const char*>(base + kFixedHeader);
   const uint32_t got_header_crc = crc32(text, header_size);
-  SN_CHECK(got_header_crc == header_crc, path, ": header checksum mismatch (stored ", hex32(header_crc),
-           ", computed ", hex32(got_header_crc), "): the JSON header is corrupted");
+  SN_USER_CHECK(got_header_crc == header_crc, path, ": header checksum mismatch (stored ", hex32(header_crc),
+                ", computed ", hex32(got_header_crc), "): the JSON header is corrupted");
   json header;
   try {
     header = json::parse(text, text + header_size);
@@ -181,26 +181,26 @@ WeightFile::WeightFile(const std::string& path) : path_(path) {
       table_.push_back(t);
     }
   } catch (const json::exception& e) {
-    SN_FAIL(path, ": malformed JSON header: ", e.what());
+    SN_USER_FAIL(path, ": malformed JSON header: ", e.what());
   }
 
   // Tensor table: each entry well-formed and inside the payload.
   std::set<std::string> names;
   for (const auto& t : table_) {
-    SN_CHECK(names.insert(t.name).second, path, ": tensor '", t.name, "' appears twice in the table");
-    SN_CHECK(t.dtype == "float32", path, ": tensor '", t.name, "' has dtype '", t.dtype,
-             "'; format version 1 stores float32 only");
-    for (int64_t d : t.shape) SN_CHECK(d >= 0, path, ": tensor '", t.name, "' has a negative dimension");
+    SN_USER_CHECK(names.insert(t.name).second, path, ": tensor '", t.name, "' appears twice in the table");
+    SN_USER_CHECK(t.dtype == "float32", path, ": tensor '", t.name, "' has dtype '", t.dtype,
+                  "'; format version 1 stores float32 only");
+    for (int64_t d : t.shape) SN_USER_CHECK(d >= 0, path, ": tensor '", t.name, "' has a negative dimension");
     const int64_t n = checked_numel(t.shape);
-    SN_CHECK(n >= 0 && n <= INT64_MAX / 4, path, ": tensor '", t.name, "' has shape ", to_string(t.shape),
-             ", too large for any file");
-    SN_CHECK(t.nbytes == static_cast<uint64_t>(n) * 4, path, ": tensor '", t.name, "' has ",
-             t.nbytes, " bytes but its shape ", to_string(t.shape), " needs ", n * 4);
-    SN_CHECK(t.offset % kAlign == 0, path, ": tensor '", t.name, "' starts at offset ", t.offset,
-             ", not a multiple of 64");
-    SN_CHECK(t.offset <= payload_size && t.nbytes <= payload_size - t.offset, path, ": tensor '", t.name,
-             "' (bytes ", t.offset, "..", t.offset + t.nbytes, ") lies outside the ", payload_size,
-             "-byte payload");
+    SN_USER_CHECK(n >= 0 && n <= INT64_MAX / 4, path, ": tensor '", t.name, "' has shape ", to_string(t.shape),
+                  ", too large for any file");
+    SN_USER_CHECK(t.nbytes == static_cast<uint64_t>(n) * 4, path, ": tensor '", t.name, "' has ",
+                  t.nbytes, " bytes but its shape ", to_string(t.shape), " needs ", n * 4);
+    SN_USER_CHECK(t.offset % kAlign == 0, path, ": tensor '", t.name, "' starts at offset ", t.offset,
+                  ", not a multiple of 64");
+    SN_USER_CHECK(t.offset <= payload_size && t.nbytes <= payload_size - t.offset, path, ": tensor '", t.name,
+                  "' (bytes ", t.offset, "..", t.offset + t.nbytes, ") lies outside the ", payload_size,
+                  "-byte payload");
   }
 
   // Payload checksum: one pass over the data. On a mismatch, the per-tensor
@@ -210,11 +210,11 @@ WeightFile::WeightFile(const std::string& path) : path_(path) {
   if (got != payload_crc) {
     for (const auto& t : table_) {
       const uint32_t c = crc32(payload_ + t.offset, t.nbytes);
-      SN_CHECK(c == t.crc32, path, ": checksum mismatch in tensor '", t.name, "' (stored ", hex32(t.crc32),
-               ", computed ", hex32(c), "): the file is corrupted");
+      SN_USER_CHECK(c == t.crc32, path, ": checksum mismatch in tensor '", t.name, "' (stored ", hex32(t.crc32),
+                    ", computed ", hex32(c), "): the file is corrupted");
     }
-    SN_FAIL(path, ": payload checksum mismatch (stored ", hex32(payload_crc), ", computed ", hex32(got),
-            ") in the padding between tensors: the file is corrupted");
+    SN_USER_FAIL(path, ": payload checksum mismatch (stored ", hex32(payload_crc), ", computed ", hex32(got),
+                 ") in the padding between tensors: the file is corrupted");
   }
 }
 
@@ -230,7 +230,7 @@ const float* WeightFile::data(const TensorInfo& t) const {
 
 Tensor WeightFile::tensor(const std::string& name) const {
   const TensorInfo* t = find(name);
-  SN_CHECK(t, path_, ": no tensor named '", name, "'");
+  SN_USER_CHECK(t, path_, ": no tensor named '", name, "'");
   Tensor out = Tensor::empty(t->shape);
   if (t->nbytes > 0) std::memcpy(out.data(), data(*t), t->nbytes);  // an empty tensor has no storage
   return out;
@@ -266,7 +266,7 @@ void WeightFile::load_into(nn::Module& model, bool allow_unexpected) const {
     const size_t shown = std::min<size_t>(problems.size(), 8);
     for (size_t i = 0; i < shown; ++i) msg += (i ? "; " : "") + problems[i];
     if (problems.size() > shown) msg += "; and " + std::to_string(problems.size() - shown) + " more";
-    SN_FAIL(msg);
+    SN_USER_FAIL(msg);
   }
   for (const auto& [name, slot] : slots) {
     const TensorInfo* t = find(name);

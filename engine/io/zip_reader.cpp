@@ -31,12 +31,12 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   const uint8_t* base = file_->data();
   const uint64_t size = file_->size();
   auto need = [&](uint64_t off, uint64_t n, const char* what) {
-    SN_CHECK(off <= size && n <= size - off, path, ": truncated or corrupt zip archive (", what,
-             " at byte ", off, " runs past the end of the ", size, "-byte file)");
+    SN_USER_CHECK(off <= size && n <= size - off, path, ": truncated or corrupt zip archive (", what,
+                  " at byte ", off, " runs past the end of the ", size, "-byte file)");
   };
 
   // 1. The end-of-central-directory record: 22 bytes + a comment of up to 64 KiB, at the very end.
-  SN_CHECK(size >= 22, path, ": not a zip archive (", size, " bytes)");
+  SN_USER_CHECK(size >= 22, path, ": not a zip archive (", size, " bytes)");
   int64_t eocd = -1;
   const int64_t lowest = std::max<int64_t>(0, static_cast<int64_t>(size) - 22 - 65535);
   for (int64_t p = static_cast<int64_t>(size) - 22; p >= lowest; --p)
@@ -44,7 +44,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
       eocd = p;
       break;
     }
-  SN_CHECK(eocd >= 0, path, ": not a zip archive (no end-of-central-directory record)");
+  SN_USER_CHECK(eocd >= 0, path, ": not a zip archive (no end-of-central-directory record)");
   uint64_t count = u16(base + eocd + 10);
   uint64_t cd_size = u32(base + eocd + 12);
   uint64_t cd_offset = u32(base + eocd + 16);
@@ -53,21 +53,21 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   if (eocd >= 20 && u32(base + eocd - 20) == kZip64EndLocator) {
     const uint64_t z = u64(base + eocd - 20 + 8);
     need(z, 56, "zip64 end record");
-    SN_CHECK(u32(base + z) == kZip64End, path, ": corrupt zip64 end record");
+    SN_USER_CHECK(u32(base + z) == kZip64End, path, ": corrupt zip64 end record");
     count = u64(base + z + 32);
     cd_size = u64(base + z + 40);
     cd_offset = u64(base + z + 48);
   }
   need(cd_offset, cd_size, "central directory");
   // Each central header is at least 46 bytes: a huge count cannot make us allocate much.
-  SN_CHECK(count <= cd_size / 46, path, ": corrupt zip central directory (", count, " entries in ", cd_size,
-           " bytes)");
+  SN_USER_CHECK(count <= cd_size / 46, path, ": corrupt zip central directory (", count, " entries in ", cd_size,
+                " bytes)");
 
   // 3. The central directory: one header per entry.
   uint64_t p = cd_offset;
   for (uint64_t i = 0; i < count; ++i) {
     need(p, 46, "central directory header");
-    SN_CHECK(u32(base + p) == kCentralHeader, path, ": corrupt zip central directory at byte ", p);
+    SN_USER_CHECK(u32(base + p) == kCentralHeader, path, ": corrupt zip central directory at byte ", p);
     const uint8_t* h = base + p;
     ZipEntry e;
     const uint16_t flags = u16(h + 8);
@@ -82,12 +82,12 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     for (uint64_t x = 0; x + 4 <= extra_len;) {
       const uint8_t* f = h + 46 + name_len + x;
       const uint16_t id = u16(f), len = u16(f + 2);
-      SN_CHECK(x + 4 + len <= extra_len, path, ": corrupt extra field in zip entry '", e.name, "'");
+      SN_USER_CHECK(x + 4 + len <= extra_len, path, ": corrupt extra field in zip entry '", e.name, "'");
       if (id == 1) {
         uint64_t k = 4;
         auto take = [&](uint64_t& v) {
           if (v != 0xFFFFFFFFu) return;
-          SN_CHECK(k + 8 <= 4u + len, path, ": corrupt zip64 field in entry '", e.name, "'");
+          SN_USER_CHECK(k + 8 <= 4u + len, path, ": corrupt zip64 field in entry '", e.name, "'");
           v = u64(f + k);
           k += 8;
         };
@@ -97,14 +97,14 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
       }
       x += 4 + len;
     }
-    SN_CHECK(!(flags & 1), path, ": zip entry '", e.name, "' is encrypted");
-    SN_CHECK(e.method == 0, path, ": zip entry '", e.name, "' is compressed (method ", e.method,
-             "); torch.save stores entries uncompressed, and so must the file");
-    SN_CHECK(csize == usize, path, ": zip entry '", e.name, "' is stored but its sizes differ");
+    SN_USER_CHECK(!(flags & 1), path, ": zip entry '", e.name, "' is encrypted");
+    SN_USER_CHECK(e.method == 0, path, ": zip entry '", e.name, "' is compressed (method ", e.method,
+                  "); torch.save stores entries uncompressed, and so must the file");
+    SN_USER_CHECK(csize == usize, path, ": zip entry '", e.name, "' is stored but its sizes differ");
     e.size = usize;
     // The data follows the *local* header, whose name and extra field may differ in length.
     need(local, 30, "local header");
-    SN_CHECK(u32(base + local) == kLocalHeader, path, ": corrupt local header of zip entry '", e.name, "'");
+    SN_USER_CHECK(u32(base + local) == kLocalHeader, path, ": corrupt local header of zip entry '", e.name, "'");
     e.data_offset = local + 30 + u16(base + local + 26) + u16(base + local + 28);
     need(e.data_offset, e.size, ("data of entry '" + e.name + "'").c_str());
     entries_.push_back(e);
@@ -121,7 +121,7 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
 ByteSpan ZipReader::read(const ZipEntry& e) const {
   const uint8_t* data = file_->data() + e.data_offset;
   const uint32_t got = crc32(data, e.size);
-  SN_CHECK(got == e.crc32, path_, ": zip entry '", e.name, "' is corrupted (CRC-32 mismatch)");
+  SN_USER_CHECK(got == e.crc32, path_, ": zip entry '", e.name, "' is corrupted (CRC-32 mismatch)");
   return {data, e.size};
 }
 

@@ -13,8 +13,8 @@ std::string resolve_weights(const std::string& model, const std::string& weights
 Backbone load_backbone(const std::string& model, const std::string& path) {
   io::WeightFile file(path);
   const std::string& arch = file.meta().architecture;
-  SN_CHECK(arch == model, "weight file ", path, " holds a ", arch, ", but the model is ", model,
-           " (pass --model ", arch, " or the weights of a ", model, ")");
+  SN_USER_CHECK(arch == model, "weight file ", path, " holds a ", arch, ", but the model is ", model,
+                " (pass --model ", arch, " or the weights of a ", model, ")");
   Backbone b;
   b.net = models::load_resnet(file);
   b.preprocessing = file.meta().preprocessing;

@@ -33,15 +33,15 @@ std::string to_hex(uint64_t v) {
 }
 
 static uint64_t from_hex(const std::string& s, const std::string& path, const char* what) {
-  SN_CHECK(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos, path,
-           ": checkpoint field ", what, " is not a 16-digit hex number: '", s, "'");
+  SN_USER_CHECK(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos, path,
+                ": checkpoint field ", what, " is not a 16-digit hex number: '", s, "'");
   return std::stoull(s, nullptr, 16);
 }
 
 std::string hash_file(const std::string& path) {
   // mmap rather than read: the ResNet-50 file is 100 MB and we only stream over it once.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  SN_CHECK(fd >= 0, "cannot open ", path, " to hash it: ", std::strerror(errno));
+  SN_USER_CHECK(fd >= 0, "cannot open ", path, " to hash it: ", std::strerror(errno));
   struct stat st {};
   ::fstat(fd, &st);
   uint64_t h = fnv1a64(nullptr, 0);
@@ -49,7 +49,7 @@ std::string hash_file(const std::string& path) {
     void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);
-      SN_FAIL("cannot map ", path, " to hash it: ", std::strerror(errno));
+      SN_USER_FAIL("cannot map ", path, " to hash it: ", std::strerror(errno));
     }
     h = fnv1a64(p, static_cast<size_t>(st.st_size));
     ::munmap(p, static_cast<size_t>(st.st_size));
@@ -111,21 +111,22 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
 
 static Checkpoint load_checkpoint_unchecked(const std::string& path) {
   const std::vector<uint8_t> file = io::read_file(path);
-  SN_CHECK(file.size() >= 24, path, ": not a checkpoint (", file.size(), " bytes, shorter than the 24-byte preamble)");
-  SN_CHECK(std::memcmp(file.data(), kMagic, 8) == 0, path, ": not a scratchnet checkpoint (wrong magic)");
+  SN_USER_CHECK(file.size() >= 24, path, ": not a checkpoint (", file.size(),
+                " bytes, shorter than the 24-byte preamble)");
+  SN_USER_CHECK(std::memcmp(file.data(), kMagic, 8) == 0, path, ": not a scratchnet checkpoint (wrong magic)");
   uint32_t version;
   uint64_t hlen;
   std::memcpy(&version, file.data() + 8, 4);
   std::memcpy(&hlen, file.data() + 16, 8);
-  SN_CHECK(version == kVersion, path, ": checkpoint format version ", version, ", this scratchnet reads version ",
-           kVersion);
-  SN_CHECK(hlen <= file.size() - 24, path, ": truncated checkpoint (header of ", hlen, " bytes, file has ",
-           file.size(), ")");
+  SN_USER_CHECK(version == kVersion, path, ": checkpoint format version ", version, ", this scratchnet reads version ",
+                kVersion);
+  SN_USER_CHECK(hlen <= file.size() - 24, path, ": truncated checkpoint (header of ", hlen, " bytes, file has ",
+                file.size(), ")");
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(file.begin() + 24, file.begin() + 24 + static_cast<std::ptrdiff_t>(hlen));
   } catch (const std::exception& e) {
-    SN_FAIL(path, ": corrupt checkpoint header: ", e.what());
+    SN_USER_FAIL(path, ": corrupt checkpoint header: ", e.what());
   }
   Checkpoint ck;
   try {
@@ -133,31 +134,31 @@ static Checkpoint load_checkpoint_unchecked(const std::string& path) {
     ck.config = header.at("config");
     ck.base_weights_hash = header.at("base_weights_hash").get<std::string>();
     const auto& rng = header.at("rng");
-    SN_CHECK(rng.is_array() && rng.size() == 4, path, ": checkpoint field rng must hold 4 words");
+    SN_USER_CHECK(rng.is_array() && rng.size() == 4, path, ": checkpoint field rng must hold 4 words");
     for (size_t i = 0; i < 4; ++i) ck.rng[i] = from_hex(rng[i].get<std::string>(), path, "rng");
     ck.optimizer = header.at("optimizer");
     ck.metrics = header.value("metrics", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {
-    SN_FAIL(path, ": checkpoint header is missing a field or has a wrong type: ", e.what());
+    SN_USER_FAIL(path, ": checkpoint header is missing a field or has a wrong type: ", e.what());
   }
 
   const size_t start = align_up(24 + hlen);
   const size_t payload = header.value("payload_bytes", size_t(0));
-  SN_CHECK(start <= file.size() && file.size() - start == payload, path, ": truncated checkpoint (payload of ",
-           file.size() >= start ? file.size() - start : 0, " bytes, header says ", payload, ")");
+  SN_USER_CHECK(start <= file.size() && file.size() - start == payload, path, ": truncated checkpoint (payload of ",
+                file.size() >= start ? file.size() - start : 0, " bytes, header says ", payload, ")");
   const uint8_t* data = file.data() + start;
   const std::string sum = to_hex(fnv1a64(data, payload));
-  SN_CHECK(sum == header.value("payload_fnv1a64", std::string()), path,
-           ": checkpoint payload checksum mismatch (the file is corrupt)");
+  SN_USER_CHECK(sum == header.value("payload_fnv1a64", std::string()), path,
+                ": checkpoint payload checksum mismatch (the file is corrupt)");
   for (const auto& t : header.at("tensors")) {
     const std::string name = t.at("name").get<std::string>();
     const Shape shape = t.at("shape").get<Shape>();
     const size_t offset = t.at("offset").get<size_t>();
     const int64_t n = checked_numel(shape);  // a hostile shape must not wrap the size around
-    SN_CHECK(n >= 0 && static_cast<uint64_t>(n) <= payload / sizeof(float), path, ": tensor ", name, " has shape ",
-             to_string(shape), ", larger than the ", payload, "-byte payload");
+    SN_USER_CHECK(n >= 0 && static_cast<uint64_t>(n) <= payload / sizeof(float), path, ": tensor ", name, " has shape ",
+                  to_string(shape), ", larger than the ", payload, "-byte payload");
     const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-    SN_CHECK(offset <= payload && bytes <= payload - offset, path, ": tensor ", name, " lies outside the payload");
+    SN_USER_CHECK(offset <= payload && bytes <= payload - offset, path, ": tensor ", name, " lies outside the payload");
     std::vector<float> values(bytes / sizeof(float));
     if (bytes > 0) std::memcpy(values.data(), data + offset, bytes);
     Tensor tensor = Tensor::from_vector(values, shape);
@@ -172,7 +173,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   try {
     return load_checkpoint_unchecked(path);
   } catch (const nlohmann::json::exception& e) {
-    SN_FAIL(path, ": checkpoint header is missing a field or has a wrong type: ", e.what());
+    SN_USER_FAIL(path, ": checkpoint header is missing a field or has a wrong type: ", e.what());
   }
 }
 

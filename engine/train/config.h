@@ -49,6 +49,8 @@ struct TrainConfig {
   bool quiet = false;
   int threads = 0;                  // compute threads (0: all cores)
   int64_t stop_after_batches = -1;  // test hook: stop (as if killed) after this many batches in total
+  int slow_batch_ms = 0;            // test hook: sleep this long after each batch (so a test can signal mid-run)
+  std::string program = "scratchnet";  // how the user ran us (argv[0]), for the commands messages print
 };
 
 // Applies the preset and checks every field; errors say which option is wrong.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
@@ -15,10 +16,12 @@
 #include "engine/train/backbone.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/experiment_data.h"
+#include "engine/train/interrupt.h"
 #include "engine/train/machine.h"
 #include "engine/train/progress.h"
 #include "engine/train/report.h"
 #include "engine/train/run_dir.h"
+#include "engine/train/run_lock.h"
 #include "engine/train/scoring.h"
 #include "engine/train/transfer_model.h"
 #include "engine/upload.h"
@@ -36,9 +39,26 @@ bool head_only(const Checkpoint& ck) {
   return true;
 }
 
+// Where a stop signal is honoured: after each batch and each checkpoint.
+// Nothing has been written yet then; the message says how to start again.
+struct SafePoint {
+  const EvalOptions& o;
+  void operator()(const std::string& where) const {
+    if (o.slow_batch_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.slow_batch_ms));
+    const int sig = stop_signal();
+    if (sig == 0) return;
+    std::string again = shell_quote(o.program) + " eval --run " + shell_quote(o.run);
+    if (!o.data.empty()) again += " --data " + shell_quote(o.data);
+    throw Interrupted("evaluation interrupted by " + signal_name(sig) + " " + where + "; nothing was written (" +
+                          RunPaths(o.run).eval() + " and the report are as they were)\n  run it again: " + again,
+                      sig);
+  }
+};
+
 // Runs `fn(batch)` over the test set in order.
 template <typename Fn>
-void for_each_batch(data::DataLoader& loader, Progress& progress, const std::string& label, Fn fn) {
+void for_each_batch(data::DataLoader& loader, Progress& progress, const std::string& label, const SafePoint& safe,
+                    const std::string& doing, Fn fn) {
   progress.start(label, loader.dataset().size());
   loader.start_epoch(0);
   data::Batch b;
@@ -47,6 +67,7 @@ void for_each_batch(data::DataLoader& loader, Progress& progress, const std::str
     fn(b);
     done += b.size();
     progress.update(done);
+    safe("while " + doing);
   }
 }
 
@@ -55,19 +76,21 @@ void for_each_batch(data::DataLoader& loader, Progress& progress, const std::str
 json evaluate_run(const EvalOptions& o) {
   const auto t0 = Clock::now();
   const RunPaths run(o.run);
-  SN_CHECK(path_exists(run.config()), o.run, " is not a training run: ", run.config(), " is missing");
+  SN_USER_CHECK(path_exists(run.config()), o.run, " is not a training run: ", run.config(), " is missing");
+  const RunLock lock(o.run, "scratchnet eval");  // no training may add or rewrite checkpoints meanwhile
+  const SafePoint safe{o};
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = o.run;
   if (!o.data.empty()) cfg.data = o.data;
   if (!o.precision.empty()) {
-    SN_CHECK(o.precision == "fp32" || o.precision == "bf16", "unknown --precision '", o.precision,
+    SN_USER_CHECK(o.precision == "fp32" || o.precision == "bf16", "unknown --precision '", o.precision,
              "' (choose fp32 or bf16)");
-    SN_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
+    SN_USER_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
              "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
     cfg.precision = o.precision;
   }
   const auto list = list_checkpoints(run);
-  SN_CHECK(!list.empty(), o.run, " has no checkpoints in ", run.checkpoints(), ": train first");
+  SN_USER_CHECK(!list.empty(), o.run, " has no checkpoints in ", run.checkpoints(), ": train first");
   if (o.threads > 0) set_num_threads(o.threads);
   Progress progress(o.quiet ? ProgressMode::Quiet : ProgressMode::Auto, o.progress_to_stderr ? stderr : stdout);
   const Device device = resolve_device(o.device);
@@ -78,8 +101,8 @@ json evaluate_run(const EvalOptions& o) {
   if (path_exists(run.metrics()))
     for (const auto& r : read_jsonl(run.metrics()))
       if (r.value("type", "") == "start")
-        SN_CHECK(r.at("classes").get<std::vector<std::string>>() == classes, "data folder ", cfg.data,
-                 " has other classes than the run ", o.run, " was trained on (", r.at("classes").dump(), ")");
+        SN_USER_CHECK(r.at("classes").get<std::vector<std::string>>() == classes, "data folder ", cfg.data,
+                      " has other classes than the run ", o.run, " was trained on (", r.at("classes").dump(), ")");
   const int k = static_cast<int>(classes.size());
   const Backbone bb = load_backbone(cfg.model, cfg.weights);
   Rng rng(cfg.seed);
@@ -99,7 +122,7 @@ json evaluate_run(const EvalOptions& o) {
   bool all_head_only = true;
   for (const auto& [epoch, path] : list) {
     cks.push_back(load_checkpoint(path));
-    SN_CHECK(cks.back().base_weights_hash == bb.hash, path, " was trained on other base weights than ", bb.path);
+    SN_USER_CHECK(cks.back().base_weights_hash == bb.hash, path, " was trained on other base weights than ", bb.path);
     all_head_only = all_head_only && head_only(cks.back());
   }
   Tensor feats;
@@ -108,7 +131,7 @@ json evaluate_run(const EvalOptions& o) {
     NoGradGuard no_grad;
     const int64_t f = model.num_features();
     feats = Tensor::empty({n, f});
-    for_each_batch(loader, progress, "test features", [&](const data::Batch& b) {
+    for_each_batch(loader, progress, "test features", safe, "computing the test features", [&](const data::Batch& b) {
       Tensor x = model.features(upload_batch(b.images, device)).to(Device::CPU);
       for (int64_t i = 0; i < b.size(); ++i)
         std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
@@ -134,7 +157,8 @@ json evaluate_run(const EvalOptions& o) {
       const auto v = model.head(feats).to_vector();
       std::copy(v.begin(), v.end(), logits.begin());
     } else {
-      for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
+      for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), safe,
+                     "evaluating the checkpoint of epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
         const auto v = model.forward(upload_batch(b.images, device)).to_vector();
         for (int64_t i = 0; i < b.size(); ++i)
           std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
@@ -155,6 +179,7 @@ json evaluate_run(const EvalOptions& o) {
     accs.push_back(s.acc());
     scores.push_back(std::move(s));
     all_logits.push_back(std::move(logits));
+    safe("after checkpoint " + std::to_string(c + 1) + " of " + std::to_string(cks.size()));
   }
 
   const size_t best = best_index(accs);

@@ -12,7 +12,9 @@
 // and each checkpoint costs one small matrix product.
 //
 // The result goes to RUN_DIR/eval.json (and is returned); the report is
-// rewritten with it.
+// rewritten with it. RUN_DIR is locked meanwhile (run_lock.h). A stop signal
+// (interrupt.h) ends the evaluation at the end of a batch with Interrupted,
+// before anything is written.
 #pragma once
 #include <string>
 
@@ -30,6 +32,8 @@ struct EvalOptions {
   bool progress_to_stderr = false;  // --json: stdout carries only the JSON document
   int grid_images = 20;
   std::string precision;    // fp32 | bf16 ("" = the run's own)
+  int slow_batch_ms = 0;              // test hook: sleep this long after each batch
+  std::string program = "scratchnet";  // argv[0], for the command an interrupted evaluation prints
 };
 
 nlohmann::json evaluate_run(const EvalOptions& o);

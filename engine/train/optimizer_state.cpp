@@ -24,14 +24,14 @@ void save_optimizer_state(const Optimizer& opt, const nn::NamedTensors& params, 
 
 void load_optimizer_state(Optimizer& opt, const nn::NamedTensors& params, const nn::NamedTensors& tensors,
                           const nlohmann::json& scalars, const std::string& source) {
-  SN_CHECK(scalars.value("type", "") == "adam", source, ": the optimizer state is not Adam's");
+  SN_USER_CHECK(scalars.value("type", "") == "adam", source, ": the optimizer state is not Adam's");
   const auto names = scalars.value("params", std::vector<std::string>{});
-  SN_CHECK(names == names_of(params), source, ": the optimizer state is for other parameters (",
-           nlohmann::json(names).dump(), ") than this run trains (", nlohmann::json(names_of(params)).dump(), ")");
+  SN_USER_CHECK(names == names_of(params), source, ": the optimizer state is for other parameters (",
+                nlohmann::json(names).dump(), ") than this run trains (", nlohmann::json(names_of(params)).dump(), ")");
   try {
     opt.load_state(tensors);
   } catch (const Error& e) {
-    SN_FAIL(source, ": ", e.what());
+    SN_USER_FAIL(source, ": ", e.what());
   }
 }
 

@@ -350,7 +350,7 @@ std::string render_report(const ReportInput& in) {
 std::string write_report(const RunPaths& run) {
   ReportInput in;
   in.title = run.root;
-  SN_CHECK(path_exists(run.config()), run.root, " is not a training run: ", run.config(), " is missing");
+  SN_USER_CHECK(path_exists(run.config()), run.root, " is not a training run: ", run.config(), " is missing");
   in.config = read_json(run.config());
   if (path_exists(run.metrics())) in.metrics = read_jsonl(run.metrics());
   if (path_exists(run.eval())) in.eval = read_json(run.eval());

@@ -36,10 +36,10 @@ void make_dirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     partial = dir.substr(0, pos);
     if (partial.empty() || is_directory(partial)) continue;
-    SN_CHECK(::mkdir(partial.c_str(), 0755) == 0 || errno == EEXIST, "cannot create directory ", partial, ": ",
-             std::strerror(errno));
+    SN_USER_CHECK(::mkdir(partial.c_str(), 0755) == 0 || errno == EEXIST, "cannot create directory ", partial, ": ",
+                  std::strerror(errno));
   }
-  SN_CHECK(is_directory(dir), "cannot create directory ", dir, ": a file of that name is in the way");
+  SN_USER_CHECK(is_directory(dir), "cannot create directory ", dir, ": a file of that name is in the way");
 }
 
 std::vector<std::pair<int, std::string>> list_checkpoints(const RunPaths& run) {
@@ -61,7 +61,7 @@ std::vector<std::pair<int, std::string>> list_checkpoints(const RunPaths& run) {
 
 MetricsWriter::MetricsWriter(const std::string& path, bool append) : path_(path) {
   file_ = std::fopen(path.c_str(), append ? "a" : "w");
-  SN_CHECK(file_, "cannot open metrics file ", path, ": ", std::strerror(errno));
+  SN_USER_CHECK(file_, "cannot open metrics file ", path, ": ", std::strerror(errno));
 }
 
 MetricsWriter::~MetricsWriter() {
@@ -71,13 +71,13 @@ MetricsWriter::~MetricsWriter() {
 void MetricsWriter::write(const nlohmann::json& record) {
   SN_CHECK(file_, "metrics file is not open");
   const std::string line = record.dump() + "\n";
-  SN_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() && std::fflush(file_) == 0,
-           "cannot write metrics file ", path_, ": ", std::strerror(errno));
+  SN_USER_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() && std::fflush(file_) == 0,
+                "cannot write metrics file ", path_, ": ", std::strerror(errno));
 }
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::ifstream in(path);
-  SN_CHECK(in.good(), "cannot read ", path);
+  SN_USER_CHECK(in.good(), "cannot read ", path);
   std::vector<nlohmann::json> out;
   std::string line;
   while (std::getline(in, line)) {
@@ -86,7 +86,7 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
       out.push_back(nlohmann::json::parse(line));
     } catch (const nlohmann::json::exception&) {
       // Only the last line may be partial (a crash mid-append); anything else is corruption.
-      SN_CHECK(in.peek() == EOF, path, ": corrupt line in the middle of the file: ", line.substr(0, 80));
+      SN_USER_CHECK(in.peek() == EOF, path, ": corrupt line in the middle of the file: ", line.substr(0, 80));
     }
   }
   return out;
@@ -105,7 +105,7 @@ nlohmann::json read_json(const std::string& path) {
   try {
     return nlohmann::json::parse(bytes.begin(), bytes.end());
   } catch (const nlohmann::json::exception& e) {
-    SN_FAIL(path, ": not valid JSON: ", e.what());
+    SN_USER_FAIL(path, ": not valid JSON: ", e.what());
   }
 }
 

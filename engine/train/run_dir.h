@@ -6,6 +6,7 @@
 //   RUN_DIR/eval.json                   `scratchnet eval`: every checkpoint on the test split
 //   RUN_DIR/train_samples.png           the 24-sample training grid
 //   RUN_DIR/report.html                 the self-contained report (report.h)
+//   RUN_DIR/.lock                       held (flock) by the one process using RUN_DIR (run_lock.h)
 //
 // Every file is written atomically or appended line by line, so an interrupted
 // run leaves complete checkpoints and a readable metrics file behind.

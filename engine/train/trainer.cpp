@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <thread>
 
 #include "engine/autograd.h"
 #include "engine/data/loader.h"
@@ -18,6 +20,7 @@
 #include "engine/train/optimizer_state.h"
 #include "engine/train/progress.h"
 #include "engine/train/run_dir.h"
+#include "engine/train/run_lock.h"
 #include "engine/train/samples_grid.h"
 #include "engine/train/transfer_model.h"
 #include "engine/upload.h"
@@ -46,9 +49,16 @@ struct EpochStats {
   double acc() const { return seen ? double(correct) / seen : 0; }
 };
 
+// The lock on RUN_DIR, owned by the caller of Run so that a failed fresh run
+// still holds it while it removes the directory it created.
+struct Hold {
+  std::optional<RunLock> lock;
+  bool created = false;  // this process created RUN_DIR
+};
+
 class Run {
  public:
-  Run(TrainConfig cfg, const Checkpoint* from) : cfg_(std::move(cfg)), run_(cfg_.out) {
+  Run(TrainConfig cfg, const Checkpoint* from, Hold& hold) : cfg_(std::move(cfg)), run_(cfg_.out) {
     progress_ = Progress(cfg_.quiet ? ProgressMode::Quiet : ProgressMode::Auto);
     if (cfg_.threads > 0) set_num_threads(cfg_.threads);
     device_ = resolve_device(cfg_.device);
@@ -58,15 +68,21 @@ class Run {
     cfg_.weights = resolve_weights(cfg_.model, cfg_.weights);
     backbone_ = load_backbone(cfg_.model, cfg_.weights);
     if (from)
-      SN_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints were "
-               "trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash, ", file has ",
-               backbone_.hash, ")");
+      SN_USER_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints "
+                    "were trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash,
+                    ", file has ", backbone_.hash, ")");
+    // 2. RUN_DIR, created and locked: from here on no other process writes into it.
+    if (!hold.lock) {
+      hold.created = !is_directory(run_.root);
+      make_dirs(run_.root);
+      hold.lock.emplace(run_.root, "scratchnet train");
+    }
     if (!from) {
       const auto existing = list_checkpoints(run_);
-      SN_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): continue it "
-               "with --resume ", run_.root, ", or choose another --out");
+      SN_USER_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): "
+                    "continue it with --resume ", run_.root, ", or choose another --out");
     }
-    // 2. The model: the backbone frozen, the new head drawn from the seed.
+    // 3. The model: the backbone frozen, the new head drawn from the seed.
     rng_ = Rng(cfg_.seed);
     model_ = std::make_unique<TransferModel>(backbone_.net, backbone_.net->num_features(),
                                              static_cast<int>(splits_.train.classes.size()), cfg_, rng_);
@@ -82,7 +98,7 @@ class Run {
     optimizer_ = make_adam(p, cfg_.lr);
     if (from) load_optimizer_state(*optimizer_, params_, from->optim, from->optimizer, run_.checkpoint(from->epoch));
 
-    // 3. The run directory.
+    // 4. The run directory's files.
     make_dirs(run_.checkpoints());
     if (!from) {
       write_json(run_.config(), to_json(cfg_));
@@ -112,6 +128,7 @@ class Run {
     lo.quiet = cfg_.quiet;
     data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
     if (first_epoch_ == 1) write_samples_grid();
+    if (const int sig = stop_signal()) throw stopped(sig, "before epoch " + std::to_string(first_epoch_) + " started");
     if (uses_feature_cache(cfg_)) cache_features(lo);
     for (int epoch = first_epoch_; epoch <= cfg_.epochs; ++epoch) {
       const auto te = Clock::now();
@@ -119,6 +136,10 @@ class Run {
       EpochStats st = cached_.defined() ? epoch_on_features(loader, epoch) : epoch_on_images(loader, epoch);
       const double secs = seconds_since(te);
       end_epoch(epoch, st, secs, loader);
+      // A safe point: the epoch's checkpoint is written.
+      if (const int sig = stop_signal())
+        throw stopped(sig, "after epoch " + std::to_string(epoch) + " of " + std::to_string(cfg_.epochs) +
+                               (epoch < cfg_.epochs ? " (its checkpoint is saved)" : ": the run is complete"));
     }
     TrainSummary s;
     s.first_epoch = first_epoch_;
@@ -190,6 +211,8 @@ class Run {
         std::memcpy(cached_.data() + b.indices[i] * f, feats.data() + i * f, f * sizeof(float));
       done += b.size();
       progress_.update(done);
+      if (const int sig = stop_signal())
+        throw stopped(sig, "while computing the training features, before epoch " + std::to_string(first_epoch_));
     }
     const double secs = seconds_since(t);
     progress_.finish(fmt("features of %.0f training images computed once in %.1f s", n, secs));
@@ -201,12 +224,12 @@ class Run {
             EpochStats& st) {
     Tensor loss = cross_entropy(logits, labels);
     const float l = loss.item();
-    SN_CHECK(std::isfinite(l), "non-finite loss (", l, ") at epoch ", epoch, ", batch ", batch, " of ", batches,
-             ": training stopped. ",
-             epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " + run_.checkpoints() +
-                             " are intact"
-                       : std::string("No checkpoint was written"),
-             " (a smaller --lr may help)");
+    SN_USER_CHECK(std::isfinite(l), "non-finite loss (", l, ") at epoch ", epoch, ", batch ", batch, " of ", batches,
+                  ": training stopped. ",
+                  epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " +
+                                  run_.checkpoints() + " are intact"
+                            : std::string("No checkpoint was written"),
+                  " (a smaller --lr may help)");
     optimizer_->zero_grad();
     loss.backward();
     optimizer_->step();
@@ -215,8 +238,46 @@ class Run {
     st.seen += static_cast<int64_t>(labels.size());
     st.loss_sum += double(l) * labels.size();
     progress_.update(st.seen, fmt("loss %.4f", st.loss()));
-    if (cfg_.stop_after_batches >= 0 && ++batches_run_ >= cfg_.stop_after_batches)
-      throw Interrupted("training interrupted after " + std::to_string(batches_run_) + " batches (test hook)");
+    after_batch(epoch, batch, batches);
+  }
+
+  // A safe point: batch `done` of `batches` of `epoch` has updated the model.
+  // A stop signal ends the run here, dropping the unfinished epoch, except
+  // after its last batch: then the checkpoint is written first (see go()).
+  void after_batch(int epoch, int64_t done, int64_t batches) {
+    if (cfg_.slow_batch_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.slow_batch_ms));
+    const bool hook = cfg_.stop_after_batches >= 0 && ++batches_run_ >= cfg_.stop_after_batches;
+    const int sig = stop_signal();
+    if (!hook && (sig == 0 || done == batches)) return;
+    const std::string e = std::to_string(epoch);
+    throw stopped(sig, "during epoch " + e + " of " + std::to_string(cfg_.epochs) + ", after batch " +
+                           std::to_string(done) + " of " + std::to_string(batches) + "; nothing of epoch " + e +
+                           " is saved");
+  }
+
+  // What the person who stopped the run needs: where, the last complete
+  // checkpoint, and the command that continues (resume redoes the unfinished epoch).
+  Interrupted stopped(int sig, const std::string& where) const {
+    const auto list = list_checkpoints(run_);
+    std::string msg = "training " +
+                      (sig ? "interrupted by " + signal_name(sig) : std::string("stopped by the test hook")) + " " +
+                      where + "\n  last complete checkpoint: " + (list.empty() ? "none yet" : list.back().second);
+    if (list.empty() || list.back().first < cfg_.epochs) msg += "\n  continue with: " + resume_command();
+    return Interrupted(msg, sig);
+  }
+
+  // `--resume RUN_DIR`, plus what this process was given that RUN_DIR/config.json
+  // does not say (an earlier --resume with a new --epochs or --data).
+  std::string resume_command() const {
+    std::string cmd = shell_quote(cfg_.program) + " train --resume " + shell_quote(run_.root);
+    try {
+      const json saved = read_json(run_.config());
+      if (saved.value("epochs", cfg_.epochs) != cfg_.epochs) cmd += " --epochs " + std::to_string(cfg_.epochs);
+      if (saved.value("data", cfg_.data) != cfg_.data) cmd += " --data " + shell_quote(cfg_.data);
+    } catch (const Error&) {
+      // No readable config.json (stopped before it was written): the plain command.
+    }
+    return cmd;
   }
 
   EpochStats epoch_on_images(data::DataLoader& loader, int epoch) {
@@ -312,17 +373,20 @@ class Run {
 
 // A fresh run that fails before its first checkpoint (e.g. a non-finite loss
 // in epoch 1) removes the directory it created: nothing in it is worth keeping.
+// Only a directory this process created and still holds locked: never one that
+// existed, and never one another process is using (RunInUse leaves `hold` empty).
 static TrainSummary fresh_run(const TrainConfig& cfg) {
-  const bool existed = path_exists(cfg.out);
+  Hold hold;
   try {
-    return Run(cfg, nullptr).go();
+    return Run(cfg, nullptr, hold).go();
   } catch (const Interrupted&) {
-    throw;  // the test hook stands for a kill: leave the directory as a kill would
+    throw;  // a stop (or the test hook, standing for a kill) leaves the directory to --resume
   } catch (const Error& e) {
-    if (existed || !path_exists(cfg.out) || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
+    if (!hold.created || !hold.lock || !list_checkpoints(RunPaths(cfg.out)).empty()) throw;
     std::error_code ec;
     std::filesystem::remove_all(cfg.out, ec);
-    throw Error(std::string(e.what()) + " (" + cfg.out + " held no checkpoint and was removed)");
+    std::rethrow_exception(
+        same_kind(e, std::string(e.what()) + " (" + cfg.out + " held no checkpoint and was removed)"));
   }
 }
 
@@ -333,8 +397,8 @@ TrainSummary train(TrainConfig cfg) {
 
 TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
   const RunPaths run(run_dir);
-  SN_CHECK(path_exists(run.config()), "cannot resume ", run_dir, ": ", run.config(),
-           " is missing (not a run directory written by scratchnet train)");
+  SN_USER_CHECK(path_exists(run.config()), "cannot resume ", run_dir, ": ", run.config(),
+                " is missing (not a run directory written by scratchnet train)");
   TrainConfig cfg = config_from_json(read_json(run.config()), run.config());
   cfg.out = run_dir;
   cfg.workers = runtime.workers;
@@ -342,18 +406,22 @@ TrainSummary resume(const std::string& run_dir, const TrainConfig& runtime) {
   cfg.device = runtime.device;
   cfg.quiet = runtime.quiet;
   cfg.stop_after_batches = runtime.stop_after_batches;
+  cfg.slow_batch_ms = runtime.slow_batch_ms;
+  cfg.program = runtime.program;
   if (runtime.epochs > 0) cfg.epochs = runtime.epochs;
   if (!runtime.data.empty()) cfg.data = runtime.data;
   resolve(cfg);
+  Hold hold;  // locked before the checkpoints are listed: no other process adds one
+  hold.lock.emplace(run_dir, "scratchnet train --resume");
   const auto list = list_checkpoints(run);
-  if (list.empty()) return Run(cfg, nullptr).go();  // killed before the first checkpoint: start over
+  if (list.empty()) return Run(cfg, nullptr, hold).go();  // killed before the first checkpoint: start over
   const Checkpoint ck = load_checkpoint(list.back().second);
-  SN_CHECK(ck.epoch == list.back().first, list.back().second, ": the file says epoch ", ck.epoch);
+  SN_USER_CHECK(ck.epoch == list.back().first, list.back().second, ": the file says epoch ", ck.epoch);
   if (ck.epoch >= cfg.epochs) {
     if (!cfg.quiet) std::printf("%s is complete: %d of %d epochs\n", run_dir.c_str(), ck.epoch, cfg.epochs);
     return {ck.epoch + 1, ck.epoch, 0.0, run_dir};
   }
-  return Run(cfg, &ck).go();
+  return Run(cfg, &ck, hold).go();
 }
 
 }  // namespace sn::train

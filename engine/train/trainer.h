@@ -19,14 +19,17 @@
 
 #include "engine/check.h"
 #include "engine/train/config.h"
+#include "engine/train/interrupt.h"
 
 namespace sn::train {
 
-// Thrown by the test hook TrainConfig::stop_after_batches: the process stops
-// as if killed between two batches (no checkpoint for the unfinished epoch).
-struct Interrupted : Error {
-  using Error::Error;
-};
+// Training stops at the end of a batch, throwing Interrupted (interrupt.h),
+// when a stop signal arrived or the test hook TrainConfig::stop_after_batches
+// is reached: no checkpoint for the unfinished epoch, the message says which
+// checkpoint is the last complete one and how to continue.
+//
+// RUN_DIR is locked (run_lock.h) from the moment it is created or resumed
+// until train() or resume() returns: a second process stops with RunInUse.
 
 struct TrainSummary {
   int first_epoch = 1;  // > 1 after --resume

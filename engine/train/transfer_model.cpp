@@ -53,7 +53,7 @@ Tensor TransferModel::features(const Tensor& x) {
     return fused_->features(x);
   }
   // bfloat16 exists only on the fused CPU path: never fall back to float32 silently.
-  SN_CHECK(!bf16, "--precision bf16 runs the frozen backbone on the CPU only (this forward is on ",
+  SN_USER_CHECK(!bf16, "--precision bf16 runs the frozen backbone on the CPU only (this forward is on ",
            x.is_cuda() ? "a GPU" : "a path where the backbone trains", "): use --precision fp32");
   Tensor h = x;
   auto run = [&](size_t i) {
@@ -128,9 +128,9 @@ void TransferModel::load_checkpoint_state(const nn::NamedTensors& state, const s
   for (auto& [n, t] : head_->named_parameters()) slots["fc." + n] = t;
   for (const auto& [name, value] : state) {
     auto it = slots.find(name);
-    SN_CHECK(it != slots.end(), source, ": tensor '", name, "' is not part of this model");
-    SN_CHECK(it->second.shape() == value.shape(), source, ": tensor '", name, "' has shape ",
-             to_string(value.shape()), " but the model expects ", to_string(it->second.shape()));
+    SN_USER_CHECK(it != slots.end(), source, ": tensor '", name, "' is not part of this model");
+    SN_USER_CHECK(it->second.shape() == value.shape(), source, ": tensor '", name, "' has shape ",
+                  to_string(value.shape()), " but the model expects ", to_string(it->second.shape()));
     it->second.copy_(value);
   }
   fused_.reset();

@@ -42,20 +42,21 @@ int run_convert(const Options& o) {
   } else if (o.from == "pth") {
     models::PthOptions p;
     p.arch = o.arch;
-    SN_CHECK(o.block_stride == "v1" || o.block_stride == "v1.5", "--block-stride must be v1 or v1.5");
+    SN_USER_CHECK(o.block_stride == "v1" || o.block_stride == "v1.5", "--block-stride must be v1 or v1.5");
     p.block_stride = o.block_stride == "v1" ? models::BlockStride::V1 : models::BlockStride::V1_5;
     p.bn_eps = o.bn_eps;
     c = models::convert_pth(o.src, p);
   } else {
     c = models::convert_keras_resnet(io::read_tfjs(o.src));
-    SN_CHECK(o.arch.empty() || o.arch == c.meta.architecture, o.src, ": --arch ", o.arch, " was given but it holds a ",
-             c.meta.architecture);
+    SN_USER_CHECK(o.arch.empty() || o.arch == c.meta.architecture, o.src, ": --arch ", o.arch,
+                  " was given but it holds a ",
+                  c.meta.architecture);
   }
   if (!o.labels.empty()) {
     c.meta.labels = models::read_labels(o.labels);
     const int classes = c.meta.model.at("num_classes").get<int>();
-    SN_CHECK(static_cast<int>(c.meta.labels.size()) == classes, o.labels, " has ", c.meta.labels.size(),
-             " labels but the model has ", classes, " classes");
+    SN_USER_CHECK(static_cast<int>(c.meta.labels.size()) == classes, o.labels, " has ", c.meta.labels.size(),
+                  " labels but the model has ", classes, " classes");
   }
   if (!o.source.empty()) c.meta.metadata["source"] = o.source;
   if (!o.license.empty()) c.meta.metadata["license"] = o.license;

@@ -66,7 +66,7 @@ Image run_ops(Image img, const std::string& ops) {
     } else if (name == "resized_crop" && n.size() == 6) {
       img = resized_crop(img, CropBox{n[0], n[1], n[2], n[3]}, n[4], n[5]);
     } else {
-      SN_FAIL("pixels: unknown op '", op, "'");
+      SN_USER_FAIL("pixels: unknown op '", op, "'");
     }
   }
   return img;
@@ -85,7 +85,7 @@ int run_pixels() {
     if (line.empty()) continue;
     const size_t tab = line.find('\t');
     try {
-      SN_CHECK(tab != std::string::npos, "pixels: expected '<source>\\t<ops>', got '", line, "'");
+      SN_USER_CHECK(tab != std::string::npos, "pixels: expected '<source>\\t<ops>', got '", line, "'");
       const Image img = run_ops(load_source(line.substr(0, tab)), line.substr(tab + 1));
       write_record(img.width, img.height, img.pixels.data(), img.pixels.size());
     } catch (const std::exception& e) {

@@ -42,8 +42,8 @@ int run_predict(const Options& o) {
   using namespace sn;
   const std::string path = o.weights.empty() ? models::pretrained_weights(o.model) : o.weights;
   const io::WeightFile file(path);
-  SN_CHECK(!o.model_given || file.meta().architecture == o.model, path, " holds a ", file.meta().architecture,
-           " but --model ", o.model, " was given");
+  SN_USER_CHECK(!o.model_given || file.meta().architecture == o.model, path, " holds a ", file.meta().architecture,
+                " but --model ", o.model, " was given");
   auto model = models::load_resnet(file);
   model->eval();
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
@@ -51,7 +51,7 @@ int run_predict(const Options& o) {
   // On the CPU the frozen-inference path (blocked layout, batch norm folded;
   // bfloat16 with --precision bf16); on a GPU the module's own forward.
   const bool bf16 = o.precision == "bf16";
-  SN_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
+  SN_USER_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
   std::shared_ptr<models::FusedResNet> fused;
   if (device == Device::CPU)
     fused = std::make_shared<models::FusedResNet>(*model, models::FusedResNet::BatchNorm::Folded,

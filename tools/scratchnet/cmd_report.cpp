@@ -2,8 +2,11 @@
 // run's files (`scratchnet eval` also does this after evaluating).
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "engine/train/report.h"
+#include "engine/train/run_dir.h"
+#include "engine/train/run_lock.h"
 #include "tools/scratchnet/commands.h"
 
 static sn::cli::Register reg([](CLI::App& app) {
@@ -12,7 +15,12 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--run", *run_dir, "run directory written by `scratchnet train`")->required();
   cmd->callback([run_dir] {
     sn::cli::run([&] {
-      const std::string path = sn::train::write_report(sn::train::RunPaths(*run_dir));
+      const sn::train::RunPaths run(*run_dir);
+      // Locked like train and eval, so the report never mixes two processes' files. A
+      // directory that is not a run is left untouched: write_report says what is missing.
+      std::optional<sn::train::RunLock> lock;
+      if (sn::train::path_exists(run.config())) lock.emplace(run.root, "scratchnet report");
+      const std::string path = sn::train::write_report(run);
       std::printf("report: %s\n", path.c_str());
       return 0;
     });

@@ -69,22 +69,27 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--resize", c.resize, "training Resize size (test use)")->group("");
   cmd->add_option("--crop", c.crop, "crop size (test use)")->group("");
   cmd->add_option("--stop-after-batches", c.stop_after_batches, "stop as if killed (test use)")->group("");
+  cmd->add_option("--slow-batch-ms", c.slow_batch_ms, "sleep after each batch (test use: signals mid-run)")
+      ->group("");
   cmd->callback([o, data, out, epochs] {
     sn::cli::run([&] {
+      // Ctrl-C / SIGTERM stop at the end of a batch with a message saying how to continue.
+      const sn::train::StopSignals stop_signals;
       auto& c = o->cfg;
+      c.program = sn::cli::program();
       c.normalize = !o->no_normalize;
       c.augment = !o->no_augment;
       c.train_layers = split_commas(o->train_layers);
       if (!o->resume.empty()) {
-        SN_CHECK(!out->count() || c.out == o->resume, "--resume continues RUN_DIR in place: do not pass --out");
+        SN_USER_CHECK(!out->count() || c.out == o->resume, "--resume continues RUN_DIR in place: do not pass --out");
         sn::train::TrainConfig runtime = c;
         runtime.epochs = epochs->count() ? c.epochs : 0;
         if (!data->count()) runtime.data.clear();
         sn::train::resume(o->resume, runtime);
         return 0;
       }
-      SN_CHECK(data->count(), "--data is required: a folder with train/<class>/ and test/<class>/");
-      SN_CHECK(out->count(), "--out is required: the run directory to create");
+      SN_USER_CHECK(data->count(), "--data is required: a folder with train/<class>/ and test/<class>/");
+      SN_USER_CHECK(out->count(), "--out is required: the run directory to create");
       sn::train::train(c);
       return 0;
     });

@@ -7,6 +7,7 @@
 //   });
 #pragma once
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -20,9 +21,18 @@ struct Register {
   explicit Register(Registrar r) { registry().push_back(std::move(r)); }
 };
 
-// Runs a command body; a thrown sn::Error or std::exception is printed as
-// "scratchnet: error: ..." and turns into exit code 1.
+// Runs a command body and turns what it throws into one message on stderr and an exit code:
+//   sn::UserError (a user's mistake)        "scratchnet: error: <message>", 1
+//   sn::Error (an internal invariant)       "scratchnet: internal error (a bug in scratchnet): <message> [file:line...]", 1
+//   sn::train::Interrupted (Ctrl-C, SIGTERM) "scratchnet: <where it stopped, how to go on>", 128 + the signal
 void run(const std::function<int()>& body);
 int exit_code();
+
+// argv[0], for the commands that messages tell the user to run.
+void set_program(const char* argv0);
+const std::string& program();
+
+// CLI11's message for a bad option or a missing argument, in the same one-line form.
+std::string parse_failure(const CLI::App* app, const CLI::Error& e);
 
 }  // namespace sn::cli
