@@ -15,16 +15,20 @@ int num_threads();
 
 // How idle OpenMP threads wait, chosen once at program start. At the end of
 // each parallel loop libgomp spins (by default ~300k iterations) before it
-// sleeps: on an idle machine that saves a wake-up of ~10 us, but whenever
-// other threads want the cores (the data loader's workers, other programs)
-// the spinning threads burn the time slices the late thread needs, and each
-// of a forward's ~50 parallel loops waits for a descheduled thread: a
-// ResNet-18 forward at batch 1 took 340 ms instead of 37 ms with the machine
-// loaded (load average 11), 0.19 s with a spin of 30k. libgomp reads its
-// settings before main() runs, so this sets GOMP_SPINCOUNT=kOmpSpinCount and
+// sleeps. Whenever other threads want the cores (the data loader's workers,
+// other programs) the spinning threads burn the time slices the late thread
+// needs, and each of a forward's ~50-70 parallel loops waits for a
+// descheduled thread: a ResNet-18 forward at batch 1 took 340 ms instead of
+// 37 ms with the machine loaded (load average 11), 0.19 s with a spin of 30k.
+// Not spinning at all costs a wake-up (a futex and, in a VM, an
+// inter-processor interrupt: tens of microseconds) at the start of every loop,
+// which at batch 1 is 10-20% of a ResNet forward. A short spin keeps the
+// threads awake between back-to-back loops and gives the core away soon:
+// the README's performance section has the measurements. libgomp reads its settings
+// before main() runs, so this sets GOMP_SPINCOUNT=kOmpSpinCount and
 // re-executes the program once (argv unchanged). It does nothing when the
 // user chose OMP_WAIT_POLICY or GOMP_SPINCOUNT, or when the OpenMP runtime is not libgomp.
-constexpr const char* kOmpSpinCount = "0";
+constexpr const char* kOmpSpinCount = "3000";
 void adopt_thread_wait_policy(char** argv);
 
 // Calls fn(begin, end) on chunks of about `grain` elements covering [begin, end).

@@ -40,7 +40,7 @@ const T& as(const nn::Module* m, const std::string& what) {
 }
 }  // namespace
 
-FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precision)
+FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precision, cpu::nchwc::ConvAlgo algo)
     : mode_(mode), precision_(precision) {
   SN_USER_CHECK(precision == Precision::F32 || cpu::nchwc::bf16_supported(),
            "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a scratchnet built for it "
@@ -66,7 +66,7 @@ FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precisio
     const bool plain = conv_name == "conv1";
     c.packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3),
                                      conv.params.stride, conv.params.padding, plain,
-                                     !plain && precision == Precision::BF16);
+                                     !plain && precision == Precision::BF16, algo);
     return c;
   };
   stem_ = make("conv1", "bn1");

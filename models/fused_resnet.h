@@ -25,6 +25,9 @@
 // batch norm (folded bias or statistics), ReLU and residual adds are float32,
 // activations rounded to bfloat16 when stored. The stem and fc stay float32.
 //
+// Float32 3x3 stride-1 convs run as Winograd F(2x2,3x3) (cpu/conv2d_winograd.h)
+// unless `algo` is Direct (the tests and benchmarks compare the two).
+//
 // A FusedResNet is a snapshot of the conv weights (and, folded, of the batch
 // norm): it does not see later changes to them. BatchStats reads and updates
 // the model's running statistics in place. It never records a graph.
@@ -42,7 +45,8 @@ class FusedResNet {
  public:
   enum class BatchNorm { Folded, BatchStats };
   enum class Precision { F32, BF16 };
-  explicit FusedResNet(const ResNet& model, BatchNorm mode = BatchNorm::Folded, Precision precision = Precision::F32);
+  explicit FusedResNet(const ResNet& model, BatchNorm mode = BatchNorm::Folded, Precision precision = Precision::F32,
+                       cpu::nchwc::ConvAlgo algo = cpu::nchwc::ConvAlgo::Auto);
 
   Tensor forward(const Tensor& x) const;   // (N,3,H,W) -> logits (N, classes)
   Tensor features(const Tensor& x) const;  // (N,3,H,W) -> (N, num_features)

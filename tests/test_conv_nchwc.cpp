@@ -25,7 +25,9 @@ struct Case {
 
 // Runs one conv through the blocked path and the reference; returns the
 // relative L2 error. plain: the input is a plain (N,C,H,W) image (the stem).
-double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng) {
+// algo: Auto takes Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 shapes (checked), Direct never.
+double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
+                  nc::ConvAlgo algo = nc::ConvAlgo::Auto) {
   const Conv2dShape s{c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad,
                       nc::out_size(c.H, c.R, c.stride, c.pad), nc::out_size(c.W, c.S, c.stride, c.pad)};
   const auto x = random_doubles(size_t(s.N * s.C * s.H * s.W), rng);
@@ -52,7 +54,8 @@ double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng)
   // 64-byte aligned output, poisoned so that an unwritten element fails.
   const Tensor yt = Tensor::full({s.N * Kb * s.P * s.Q * 16}, NAN);
   if (residual) nc::to_blocked(rf.data(), s.N, s.K, s.P * s.Q, yt.data());
-  const nc::PackedConv pc = nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain);
+  const nc::PackedConv pc = nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain, false, algo);
+  CHECK(pc.winograd == (algo == nc::ConvAlgo::Auto && !plain && s.R == 3 && s.S == 3 && s.stride == 1 && s.pad == 1));
   nc::conv2d(pc, s.N, s.H, s.W, xin.data(), yt.data(), relu, residual);
   // Padding channels of the output must stay exactly zero (they feed the next layer).
   if (!residual) {
@@ -85,12 +88,27 @@ const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kResN
 // Float sums of up to C*R*S = 4608 products of O(1) values against a double
 // reference: the rounding error grows like sqrt(C*R*S) * 2^-24 relative, about
 // 1e-6; 1e-5 leaves margin while a wrong index or a lost tap gives O(1e-2) or more.
+// Winograd F(2x2,3x3) adds the rounding of its transforms (sums of 3-4 terms,
+// coefficients 1 and 1/2, weights transformed in double): the same order, the
+// same bound (measured on these shapes: 0.6x the direct kernel's error, 2.6e-7 to 6.7e-7).
+const nc::ConvAlgo kAlgos[] = {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct};
+
 TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchwc][conv]") {
   Rng rng(71);
-  for (const auto& [C, H, K, R, stride] : kResNetShapes) {
-    const Case c{1, C, H, H, K, R, R, stride, R / 2};
-    CAPTURE(C, H, K, R, stride);
-    CHECK(conv_error(c, false, true, false, rng) < 1e-5);
+  for (const auto algo : kAlgos)
+    for (const auto& [C, H, K, R, stride] : kResNetShapes) {
+      const Case c{1, C, H, H, K, R, R, stride, R / 2};
+      CAPTURE(C, H, K, R, stride, algo == nc::ConvAlgo::Direct);
+      CHECK(conv_error(c, false, true, false, rng, algo) < 1e-5);
+    }
+}
+
+TEST_CASE("nchwc conv2d: Winograd at batch 2, maps of odd sizes, with residual", "[nchwc][conv][winograd]") {
+  Rng rng(76);
+  for (const int64_t H : {1, 2, 3, 7, 14, 15}) {
+    CAPTURE(H);
+    CHECK(conv_error({2, 64, H, H + 1, 64, 3, 3, 1, 1}, false, true, true, rng) < 1e-5);
+    CHECK(conv_error({3, 40, H, H, 200, 3, 3, 1, 1}, false, false, false, rng) < 1e-5);
   }
 }
 
@@ -111,10 +129,11 @@ TEST_CASE("nchwc conv2d: odd shapes, partial blocks and tiles, residual, threads
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (const Case& c : cases)
-      for (int variant = 0; variant < 3; ++variant) {
-        CAPTURE(threads, c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad, variant);
-        CHECK(conv_error(c, false, variant != 1, variant == 2, rng) < 1e-5);
-      }
+      for (int variant = 0; variant < 3; ++variant)
+        for (const auto algo : kAlgos) {
+          CAPTURE(threads, c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad, variant, algo == nc::ConvAlgo::Direct);
+          CHECK(conv_error(c, false, variant != 1, variant == 2, rng, algo) < 1e-5);
+        }
   }
   set_num_threads(saved);
 }
@@ -157,15 +176,18 @@ TEST_CASE("nchwc conv2d: bit-identical results for 1, 2 and 3 threads", "[nchwc]
   const auto w = to_float(random_doubles(size_t(K * C * 9), rng, -0.5, 0.5));
   std::vector<float> xb(size_t(N * nc::blocks(C) * H * H * 16));
   nc::to_blocked(x.data(), N, C, H * H, xb.data());
-  const nc::PackedConv pc = nc::pack_conv(w.data(), nullptr, K, C, 3, 3, 1, 1, false);
-  std::vector<std::vector<float>> outs;
-  for (int threads : {1, 2, 3}) {
-    set_num_threads(threads);
-    const Tensor y = Tensor::empty({N * nc::blocks(K) * H * H * 16});
-    nc::conv2d(pc, N, H, H, xb.data(), y.data(), true, false);
-    outs.push_back(y.to_vector());
+  for (const auto algo : kAlgos) {
+    const nc::PackedConv pc = nc::pack_conv(w.data(), nullptr, K, C, 3, 3, 1, 1, false, false, algo);
+    std::vector<std::vector<float>> outs;
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      const Tensor y = Tensor::empty({N * nc::blocks(K) * H * H * 16});
+      nc::conv2d(pc, N, H, H, xb.data(), y.data(), true, false);
+      outs.push_back(y.to_vector());
+    }
+    set_num_threads(saved);
+    CAPTURE(algo == nc::ConvAlgo::Direct);
+    CHECK(outs[0] == outs[1]);
+    CHECK(outs[0] == outs[2]);
   }
-  set_num_threads(saved);
-  CHECK(outs[0] == outs[1]);
-  CHECK(outs[0] == outs[2]);
 }

@@ -7,6 +7,7 @@
 
 #include "engine/check.h"
 #include "engine/cpu/conv2d_nchwc_tile.h"
+#include "engine/cpu/conv2d_winograd.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/parallel.h"
 
@@ -153,6 +154,12 @@ const KernelFn kTable[kMaxM][kGroup][3] = {SN_ROW(1), SN_ROW(2), SN_ROW(3), SN_R
 #undef SN_ROW
 #undef SN_OCB
 
+}  // namespace
+
+KernelFn tile::fp32_kernel(int m, int ocb, bool edge) { return kTable[m - 1][ocb - 1][edge ? kEdge : kInterior]; }
+
+namespace {
+
 std::shared_ptr<float> aligned_floats(int64_t n) {
   const size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
   float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
@@ -170,7 +177,7 @@ int64_t group_offset(const PackedConv& pc, int64_t g) { return g * tap_count(pc)
 }  // namespace
 
 PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, int64_t R, int64_t S, int64_t stride,
-                     int64_t pad, bool plain_input, bool bf16) {
+                     int64_t pad, bool plain_input, bool bf16, ConvAlgo algo) {
   SN_CHECK(!(bf16 && plain_input), "conv2d (nchwc): bfloat16 needs a blocked input (the stem stays float32)");
   SN_CHECK(!bf16 || bf16_supported(), "conv2d (nchwc): bfloat16 needs a CPU with AVX512_BF16 and a build for it");
   SN_CHECK(K > 0 && C > 0 && R > 0 && S > 0 && stride > 0 && pad >= 0, "conv2d (nchwc): bad shape K=", K, " C=", C,
@@ -178,6 +185,13 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
   PackedConv pc;
   pc.K = K, pc.C = C, pc.R = R, pc.S = S, pc.stride = stride, pc.pad = pad, pc.plain_input = plain_input;
   pc.bf16 = bf16;
+  pc.winograd = algo == ConvAlgo::Auto && winograd::applies(R, S, stride, pad, plain_input, bf16);
+  if (pc.winograd) {
+    pc.bias = aligned_floats(pc.out_blocks() * kBlock);
+    if (bias) std::copy(bias, bias + K, pc.bias.get());
+    winograd::pack(w, pc);
+    return pc;
+  }
   const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
   const int64_t taps = tap_count(pc), len = tap_len(pc);
   pc.weights = aligned_floats(groups * taps * len * kGroup * kBlock);
@@ -246,6 +260,11 @@ void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64
 void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu,
             bool accumulate, bool out_bf16) {
   SN_CHECK(!out_bf16 || pc.bf16, "conv2d (nchwc): bfloat16 output needs bfloat16 weights");
+  if (pc.winograd) {
+    SN_CHECK(N > 0 && H > 0 && W > 0, "conv2d (nchwc): empty input ", N, "x", H, "x", W);
+    winograd::conv2d(pc, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), relu, accumulate);
+    return;
+  }
   const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
   SN_CHECK(N > 0 && P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S,
            " filter");
@@ -291,9 +310,11 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
     // Per pixel of the block: where it reads and writes.
     const int64_t px0 = tile_begin(t0), npx = tile_begin(t1) - px0;
     const size_t n_px = static_cast<size_t>(npx);
-    std::vector<int64_t> base(n_px);
-    std::vector<int32_t> ih0(n_px), iw0(n_px);
-    std::vector<void*> yp(n_px);
+    // Per thread, reused: a forward runs ~1000 tasks, each would otherwise allocate these.
+    thread_local std::vector<int64_t> base;
+    thread_local std::vector<int32_t> ih0, iw0;
+    thread_local std::vector<void*> yp;
+    base.resize(n_px), ih0.resize(n_px), iw0.resize(n_px), yp.resize(n_px);
     const size_t out_elem = out_bf16 ? 2 : 4;
     for (int64_t i = 0; i < npx; ++i) {
       const int64_t j = px0 + i, n = j / PQ, pq = j % PQ, p = pq / Q, q = pq % Q;

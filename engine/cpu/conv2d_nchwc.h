@@ -31,10 +31,16 @@
 
 namespace sn::cpu::nchwc {
 
+// Auto: Winograd F(2x2,3x3) for float32 3x3 stride-1 pad-1 convolutions
+// (cpu/conv2d_winograd.h), the direct kernel otherwise. Direct: always the
+// direct kernel (the tests compare both; the benchmark times both).
+enum class ConvAlgo { Auto, Direct };
+
 struct PackedConv {
   int64_t K = 0, C = 0, R = 0, S = 0, stride = 1, pad = 0;
   bool plain_input = false;  // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
   bool bf16 = false;         // weights (and x) in bfloat16, see conv2d
+  bool winograd = false;     // weights hold Winograd's U = G g G^T (cpu/conv2d_winograd.h)
   std::shared_ptr<float> weights;          // float32: 64-byte aligned, see above
   std::shared_ptr<uint16_t> weights_bf16;  // bfloat16: the same order, channels in pairs
   std::shared_ptr<float> bias;             // Kb*16, zero past K (always float32)
@@ -44,7 +50,7 @@ struct PackedConv {
 // w (K,C,R,S), bias (K) or null. bf16: weights rounded to bfloat16 (nearest
 // even) for the bfloat16 kernels; needs blocked input and bf16_supported().
 PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, int64_t R, int64_t S, int64_t stride,
-                     int64_t pad, bool plain_input, bool bf16 = false);
+                     int64_t pad, bool plain_input, bool bf16 = false, ConvAlgo algo = ConvAlgo::Auto);
 
 // Output size of one spatial axis.
 inline int64_t out_size(int64_t in, int64_t R, int64_t stride, int64_t pad) { return (in + 2 * pad - R) / stride + 1; }

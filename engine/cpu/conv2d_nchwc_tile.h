@@ -62,6 +62,11 @@ struct TileArgs {
 
 using KernelFn = void (*)(const TileArgs&);
 
+// The float32 kernel for an M x OCB tile over a blocked x (edge: some tap
+// falls into the padding for some pixel). Also the inner product of the
+// Winograd convolution (conv2d_winograd.cpp).
+KernelFn fp32_kernel(int m, int ocb, bool edge);
+
 // The bfloat16 kernel for an M x OCB tile (1 <= M <= kMaxM, 1 <= OCB <= kGroup):
 // x and w bfloat16, y bfloat16 (out_bf16) or float; edge: some tap falls into
 // the padding for some pixel. Null when the build has no AVX512_BF16.

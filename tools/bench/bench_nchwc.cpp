@@ -68,7 +68,9 @@ std::vector<bench::Stats> time_sides(const std::vector<bench::Side>& sides, doub
 }
 
 void bench_convs(int64_t N, const std::string& only, double peak) {
-  std::printf("%-28s %10s %10s %7s %8s %6s\n", "conv", "gemm", "nchwc", "ratio", "GFLOP/s", "%peak");
+  // nchwc: what FusedResNet runs (Winograd for 3x3 stride 1, else direct);
+  // direct: the direct kernel where that differs.
+  std::printf("%-28s %10s %10s %10s %7s %8s %6s\n", "conv", "gemm", "direct", "nchwc", "ratio", "GFLOP/s", "%peak");
   Rng rng(5);
   for (const auto& [C, H, K, R, stride] : kShapes) {
     const int64_t pad = R / 2, P = nc::out_size(H, R, stride, pad);
@@ -85,26 +87,36 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
     if (plain) nc::pad_plain(x.data(), N, C, H, H, pad, xin.data());
     else nc::to_blocked(x.data(), N, C, H * H, xin.data());
     const nc::PackedConv pc = nc::pack_conv(w.data(), b.data(), K, C, R, R, stride, pad, plain);
+    const nc::PackedConv pc_direct =
+        nc::pack_conv(w.data(), b.data(), K, C, R, R, stride, pad, plain, false, nc::ConvAlgo::Direct);
     Tensor y_gemm = Tensor::empty({N, K, P, P}), y_blk = Tensor::empty({N * Kb * P * P * 16}),
            y_back = Tensor::empty({N, K, P, P});
     auto run_gemm = [&] { cpu::conv2d_forward_gemm(s, x.data(), w.data(), b.data(), y_gemm.data(), true); };
     auto run_blk = [&] { nc::conv2d(pc, N, H, H, xin.data(), y_blk.data(), true, false); };
+    auto run_direct = [&] { nc::conv2d(pc_direct, N, H, H, xin.data(), y_blk.data(), true, false); };
     run_gemm();
-    run_blk();
-    nc::from_blocked(y_blk.data(), N, K, P * P, y_back.data());
-    const double err = rel_l2(y_back.to_vector(), y_gemm.to_vector());
+    double err = 0;
+    for (const std::function<void()>& run : {std::function<void()>(run_blk), std::function<void()>(run_direct)}) {
+      run();
+      nc::from_blocked(y_blk.data(), N, K, P * P, y_back.data());
+      err = std::max(err, rel_l2(y_back.to_vector(), y_gemm.to_vector()));
+    }
     if (!(err < 1e-5)) {
       std::printf("%-28s FAIL: relative L2 error %.2e\n", name, err);
       continue;
     }
-    const auto st = time_sides({{"gemm", run_gemm}, {"nchwc", run_blk}}, 1.5);
+    std::vector<bench::Side> sides = {{"gemm", run_gemm}, {"nchwc", run_blk}};
+    if (pc.winograd) sides.push_back({"direct", run_direct});
+    const auto st = time_sides(sides, 1.5);
     const double gflop = 2.0 * N * K * P * P * C * R * R * 1e-9;
-    std::printf("%-28s %8.3fms %8.3fms %7.2f %8.0f %5.0f%%\n", name, st[0].median * 1e3, st[1].median * 1e3,
-                st[1].median / st[0].median, gflop / st[1].median, 100 * gflop / st[1].median / peak);
+    char direct[32] = "-";
+    if (pc.winograd) std::snprintf(direct, sizeof direct, "%.3fms", st[2].median * 1e3);
+    std::printf("%-28s %8.3fms %10s %8.3fms %7.2f %8.0f %5.0f%%\n", name, st[0].median * 1e3, direct,
+                st[1].median * 1e3, st[1].median / st[0].median, gflop / st[1].median, 100 * gflop / st[1].median / peak);
   }
 }
 
-void bench_models(int64_t N, double peak, bool bf16, bool batch_stats) {
+void bench_models(int64_t N, double peak, bool bf16, bool batch_stats, bool direct) {
   for (const std::string arch : {"resnet18", "resnet50"}) {
     Rng rng(6);
     models::ResNetConfig cfg;
@@ -113,7 +125,8 @@ void bench_models(int64_t N, double peak, bool bf16, bool batch_stats) {
     model.train(batch_stats);
     const models::FusedResNet fused(model, batch_stats ? models::FusedResNet::BatchNorm::BatchStats
                                                        : models::FusedResNet::BatchNorm::Folded,
-                                    bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32);
+                                    bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32,
+                                    direct ? nc::ConvAlgo::Direct : nc::ConvAlgo::Auto);
     const Tensor x = Tensor::uniform({N, 3, 224, 224}, rng, -1, 1);
     auto run = [&] { fused.forward(x); };
     run();
@@ -132,13 +145,14 @@ int main(int argc, char** argv) {
   int64_t batch = 1;
   int threads = 0;
   std::string only;
-  bool models = false, convs = false, bf16 = false, batch_stats = false;
+  bool models = false, convs = false, bf16 = false, batch_stats = false, direct = false;
   app.add_option("--batch", batch, "batch size");
   app.add_option("--threads", threads, "threads (default: all cores)");
   app.add_option("--only", only, "only conv shapes whose name contains this");
   app.add_flag("--models", models, "time the whole FusedResNet-18/50 forward");
   app.add_flag("--convs", convs, "time every ResNet conv shape");
   app.add_flag("--batch-stats", batch_stats, "--models with training-mode batch norm (batch statistics)");
+  app.add_flag("--direct", direct, "--models with the direct kernel for every conv (no Winograd)");
   app.add_flag("--bf16", bf16, "--models in bfloat16 (FLOP rates then count bf16 products)");
   app.add_flag("--cpu-time", g_cpu_time, "best-of-5 process CPU time per thread instead of wall-time medians");
   CLI11_PARSE(app, argc, argv);
@@ -147,5 +161,5 @@ int main(int argc, char** argv) {
       g_cpu_time ? bench::measure_peak_cpu_time() : bench::measure_peak(num_threads()).all_threads_gflops;
   std::printf("threads %d, batch %ld, measured fp32 FMA peak %.0f GFLOP/s\n", num_threads(), long(batch), peak);
   if (convs || !models) bench_convs(batch, only, peak);
-  if (models) bench_models(batch, peak, bf16, batch_stats);
+  if (models) bench_models(batch, peak, bf16, batch_stats, direct);
 }

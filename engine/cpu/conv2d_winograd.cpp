@@ -1,0 +1,260 @@
+#include "engine/cpu/conv2d_winograd.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "engine/check.h"
+#include "engine/cpu/conv2d_nchwc.h"
+#include "engine/cpu/conv2d_nchwc_tile.h"
+#include "engine/cpu/nchwc.h"
+#include "engine/parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_in_parallel() { return 0; }
+#endif
+
+#ifdef __AVX512F__
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#endif
+
+namespace sn::cpu::nchwc::winograd {
+
+namespace {
+
+using namespace tile;
+constexpr int kXi = 16;  // positions of a transformed 4x4 tile
+// Input bytes of a block of tiles after the transform (16 values per tile and
+// channel): they stay in L2 while every group of output channels reads them.
+constexpr int64_t kBlockBytes = 1024 * 1024;
+
+// The 16 lanes of one channel block, as one AVX-512 vector or a plain array.
+#ifdef __AVX512F__
+using Vec = __m512;
+inline Vec vload(const float* p) { return _mm512_load_ps(p); }
+inline Vec vloadu(const float* p) { return _mm512_loadu_ps(p); }  // x need not be 64-byte aligned
+inline void vstore(float* p, Vec v) { _mm512_store_ps(p, v); }
+inline Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+inline Vec vsub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+inline Vec vzero() { return _mm512_setzero_ps(); }
+inline Vec vrelu(Vec a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+#else
+struct Vec {
+  float v[kBlock];
+};
+inline Vec vload(const float* p) { Vec r; std::copy(p, p + kBlock, r.v); return r; }
+inline Vec vloadu(const float* p) { return vload(p); }
+inline void vstore(float* p, const Vec& v) { std::copy(v.v, v.v + kBlock, p); }
+inline Vec vadd(const Vec& a, const Vec& b) { Vec r; for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] + b.v[l]; return r; }
+inline Vec vsub(const Vec& a, const Vec& b) { Vec r; for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] - b.v[l]; return r; }
+inline Vec vzero() { return Vec{}; }
+inline Vec vrelu(const Vec& a) { Vec r; for (int l = 0; l < kBlock; ++l) r.v[l] = std::max(a.v[l], 0.f); return r; }
+#endif
+
+alignas(64) const float kZeroBias[kGroup * kBlock] = {};
+
+// A 64-byte aligned buffer per thread, grown on demand (tasks run on OpenMP
+// threads that live as long as the program).
+float* thread_buffer(int which, int64_t floats) {
+  struct Buffer {
+    float* p = nullptr;
+    int64_t n = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[which];
+  if (b.n < floats) {
+    std::free(b.p);
+    b.p = static_cast<float*>(std::aligned_alloc(64, size_t((floats * 4 + 63) / 64 * 64)));
+    SN_CHECK(b.p != nullptr, "conv2d (winograd): out of memory for ", floats * 4, " bytes of scratch");
+    b.n = floats;
+  }
+  return b.p;
+}
+
+// Where group g's weights for position xi start; every earlier group is full.
+int64_t weight_offset(const PackedConv& pc, int64_t g, int xi) {
+  const int64_t Cp = blocks(pc.C) * kBlock;
+  const int64_t width = std::min<int64_t>(kGroup, pc.out_blocks() - g * kGroup) * kBlock;
+  return g * kXi * Cp * kGroup * kBlock + xi * Cp * width;
+}
+
+// d: the 4x4 input tile (rows i, columns j) -> v = B^T d B, written to
+// out[xi * stride], xi = 4 i + j. B^T rows: (1,0,-1,0) (0,1,1,0) (0,-1,1,0) (0,1,0,-1).
+inline void input_transform(const Vec (&d)[4][4], float* out, int64_t stride) {
+  Vec t[4][4];
+  for (int j = 0; j < 4; ++j) {
+    t[0][j] = vsub(d[0][j], d[2][j]);
+    t[1][j] = vadd(d[1][j], d[2][j]);
+    t[2][j] = vsub(d[2][j], d[1][j]);
+    t[3][j] = vsub(d[1][j], d[3][j]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    vstore(out + (4 * i + 0) * stride, vsub(t[i][0], t[i][2]));
+    vstore(out + (4 * i + 1) * stride, vadd(t[i][1], t[i][2]));
+    vstore(out + (4 * i + 2) * stride, vsub(t[i][2], t[i][1]));
+    vstore(out + (4 * i + 3) * stride, vsub(t[i][1], t[i][3]));
+  }
+}
+
+// m: the 16 products of a tile (xi = 4 i + j, read at in[xi * stride]) ->
+// the 2x2 outputs Y = A^T m A. A^T rows: (1,1,1,0) (0,1,-1,-1).
+inline void output_transform(const float* in, int64_t stride, Vec (&y)[2][2]) {
+  Vec r[2][4];
+  for (int j = 0; j < 4; ++j) {
+    const Vec m0 = vload(in + (0 + j) * stride), m1 = vload(in + (4 + j) * stride),
+              m2 = vload(in + (8 + j) * stride), m3 = vload(in + (12 + j) * stride);
+    r[0][j] = vadd(vadd(m0, m1), m2);
+    r[1][j] = vsub(vsub(m1, m2), m3);
+  }
+  for (int i = 0; i < 2; ++i) {
+    y[i][0] = vadd(vadd(r[i][0], r[i][1]), r[i][2]);
+    y[i][1] = vsub(vsub(r[i][1], r[i][2]), r[i][3]);
+  }
+}
+
+}  // namespace
+
+bool applies(int64_t R, int64_t S, int64_t stride, int64_t pad, bool plain_input, bool bf16) {
+  return R == 3 && S == 3 && stride == 1 && pad == 1 && !plain_input && !bf16;
+}
+
+void pack(const float* w, PackedConv& pc) {
+  const int64_t Cp = blocks(pc.C) * kBlock, Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
+  const int64_t total = groups * kXi * Cp * kGroup * kBlock;
+  const size_t bytes = size_t((total * 4 + 63) / 64 * 64);
+  float* out = static_cast<float*>(std::aligned_alloc(64, bytes));
+  SN_CHECK(out != nullptr, "conv2d (winograd): out of memory for ", bytes, " bytes of packed weights");
+  std::memset(out, 0, bytes);
+  pc.weights = std::shared_ptr<float>(out, [](float* q) { std::free(q); });
+  // G rows: (1,0,0) (1/2,1/2,1/2) (1/2,-1/2,1/2) (0,0,1).
+  static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  for (int64_t k = 0; k < pc.K; ++k) {
+    const int64_t g = k / (kGroup * kBlock), j = k % (kGroup * kBlock);
+    const int64_t width = std::min<int64_t>(kGroup, Kb - g * kGroup) * kBlock;
+    for (int64_t c = 0; c < pc.C; ++c) {
+      const float* f = w + (k * pc.C + c) * 9;
+      double gf[4][3];  // G g
+      for (int i = 0; i < 4; ++i)
+        for (int s = 0; s < 3; ++s) gf[i][s] = G[i][0] * f[s] + G[i][1] * f[3 + s] + G[i][2] * f[6 + s];
+      for (int i = 0; i < 4; ++i)
+        for (int jj = 0; jj < 4; ++jj) {
+          const double u = gf[i][0] * G[jj][0] + gf[i][1] * G[jj][1] + gf[i][2] * G[jj][2];
+          out[weight_offset(pc, g, 4 * i + jj) + c * width + j] = float(u);
+        }
+    }
+  }
+}
+
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, bool relu,
+            bool accumulate) {
+  const int64_t P = H, Q = W;  // 3x3, stride 1, pad 1
+  const int64_t Cb = blocks(pc.C), Kb = pc.out_blocks(), PQ = P * Q;
+  const int64_t TH = (P + 1) / 2, TW = (Q + 1) / 2, tiles = N * TH * TW;
+  const int64_t groups = (Kb + kGroup - 1) / kGroup;
+
+  // Blocks of tiles: as many as keep the transformed input near kBlockBytes,
+  // at least ~8 tasks per thread (see nchwc::conv2d).
+  int64_t per_block = std::clamp<int64_t>(kBlockBytes / (kXi * Cb * kBlock * 4), kMaxM, 64);
+  const int threads = num_threads();
+  int64_t nblocks = (tiles + per_block - 1) / per_block;
+  const int64_t min_tasks = 8 * int64_t(threads);
+  if (threads > 1 && nblocks * groups < min_tasks)
+    nblocks = std::min<int64_t>(tiles, (min_tasks + groups - 1) / groups);
+  per_block = (tiles + nblocks - 1) / nblocks;
+  nblocks = (tiles + per_block - 1) / per_block;
+  const int64_t tasks = nblocks * groups;
+
+  // V (per block): [xi][cb][tile][16]; one "tap" of the kernel is one channel block.
+  std::vector<Tap> taps(static_cast<size_t>(Cb));
+  for (int64_t cb = 0; cb < Cb; ++cb) taps[size_t(cb)] = {cb * per_block * kBlock, 0, 0};
+  std::vector<int64_t> base(static_cast<size_t>(per_block));
+  for (int64_t t = 0; t < per_block; ++t) base[size_t(t)] = t * kBlock;
+
+  auto task = [&](int64_t task_id) {
+    const int64_t b = task_id / groups, g = task_id % groups;
+    const int ocb = int(std::min<int64_t>(kGroup, Kb - g * kGroup));
+    const int64_t t0 = b * per_block, nt = std::min(tiles, t0 + per_block) - t0;
+    float* V = thread_buffer(0, kXi * Cb * per_block * kBlock);
+    float* M = thread_buffer(1, kXi * kGroup * per_block * kBlock);
+
+    // 1. Input transform of the block's tiles, all channel blocks.
+    const int64_t vstride = Cb * per_block * kBlock;  // between positions xi
+    for (int64_t t = 0; t < nt; ++t) {
+      const int64_t tile = t0 + t, n = tile / (TH * TW), ty = (tile / TW) % TH, tx = tile % TW;
+      const int64_t h0 = 2 * ty - 1, w0 = 2 * tx - 1;
+      const bool interior = h0 >= 0 && w0 >= 0 && h0 + 4 <= H && w0 + 4 <= W;
+      for (int64_t cb = 0; cb < Cb; ++cb) {
+        const float* xc = x + (n * Cb + cb) * H * W * kBlock;
+        Vec d[4][4];
+        for (int i = 0; i < 4; ++i)
+          for (int j = 0; j < 4; ++j) {
+            const int64_t h = h0 + i, w = w0 + j;
+            d[i][j] = (interior || (h >= 0 && h < H && w >= 0 && w < W)) ? vloadu(xc + (h * W + w) * kBlock) : vzero();
+          }
+        input_transform(d, V + (cb * per_block + t) * kBlock, vstride);
+      }
+    }
+
+    // 2. M[xi](tiles, 64) = V[xi](tiles, C) x U[xi](C, 64), by the direct
+    // kernel's register tile, in chunks of channel blocks whose weights stay in L1.
+    const int64_t tap_elems = kBlock * ocb * kBlock;
+    const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (tap_elems * 4));
+    const int64_t mstride = kGroup * per_block * kBlock;  // between positions xi in M
+    thread_local std::vector<void*> yp;  // per thread, reused across tasks
+    yp.resize(size_t(nt));
+    TileArgs a{};
+    a.len = kBlock, a.ystride = per_block * kBlock, a.bias = kZeroBias;
+    a.relu = false, a.accumulate = false;
+    for (int xi = 0; xi < kXi; ++xi) {
+      a.x = V + xi * vstride;
+      for (int64_t t = 0; t < nt; ++t) yp[size_t(t)] = M + xi * mstride + t * kBlock;
+      const float* wx = pc.weights.get() + weight_offset(pc, g, xi);
+      for (int64_t c0 = 0; c0 < Cb; c0 += chunk) {
+        a.taps = taps.data() + c0, a.ntaps = std::min(chunk, Cb - c0);
+        a.w = wx + c0 * tap_elems;
+        a.first = c0 == 0, a.last = c0 + chunk >= Cb;
+        // Runs of 5-6 tiles, as even as possible (a run of 1-4 wastes the kernel's loads).
+        const int64_t runs = (nt + kMaxM - 1) / kMaxM;
+        for (int64_t r = 0; r < runs; ++r) {
+          const int64_t t = r * nt / runs, m = (r + 1) * nt / runs - t;
+          a.base = &base[size_t(t)], a.y = &yp[size_t(t)];
+          fp32_kernel(int(m), ocb, false)(a);
+        }
+      }
+    }
+
+    // 3. Output transform, bias, residual, ReLU; only the outputs inside the map.
+    for (int64_t t = 0; t < nt; ++t) {
+      const int64_t tile = t0 + t, n = tile / (TH * TW), ty = (tile / TW) % TH, tx = tile % TW;
+      for (int o = 0; o < ocb; ++o) {
+        Vec out[2][2];
+        output_transform(M + (o * per_block + t) * kBlock, mstride, out);
+        const Vec bias = vload(pc.bias.get() + (g * kGroup + o) * kBlock);
+        float* yo = y + (n * Kb + g * kGroup + o) * PQ * kBlock;
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j) {
+            const int64_t p = 2 * ty + i, q = 2 * tx + j;
+            if (p >= P || q >= Q) continue;
+            float* dst = yo + (p * Q + q) * kBlock;
+            Vec v = vadd(out[i][j], bias);
+            if (accumulate) v = vadd(v, vload(dst));
+            vstore(dst, relu ? vrelu(v) : v);
+          }
+      }
+    }
+  };
+  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  }
+}
+
+}  // namespace sn::cpu::nchwc::winograd
