@@ -106,6 +106,8 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
   const auto png = make_png(2, 2, 8, 0, {0, 1, 2, 0, 3, 4});
   size_t dht = 2;  // the first DHT segment (FF C4) of the JPEG
   while (!(jpeg[dht] == 0xFF && jpeg[dht + 1] == 0xC4)) ++dht;
+  size_t sos = 2;  // the first scan (FF DA)
+  while (!(jpeg[sos] == 0xFF && jpeg[sos + 1] == 0xDA)) ++sos;
   struct Case {
     std::string name;
     std::vector<uint8_t> bytes;
@@ -129,6 +131,9 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
       {"corrupt_zlib.png", corrupt(png, 41, 2), "corrupt or truncated"},
       // A Huffman table claiming 16 x 200 codes: stb_image 2.27 would write past its tables.
       {"bad_huffman.jpg", corrupt(jpeg, dht + 5, 16, 200), "3200 codes, more than the 256"},
+      // The first component's Huffman tables are DC 3 and AC 3, which the file never defines: stb_image
+      // 2.27 would decode with uninitialized memory.
+      {"undefined_huffman.jpg", corrupt(jpeg, sos + 6, 1, 0x33), "Huffman table DC 3, which no DHT segment"},
       {"truncated_bmp.jpg", cut(bmp, bmp.size() / 2), "truncated BMP"},
       {"huge.png", huge_png, "above the limit"},
       {"huge_bmp.jpg", huge_bmp, "above the limit"},
