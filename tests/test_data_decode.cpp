@@ -119,6 +119,12 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
   }
   std::vector<uint8_t> huge_bmp = bmp;  // BITMAPINFOHEADER width, height = 60000
   for (int i : {18, 22}) huge_bmp[i] = 0x60, huge_bmp[i + 1] = 0xEA, huge_bmp[i + 2] = 0, huge_bmp[i + 3] = 0;
+  // 600 more scans (copies of the first scan's header, without data) before the end: stb_image
+  // would go over the whole image 601 times.
+  std::vector<uint8_t> many_scans(jpeg.begin(), jpeg.end() - 2);
+  const size_t sos_len = size_t(jpeg[sos + 2]) << 8 | jpeg[sos + 3];
+  for (int i = 0; i < 600; ++i) many_scans.insert(many_scans.end(), jpeg.begin() + sos, jpeg.begin() + sos + 2 + sos_len);
+  many_scans.insert(many_scans.end(), {0xFF, 0xD9});
   const std::string text = "this is a text file, not a picture\n";
   const std::vector<Case> cases = {
       {"zero.jpg", {}, "empty file (0 bytes)"},
@@ -134,6 +140,7 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
       // The first component's Huffman tables are DC 3 and AC 3, which the file never defines: stb_image
       // 2.27 would decode with uninitialized memory.
       {"undefined_huffman.jpg", corrupt(jpeg, sos + 6, 1, 0x33), "Huffman table DC 3, which no DHT segment"},
+      {"many_scans.jpg", many_scans, "more than 500 scans"},
       {"truncated_bmp.jpg", cut(bmp, bmp.size() / 2), "truncated BMP"},
       {"huge.png", huge_png, "above the limit"},
       {"huge_bmp.jpg", huge_bmp, "above the limit"},

@@ -10,6 +10,7 @@ namespace sn::data {
 void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& name) {
   bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id 0-3], by the DHT segments read so far
   bool progressive = false;  // the frame header read last was SOF2
+  int scans = 0;
   size_t pos = 2;  // after SOI (FF D8)
   while (pos + 1 < n) {
     if (d[pos] != 0xFF) {  // entropy-coded data after a scan: skip to the next marker
@@ -44,6 +45,11 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& na
       }
     }
     if (m >= 0xC0 && m <= 0xC2) progressive = m == 0xC2;
+    if (m == 0xDA) {
+      // stb decodes every block of the image once per scan, however little data the scan holds.
+      SN_USER_CHECK(++scans <= kMaxJpegScans, name, ": corrupt or hostile JPEG: more than ", kMaxJpegScans,
+                    " scans (a progressive JPEG has about 10); each would make the decoder go over the whole image");
+    }
     if (m == 0xDA && pos + 5 < n) {
       // A scan: component count, then (component id, DC table << 4 | AC table) per component, then
       // spectral start and end. A baseline scan decodes with both tables of each component; a

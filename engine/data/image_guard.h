@@ -23,7 +23,15 @@
 
 namespace sn::data {
 
-// Throws sn::Error naming `name` if a Huffman table of the JPEG in d[0, n) is invalid or used undefined.
+// JPEG scans. stb_image goes over every block of the image once per scan (SOS
+// segment), however little entropy-coded data the scan holds, so a 64 KB file
+// of thousands of empty scans costs thousands of full decodes. Encoders write
+// about 10 scans for a progressive JPEG; the same walk refuses more than
+// kMaxJpegScans (libjpeg-turbo's djpeg has such a limit too: -maxscans).
+constexpr int kMaxJpegScans = 500;
+
+// Throws sn::Error naming `name` if a Huffman table of the JPEG in d[0, n) is invalid or used undefined,
+// or if it has more than kMaxJpegScans scans.
 void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& name);
 
 // PNG chunk lengths. stb_image gathers the IDAT chunks into one buffer that it
