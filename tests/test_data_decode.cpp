@@ -106,6 +106,8 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
   const auto png = make_png(2, 2, 8, 0, {0, 1, 2, 0, 3, 4});
   size_t dht = 2;  // the first DHT segment (FF C4) of the JPEG
   while (!(jpeg[dht] == 0xFF && jpeg[dht + 1] == 0xC4)) ++dht;
+  size_t sos = 2;  // the first scan (FF DA)
+  while (!(jpeg[sos] == 0xFF && jpeg[sos + 1] == 0xDA)) ++sos;
   struct Case {
     std::string name;
     std::vector<uint8_t> bytes;
@@ -117,6 +119,12 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
   }
   std::vector<uint8_t> huge_bmp = bmp;  // BITMAPINFOHEADER width, height = 60000
   for (int i : {18, 22}) huge_bmp[i] = 0x60, huge_bmp[i + 1] = 0xEA, huge_bmp[i + 2] = 0, huge_bmp[i + 3] = 0;
+  // 600 more scans (copies of the first scan's header, without data) before the end: stb_image
+  // would go over the whole image 601 times.
+  std::vector<uint8_t> many_scans(jpeg.begin(), jpeg.end() - 2);
+  const size_t sos_len = size_t(jpeg[sos + 2]) << 8 | jpeg[sos + 3];
+  for (int i = 0; i < 600; ++i) many_scans.insert(many_scans.end(), jpeg.begin() + sos, jpeg.begin() + sos + 2 + sos_len);
+  many_scans.insert(many_scans.end(), {0xFF, 0xD9});
   const std::string text = "this is a text file, not a picture\n";
   const std::vector<Case> cases = {
       {"zero.jpg", {}, "empty file (0 bytes)"},
@@ -129,6 +137,10 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
       {"corrupt_zlib.png", corrupt(png, 41, 2), "corrupt or truncated"},
       // A Huffman table claiming 16 x 200 codes: stb_image 2.27 would write past its tables.
       {"bad_huffman.jpg", corrupt(jpeg, dht + 5, 16, 200), "3200 codes, more than the 256"},
+      // The first component's Huffman tables are DC 3 and AC 3, which the file never defines: stb_image
+      // 2.27 would decode with uninitialized memory.
+      {"undefined_huffman.jpg", corrupt(jpeg, sos + 6, 1, 0x33), "Huffman table DC 3, which no DHT segment"},
+      {"many_scans.jpg", many_scans, "more than 500 scans"},
       {"truncated_bmp.jpg", cut(bmp, bmp.size() / 2), "truncated BMP"},
       {"huge.png", huge_png, "above the limit"},
       {"huge_bmp.jpg", huge_bmp, "above the limit"},

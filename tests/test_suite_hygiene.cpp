@@ -6,6 +6,7 @@
 // anything (five test cases were silently skipped in CI this way).
 #include <dirent.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -37,4 +38,19 @@ TEST_CASE("test suite: no TEST_CASE name contains a semicolon (CTest would run n
   ::closedir(d);
   CHECK(files > 10);
   CHECK(cases > 50);
+}
+
+// The emulator build (SCRATCHNET_CUDASIM, tools/cudasim/check.sh) compiles only tests/test_cuda_*.cpp,
+// so a [cuda] test anywhere else would never run there.
+TEST_CASE("test suite: every [cuda] test lives in tests/test_cuda_*.cpp (the emulator build compiles only those)",
+          "[suite]") {
+  int cuda_tests = 0;
+  for (const Catch::TestCase& tc : Catch::getRegistryHub().getTestCaseRegistry().getAllTests()) {
+    if (std::find(tc.lcaseTags.begin(), tc.lcaseTags.end(), "cuda") == tc.lcaseTags.end()) continue;
+    ++cuda_tests;
+    const std::string file = tc.lineInfo.file;
+    INFO(tc.name << " in " << file);
+    CHECK(file.find("test_cuda_") != std::string::npos);
+  }
+  CHECK(cuda_tests > 10);
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The README's test command: install dependencies, build (release preset), check
-# the installed package with an example consumer, run the whole Catch2 suite through CTest: under the sanitizers first (asan preset),
-# then the release build last, so that the output ends with CTest's summary.
-# CUDA sources are compiled when nvcc and cuDNN exist; [cuda] tests report
-# themselves skipped without a GPU.
+# The README's test command: install dependencies, build the release preset (the CUDA sources too
+# when nvcc and cuDNN exist), check the installed package with an example consumer, run the whole
+# Catch2 suite through CTest; the output ends with CTest's summary. [cuda] tests report themselves
+# skipped without a GPU.
+#   bash tools/test.sh [ctest options]      e.g. -R resnet, --rerun-failed
+# CI (.ci/run) runs two more stages, each also runnable on its own (README "Tests"):
+#   bash tools/test-asan.sh        the suite under AddressSanitizer + UBSan (the asan preset)
+#   bash tools/cudasim/check.sh    the [cuda] tests' kernels on the CPU emulator
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -13,18 +16,4 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
 # The installed package: cmake --install, examples/classify built against it, classifying cat.jpg.
 tools/check-install.sh build/release
-# No GPU here: run the [cuda] tests' kernel logic on the CPU emulator (tools/cudasim) too.
-bash tools/cudasim/check.sh >/tmp/scratchnet-cudasim.log 2>&1 || { tail -50 /tmp/scratchnet-cudasim.log; exit 1; }
-tail -2 /tmp/scratchnet-cudasim.log
-# Second stage: the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (the asan
-# preset: CPU only, so the [cuda] tests skip). Only the test program (and the CLI it runs) is built.
-# SN_ASAN=0 skips it.
-if [[ "${SN_ASAN:-1}" != 0 ]]; then
-  cmake --preset asan >/dev/null
-  cmake --build --preset asan -j "$(nproc)" --target scratchnet_tests
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  ctest --preset asan -j "$(nproc)" "$@" >/tmp/scratchnet-asan.log 2>&1 || { tail -80 /tmp/scratchnet-asan.log; exit 1; }
-  echo "asan: $(grep -E 'tests passed' /tmp/scratchnet-asan.log)"
-  unset ASAN_OPTIONS UBSAN_OPTIONS
-fi
 ctest --preset release -j "$(nproc)" "$@"

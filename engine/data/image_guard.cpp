@@ -8,6 +8,9 @@
 namespace sn::data {
 
 void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& name) {
+  bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id 0-3], by the DHT segments read so far
+  bool progressive = false;  // the frame header read last was SOF2
+  int scans = 0;
   size_t pos = 2;  // after SOI (FF D8)
   while (pos + 1 < n) {
     if (d[pos] != 0xFF) {  // entropy-coded data after a scan: skip to the next marker
@@ -37,7 +40,31 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& na
         for (size_t i = q + 1; i <= q + 16 && i < n; ++i) codes += d[i];
         SN_USER_CHECK(codes <= 256, name, ": corrupt JPEG: a Huffman table (DHT segment at byte ", pos, ") lists ",
                       codes, " codes, more than the 256 a table can hold");
+        if ((d[q] >> 4) <= 1 && (d[q] & 15) <= 3) defined[d[q] >> 4][d[q] & 15] = true;  // else stb refuses it
         q += 17 + codes;
+      }
+    }
+    if (m >= 0xC0 && m <= 0xC2) progressive = m == 0xC2;
+    if (m == 0xDA) {
+      // stb decodes every block of the image once per scan, however little data the scan holds.
+      SN_USER_CHECK(++scans <= kMaxJpegScans, name, ": corrupt or hostile JPEG: more than ", kMaxJpegScans,
+                    " scans (a progressive JPEG has about 10); each would make the decoder go over the whole image");
+    }
+    if (m == 0xDA && pos + 5 < n) {
+      // A scan: component count, then (component id, DC table << 4 | AC table) per component, then
+      // spectral start and end. A baseline scan decodes with both tables of each component; a
+      // progressive one with the DC table when it starts at coefficient 0, the AC table otherwise.
+      const size_t count = d[pos + 4], after = pos + 5 + 2 * count;
+      if (after + 1 < n) {
+        const bool dc = !progressive || d[after] == 0, ac = !progressive || d[after] > 0;
+        for (size_t c = 0; c < count; ++c) {
+          const uint8_t t = d[pos + 6 + 2 * c];
+          if ((t >> 4) > 3 || (t & 15) > 3) continue;  // stb refuses the scan
+          const bool missing_dc = dc && !defined[0][t >> 4], missing_ac = ac && !defined[1][t & 15];
+          SN_USER_CHECK(!missing_dc && !missing_ac, name, ": corrupt or truncated JPEG: the scan at byte ", pos,
+                        " decodes with Huffman table ", missing_dc ? "DC " : "AC ", missing_dc ? t >> 4 : t & 15,
+                        ", which no DHT segment before it defines");
+        }
       }
     }
     pos += 2 + len;

@@ -10,6 +10,12 @@
 // found by tools/fuzz/fuzz_image; fixed upstream in stb_image 2.28). This walk
 // over the marker segments finds every DHT stb would process and refuses a
 // table with more than 256 codes, naming the file, before stb sees any of it.
+// The same walk refuses a scan that uses a Huffman table no DHT segment has
+// defined before it: stb 2.27 allocates its decoder state without clearing it
+// and decodes with whatever the heap held there (uninitialized memory, symbol
+// indices out of the table's bounds: UBSan, found by fuzz_image). libjpeg fills
+// in the standard tables for such files (Motion-JPEG frames omit them); stb
+// cannot, so they are refused with a clear message.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +23,15 @@
 
 namespace sn::data {
 
-// Throws sn::Error naming `name` if a Huffman table of the JPEG in d[0, n) is invalid.
+// JPEG scans. stb_image goes over every block of the image once per scan (SOS
+// segment), however little entropy-coded data the scan holds, so a 64 KB file
+// of thousands of empty scans costs thousands of full decodes. Encoders write
+// about 10 scans for a progressive JPEG; the same walk refuses more than
+// kMaxJpegScans (libjpeg-turbo's djpeg has such a limit too: -maxscans).
+constexpr int kMaxJpegScans = 500;
+
+// Throws sn::Error naming `name` if a Huffman table of the JPEG in d[0, n) is invalid or used undefined,
+// or if it has more than kMaxJpegScans scans.
 void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& name);
 
 // PNG chunk lengths. stb_image gathers the IDAT chunks into one buffer that it

@@ -48,6 +48,7 @@ struct TrainConfig {
   // Not part of the saved configuration: how this process runs.
   bool quiet = false;
   int threads = 0;                  // compute threads (0: all cores)
+  int64_t cache_mb = 1024;          // the training loader's cache of decoded, resized images (MiB; 0: none)
   int64_t stop_after_batches = -1;  // test hook: stop (as if killed) after this many batches in total
   int slow_batch_ms = 0;            // test hook: sleep this long after each batch (so a test can signal mid-run)
   std::string program = "scratchnet";  // how the user ran us (argv[0]), for the commands messages print

@@ -48,6 +48,10 @@ static sn::cli::Register reg([](CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--workers", c.workers, "data loading threads (results do not depend on it)")->capture_default_str();
   cmd->add_option("--threads", c.threads, "compute threads (default: all cores)");
+  cmd->add_option("--cache-mb", c.cache_mb,
+                  "memory for the cache of decoded, resized training images, kept across epochs (MiB; 0: none)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 40))
+      ->capture_default_str();
   cmd->add_option("--device", c.device, "where to compute")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   cmd->add_option("--preset", c.preset, "textbook: batch norm in training mode and no input normalization, "
