@@ -1,11 +1,11 @@
 // `scratchnet eval --run RUN_DIR --data DIR [--json]`: every checkpoint on the
 // test split, the best epoch, per-class accuracy, the confusion matrix; writes
-// RUN_DIR/eval.json and RUN_DIR/report.html (engine/train/evaluator.h).
+// RUN_DIR/eval.json and RUN_DIR/report.html (tools/experiment/evaluator.h).
 #include <cstdio>
 #include <memory>
 
-#include "engine/train/evaluator.h"
-#include "engine/train/interrupt.h"
+#include "tools/experiment/evaluator.h"
+#include "tools/experiment/interrupt.h"
 #include "tools/scratchnet/commands.h"
 
 static sn::cli::Register reg([](CLI::App& app) {

@@ -7,7 +7,7 @@
 // `scratchnet predict --run RUN_DIR [--epoch best|last|N] IMAGE...`: what a
 // training run learned (its classes, e.g. Cat and Dog, with probabilities):
 // the base weights plus the checkpoint of the best epoch (eval.json) or the
-// one given, with the run's test transform (engine/train/trained_model.h).
+// one given, with the run's test transform (tools/experiment/trained_model.h).
 //
 // A file that cannot be read is named and skipped; the exit status is then 2
 // (tools/scratchnet/classify.h).
@@ -17,7 +17,7 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "engine/train/trained_model.h"
+#include "tools/experiment/trained_model.h"
 #include "models/fused_resnet.h"
 #include "models/preprocess.h"
 #include "models/pretrained.h"

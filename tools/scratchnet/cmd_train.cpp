@@ -1,4 +1,4 @@
-// `scratchnet train`: the transfer-learning run (engine/train/trainer.h).
+// `scratchnet train`: the transfer-learning run (tools/experiment/trainer.h).
 //
 //   scratchnet train --data ../shared/datasets/catanddog --out runs/default
 //   scratchnet train --data DIR --out RUN_DIR --preset textbook
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "engine/train/trainer.h"
+#include "tools/experiment/trainer.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
