@@ -106,7 +106,7 @@ json evaluate_run(const EvalOptions& o) {
   const int k = static_cast<int>(classes.size());
   const Backbone bb = load_backbone(cfg.model, cfg.weights);
   Rng rng(cfg.seed);
-  TransferModel model(bb.net, bb.net->num_features(), k, cfg, rng);
+  TransferModel model(bb.net, k, cfg, rng);
   model.to(device);
   model.set_phase(false);
 

@@ -111,8 +111,7 @@ TrainedModel load_trained(const std::string& run_dir, const std::string& epoch, 
                ": its head has ", t.ndim() == 2 ? t.size(0) : -1, " outputs but the run has ", m.classes.size(),
                " classes");
   Rng rng(m.cfg.seed);  // the head's initial values are overwritten by the checkpoint's
-  m.model = std::make_unique<TransferModel>(m.base.net, m.base.net->num_features(),
-                                            static_cast<int>(m.classes.size()), m.cfg, rng);
+  m.model = std::make_unique<TransferModel>(m.base.net, static_cast<int>(m.classes.size()), m.cfg, rng);
   m.model->load_checkpoint_state(ck.model, m.checkpoint);
   m.model->set_phase(false);
   return m;

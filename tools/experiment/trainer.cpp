@@ -84,8 +84,7 @@ class Run {
     }
     // 3. The model: the backbone frozen, the new head drawn from the seed.
     rng_ = Rng(cfg_.seed);
-    model_ = std::make_unique<TransferModel>(backbone_.net, backbone_.net->num_features(),
-                                             static_cast<int>(splits_.train.classes.size()), cfg_, rng_);
+    model_ = std::make_unique<TransferModel>(backbone_.net, static_cast<int>(splits_.train.classes.size()), cfg_, rng_);
     if (from) {
       model_->load_checkpoint_state(from->model, run_.checkpoint(from->epoch));
       rng_.set_state(from->rng);
