@@ -23,6 +23,7 @@
 #include "models/pretrained.h"
 #include "models/resnet.h"
 #include "tools/scratchnet/classify.h"
+#include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
@@ -117,8 +118,7 @@ static sn::cli::Register reg([](CLI::App& app) {
   run->excludes(model)->excludes(weights);
   epoch->needs(run);
   cmd->add_flag("--json", o->json, "print one JSON document instead of text");
-  cmd->add_option("--device", o->device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  sn::cli::add_device_option(*cmd, o->device);
   cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16 (default: fp32; with --run, "
                   "the run's own)")
       ->check(CLI::IsMember({"fp32", "bf16"}));

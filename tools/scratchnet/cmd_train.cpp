@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "tools/experiment/trainer.h"
+#include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
@@ -46,10 +47,7 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--seed", c.seed, "seed of the head's initial weights, sample order and augmentation")
       ->capture_default_str();
-  cmd->add_option("--workers", c.workers, "data loading threads (results do not depend on it)")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "compute threads (default: all cores)");
-  cmd->add_option("--device", c.device, "where to compute")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  sn::cli::add_compute_options(*cmd, c.workers, c.threads, c.device);
   cmd->add_option("--preset", c.preset, "textbook: batch norm in training mode and no input normalization, "
                   "as the textbook")->check(CLI::IsMember({"textbook"}));
   cmd->add_flag("--freeze-bn", c.freeze_bn, "keep the backbone's batch norm in inference mode while training");
