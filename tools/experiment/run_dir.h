@@ -52,7 +52,6 @@ class MetricsWriter {
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
   void write(const nlohmann::json& record);
-  bool is_open() const { return file_ != nullptr; }
 
  private:
   std::string path_;
