@@ -17,7 +17,7 @@
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
 #include "tools/experiment/interrupt.h"
-#include "tools/experiment/machine.h"
+#include "engine/machine.h"
 #include "tools/experiment/progress.h"
 #include "tools/experiment/report.h"
 #include "tools/experiment/run_dir.h"
@@ -206,7 +206,7 @@ json evaluate_run(const EvalOptions& o) {
     if (s.predicted[i] != labels[i]) out["misclassified"].push_back(prediction(i));
   out["feature_cache"] = all_head_only;
   out["time_s"] = std::chrono::duration<double>(Clock::now() - t0).count();
-  out["machine"] = machine_info();
+  out["machine"] = machine_json();
   write_json(run.eval(), out);
   write_report(run);
   return out;

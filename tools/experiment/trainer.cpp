@@ -16,7 +16,7 @@
 #include "tools/experiment/backbone.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
-#include "tools/experiment/machine.h"
+#include "engine/machine.h"
 #include "tools/experiment/optimizer_state.h"
 #include "tools/experiment/progress.h"
 #include "tools/experiment/run_dir.h"
@@ -113,7 +113,7 @@ class Run {
                      {"test_images", splits_.test.size()},
                      {"device", to_string(device_)},
                      {"workers", cfg_.workers},
-                     {"machine", machine_info()}});
+                     {"machine", machine_json()}});
   }
 
   TrainSummary go() {
