@@ -74,10 +74,13 @@ function(sn_pch_only_where target regex)
   endforeach()
 endfunction()
 
-# The engine: nlohmann/json, in the files that include it (training runs, weight files, models).
+# The libraries: nlohmann/json, in the files that include it (weight files, models, the
+# experiment's runs and reports).
 sn_including(SN_JSON_INCLUDE "nlohmann/json\\.hpp")
-target_precompile_headers(scratchnet_engine PRIVATE ${SN_PCH_STD} <nlohmann/json.hpp>)
-sn_pch_only_where(scratchnet_engine "${SN_JSON_INCLUDE}")
+foreach(t scratchnet_engine scratchnet_models scratchnet_experiment)
+  target_precompile_headers(${t} PRIVATE ${SN_PCH_STD} <nlohmann/json.hpp>)
+  sn_pch_only_where(${t} "${SN_JSON_INCLUDE}")
+endforeach()
 
 # The command-line tool, and the benchmark programs that parse options with CLI11 too (same
 # flags and libraries: they load the tool's precompiled header).
@@ -106,7 +109,7 @@ if(CCACHE_PROGRAM)
   file(COPY_FILE ${SN_CCACHE_WRAPPER}.in ${SN_CCACHE_WRAPPER} ONLY_IF_DIFFERENT)
   file(CHMOD ${SN_CCACHE_WRAPPER} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
        WORLD_READ WORLD_EXECUTE)
-  foreach(t scratchnet_engine scratchnet scratchnet_tests ${SN_BENCH_TARGETS})
+  foreach(t scratchnet_engine scratchnet_models scratchnet_experiment scratchnet scratchnet_tests ${SN_BENCH_TARGETS})
     if(TARGET ${t})
       set_target_properties(${t} PROPERTIES CXX_COMPILER_LAUNCHER ${SN_CCACHE_WRAPPER})
     endif()

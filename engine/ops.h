@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/kernel_shapes.h"  // Conv2dShape, Pool2dShape
 #include "engine/tensor.h"
 
 namespace sn {
@@ -35,11 +36,8 @@ struct Conv2dParams {
 // x (N,C,H,W), weight (K,C,R,S), bias (K) or undefined -> (N,K,P,Q) with
 // P = (H + 2*padding - R) / stride + 1, Q likewise.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dParams p);
-// Every size of one conv2d call, computed once by the op (which checks them)
-// and handed to the CPU and CUDA kernels: x (N,C,H,W), w (K,C,R,S), y (N,K,P,Q).
-struct Conv2dShape {
-  int64_t N, C, H, W, K, R, S, stride, pad, P, Q;
-};
+// Every size of one conv2d call (Conv2dShape, engine/kernel_shapes.h) is computed
+// once by the op, which checks them, and handed to the CPU and CUDA kernels.
 
 // ---- normalization ------------------------------------------------------------
 // x (N,C,H,W), weight/bias (C). In training, normalizes with the batch
@@ -52,10 +50,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
 // ---- pooling ------------------------------------------------------------------
 // (N,C,H,W) -> (N,C,P,Q); padding counts as -infinity.
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding);
-// The sizes of one max_pool2d call, for the kernels: x (N,C,H,W) -> y (N,C,P,Q).
-struct Pool2dShape {
-  int64_t N, C, H, W, kernel, stride, pad, P, Q;
-};
+// Its sizes, for the kernels: Pool2dShape (engine/kernel_shapes.h).
 // (N,C,H,W) -> (N,C,1,1): the mean over H and W.
 Tensor adaptive_avg_pool2d_1x1(const Tensor& x);
 

@@ -11,7 +11,7 @@
 //   backward bias:   db = sum of dy over N, P, Q   (kernels/reduce.cuh)
 // Device pointers; workspace from the caching allocator.
 #pragma once
-#include "engine/ops.h"  // Conv2dShape
+#include "engine/kernel_shapes.h"  // Conv2dShape
 
 namespace sn::cuda {
 

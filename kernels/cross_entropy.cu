@@ -16,22 +16,13 @@ namespace {
 
 constexpr int kRowBlock = 128;
 
-__device__ void row_max_logsum(const float* x, int64_t K, float* scratch, float& m, float& log_sum) {
-  float v = -INFINITY;
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) v = fmaxf(v, x[k]);
-  m = block_max(v, scratch);
-  float s = 0.f;
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += expf(x[k] - m);
-  log_sum = logf(block_sum(s, scratch));
-}
-
 __global__ void row_loss_kernel(const float* __restrict__ logits, const int64_t* __restrict__ labels,
                                 float* __restrict__ row_loss, int64_t K) {
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   const float* x = logits + row * K;
   float m, log_sum;
-  row_max_logsum(x, K, scratch, m, log_sum);
+  row_max_logsumexp(x, K, scratch, m, log_sum);  // kernels/launch.cuh
   if (threadIdx.x == 0) {
     const int64_t label = labels[row];
     row_loss[row] = (label >= 0 && label < K) ? (m + log_sum) - x[label] : NAN;
@@ -55,7 +46,7 @@ __global__ void backward_kernel(const float* __restrict__ logits, const int64_t*
   const float* x = logits + row * K;
   float* dx = dlogits + row * K;
   float m, log_sum;
-  row_max_logsum(x, K, scratch, m, log_sum);
+  row_max_logsumexp(x, K, scratch, m, log_sum);  // kernels/launch.cuh
   const int64_t label = labels[row];
   const float g = *grad_loss / static_cast<float>(N);
   const bool ok = label >= 0 && label < K;

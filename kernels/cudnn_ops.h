@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/ops.h"  // Conv2dShape, Pool2dShape
+#include "engine/kernel_shapes.h"  // Conv2dShape, Pool2dShape
 
 namespace sn::cudnn {
 

@@ -9,7 +9,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/ops.h"  // Pool2dShape
+#include "engine/kernel_shapes.h"  // Pool2dShape
 
 namespace sn::cuda {
 

@@ -8,8 +8,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/cpu/batch_norm.h"  // BatchNormShape
-#include "engine/ops.h"            // Conv2dShape, Pool2dShape
+#include "engine/kernel_shapes.h"  // Conv2dShape, Pool2dShape, BatchNormShape
 
 namespace sn::gpu {
 

@@ -13,23 +13,13 @@ namespace {
 
 constexpr int kRowBlock = 128;
 
-// log(sum_k exp(x[k] - m)) and m = max_k x[k] for the row, on every thread.
-__device__ void row_logsumexp(const float* x, int64_t K, float* scratch, float& m, float& log_sum) {
-  float v = -INFINITY;
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) v = fmaxf(v, x[k]);
-  m = block_max(v, scratch);
-  float s = 0.f;
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += expf(x[k] - m);
-  log_sum = logf(block_sum(s, scratch));
-}
-
 __global__ void softmax_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t K, bool log_out) {
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   x += row * K;
   y += row * K;
   float m, log_sum;
-  row_logsumexp(x, K, scratch, m, log_sum);
+  row_max_logsumexp(x, K, scratch, m, log_sum);  // kernels/launch.cuh
   for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
     const float z = x[k] - m - log_sum;  // log_softmax
     y[k] = log_out ? z : expf(z);

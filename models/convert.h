@@ -42,6 +42,10 @@ Converted convert_keras_resnet(const io::TfjsModel& model);
 // Class names from a JSON file: an array ["tench", ...] or an object {"0": "tench", ...}.
 std::vector<std::string> read_labels(const std::string& path);
 
+// Blocks per stage (layer1..layer4) that torchvision-named tensors describe:
+// one more than the largest block index of "layer<s>.<i>.*" (0 for a stage without any).
+std::vector<int> blocks_per_stage(const std::map<std::string, Tensor>& tensors);
+
 // Orders `tensors` as the model's state_dict and checks every name and shape;
 // an error names the source and lists what is missing, extra or misshapen.
 nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string, Tensor>& tensors,

@@ -171,12 +171,8 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
 
   // 3. The configuration, read from the topology rather than assumed.
   ResNetConfig cfg;
-  std::vector<int> blocks(4, 0);
-  const std::regex block_re(R"(layer([1-4])\.(\d+)\..*)");
+  const std::vector<int> blocks = blocks_per_stage(t);
   std::smatch m;
-  for (const auto& [name, v] : t)
-    if (std::regex_match(name, m, block_re))
-      blocks[std::stoi(m[1]) - 1] = std::max(blocks[std::stoi(m[1]) - 1], std::stoi(m[2]) + 1);
   cfg.arch = "";
   for (const char* arch : {"resnet50", "resnet101", "resnet152"})
     if (resnet_layout(arch).blocks == blocks) cfg.arch = arch;

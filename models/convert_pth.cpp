@@ -40,6 +40,16 @@ std::vector<std::string> read_labels(const std::string& path) {
   return labels;
 }
 
+std::vector<int> blocks_per_stage(const std::map<std::string, Tensor>& tensors) {
+  std::vector<int> blocks(4, 0);
+  static const std::regex block_re(R"(layer([1-4])\.(\d+)\..*)");
+  std::smatch m;
+  for (const auto& [name, v] : tensors)
+    if (std::regex_match(name, m, block_re))
+      blocks[std::stoi(m[1]) - 1] = std::max(blocks[std::stoi(m[1]) - 1], std::stoi(m[2]) + 1);
+  return blocks;
+}
+
 nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string, Tensor>& tensors,
                              const std::string& source) {
   Rng rng(0);
@@ -72,12 +82,7 @@ nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string
 
 // The architecture whose blocks-per-stage and block type match the state_dict's names.
 static std::string infer_arch(const std::map<std::string, Tensor>& t, const std::string& path) {
-  std::vector<int> blocks(4, 0);
-  const std::regex block_re(R"(layer([1-4])\.(\d+)\..*)");
-  std::smatch m;
-  for (const auto& [name, v] : t)
-    if (std::regex_match(name, m, block_re))
-      blocks[std::stoi(m[1]) - 1] = std::max(blocks[std::stoi(m[1]) - 1], std::stoi(m[2]) + 1);
+  const std::vector<int> blocks = blocks_per_stage(t);
   const bool bottleneck = t.count("layer1.0.conv3.weight") > 0;
   for (const char* arch : {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}) {
     const ResNetLayout l = resnet_layout(arch);

@@ -5,6 +5,7 @@
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
 #include "engine/ops.h"
+#include "models/fused_resnet.h"
 
 namespace sn::models {
 
@@ -144,6 +145,30 @@ Tensor ResNet::features(const Tensor& x) {
 }
 
 Tensor ResNet::forward(const Tensor& x) { return fc->forward(features(x)); }
+
+const std::vector<std::string>& ResNet::feature_stages() const {
+  static const std::vector<std::string> stages{"conv1",  "bn1",    "relu",   "maxpool", "layer1",
+                                               "layer2", "layer3", "layer4", "avgpool"};
+  return stages;
+}
+
+namespace {
+// The blocked-layout copy of the feature stages (fused_resnet.h) behind the FeatureSnapshot interface.
+class FusedFeatures : public FeatureSnapshot {
+ public:
+  FusedFeatures(const ResNet& net, bool batch_stats, bool bf16)
+      : fused_(net, batch_stats ? FusedResNet::BatchNorm::BatchStats : FusedResNet::BatchNorm::Folded,
+               bf16 ? FusedResNet::Precision::BF16 : FusedResNet::Precision::F32) {}
+  Tensor features(const Tensor& x) const override { return fused_.features(x); }
+
+ private:
+  FusedResNet fused_;
+};
+}  // namespace
+
+std::shared_ptr<const FeatureSnapshot> ResNet::feature_snapshot(bool batch_stats, bool bf16) const {
+  return std::make_shared<const FusedFeatures>(*this, batch_stats, bf16);
+}
 
 void ResNet::replace_fc(std::shared_ptr<nn::Linear> head) {
   SN_CHECK(head && head->in_features == num_features_, "the new classifier must take ", num_features_,

@@ -19,6 +19,7 @@
 
 #include "engine/nn/layers.h"
 #include "engine/random.h"
+#include "models/feature_extractor.h"
 
 namespace sn::io {
 class WeightFile;
@@ -68,7 +69,9 @@ class Bottleneck : public nn::Module {
   std::shared_ptr<nn::Sequential> downsample;
 };
 
-class ResNet : public nn::Module {
+// A FeatureExtractor: stages conv1 bn1 relu maxpool layer1..layer4 avgpool,
+// head fc; its fast inference path is models::FusedResNet (fused_resnet.h).
+class ResNet : public nn::Module, public FeatureExtractor {
  public:
   // Weights are initialised as torchvision does (convs: kaiming normal, fan_out;
   // batch norm: 1 and 0; fc: PyTorch's Linear default), drawn from `rng`.
@@ -79,10 +82,17 @@ class ResNet : public nn::Module {
   std::string type_name() const override { return "ResNet"; }
 
   const ResNetConfig& config() const { return cfg_; }
-  int num_features() const { return num_features_; }  // 512 (ResNet-18/34), 2048 (ResNet-50+) at width 64
+  int num_features() const override { return num_features_; }  // 512 (ResNet-18/34), 2048 (ResNet-50+) at width 64
   // Swap the classifier, e.g. for Linear(num_features(), 2) in transfer learning.
   void replace_fc(std::shared_ptr<nn::Linear> head);
   void reset_classifier(int num_classes, Rng& rng);  // a fresh Linear(num_features(), num_classes)
+
+  // FeatureExtractor
+  nn::Module& network() override { return *this; }
+  const nn::Module& network() const override { return *this; }
+  const std::vector<std::string>& feature_stages() const override;
+  std::string head_name() const override { return "fc"; }
+  std::shared_ptr<const FeatureSnapshot> feature_snapshot(bool batch_stats, bool bf16) const override;
 
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;

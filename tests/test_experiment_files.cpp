@@ -7,10 +7,10 @@
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
-#include "engine/train/checkpoint.h"
-#include "engine/train/progress.h"
-#include "engine/train/report.h"
-#include "engine/train/run_dir.h"
+#include "tools/experiment/checkpoint.h"
+#include "tools/experiment/progress.h"
+#include "tools/experiment/report.h"
+#include "tools/experiment/run_dir.h"
 #include "tests/helpers.h"
 
 using namespace sn;
@@ -172,7 +172,7 @@ TEST_CASE("report: base64, escaping, chart SVG and a page from a run directory",
   REQUIRE_THROWS_WITH(write_report(RunPaths(scratch_dir("not_a_run"))), Catch::Contains("config.json"));
 }
 
-#include "engine/train/scoring.h"
+#include "tools/experiment/scoring.h"
 
 TEST_CASE("scoring: loss, accuracy, confusion matrix, best checkpoint, grid indices", "[experiment]") {
   Scores s(2);

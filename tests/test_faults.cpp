@@ -20,8 +20,8 @@
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
-#include "engine/train/checkpoint.h"
-#include "engine/train/run_dir.h"
+#include "tools/experiment/checkpoint.h"
+#include "tools/experiment/run_dir.h"
 #include "tests/helpers.h"
 
 using namespace sn;

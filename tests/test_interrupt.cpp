@@ -1,4 +1,4 @@
-// Interrupts (engine/train/interrupt.h): SIGINT or SIGTERM sent to a running
+// Interrupts (tools/experiment/interrupt.h): SIGINT or SIGTERM sent to a running
 // `scratchnet train` or `eval` stops it at the end of a batch, with nothing
 // half-done on disk, exit status 128 + the signal, and a message naming the
 // interrupted epoch, the last complete checkpoint and the command that
@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <thread>
 
-#include "engine/train/checkpoint.h"
-#include "engine/train/interrupt.h"
-#include "engine/train/run_dir.h"
-#include "engine/train/trainer.h"
+#include "tools/experiment/checkpoint.h"
+#include "tools/experiment/interrupt.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/trainer.h"
 #include "tests/cli_helpers.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"

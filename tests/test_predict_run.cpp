@@ -8,11 +8,11 @@
 
 #include "engine/data/folder.h"
 #include "engine/io/atomic_file.h"
-#include "engine/train/evaluator.h"
-#include "engine/train/report.h"
-#include "engine/train/run_dir.h"
-#include "engine/train/trained_model.h"
-#include "engine/train/trainer.h"
+#include "tools/experiment/evaluator.h"
+#include "tools/experiment/report.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/trained_model.h"
+#include "tools/experiment/trainer.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"
 

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "engine/io/atomic_file.h"
-#include "engine/train/report.h"
-#include "engine/train/run_dir.h"
+#include "tools/experiment/report.h"
+#include "tools/experiment/run_dir.h"
 #include "tests/helpers.h"
 
 using namespace sn;

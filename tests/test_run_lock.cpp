@@ -1,4 +1,4 @@
-// One process per run directory (engine/train/run_lock.h): a second lock
+// One process per run directory (tools/experiment/run_lock.h): a second lock
 // fails at once naming the directory and the holder's PID; the kernel frees
 // the lock of a killed holder; `train`, `train --resume`, `eval` and `report`
 // on a directory another `train` is using all stop with that one line and
@@ -9,8 +9,8 @@
 #include <thread>
 #include <unistd.h>
 
-#include "engine/train/run_dir.h"
-#include "engine/train/run_lock.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/run_lock.h"
 #include "tests/cli_helpers.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"

@@ -6,7 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "engine/train/trainer.h"
+#include "tools/experiment/trainer.h"
 #include "models/resnet.h"
 #include "models/summary.h"
 #include "tests/helpers.h"

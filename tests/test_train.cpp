@@ -15,13 +15,13 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/weight_file.h"
 #include "engine/ops.h"
-#include "engine/train/backbone.h"
-#include "engine/train/checkpoint.h"
-#include "engine/train/evaluator.h"
-#include "engine/train/optimizer_state.h"
-#include "engine/train/run_dir.h"
-#include "engine/train/trainer.h"
-#include "engine/train/transfer_model.h"
+#include "tools/experiment/backbone.h"
+#include "tools/experiment/checkpoint.h"
+#include "tools/experiment/evaluator.h"
+#include "tools/experiment/optimizer_state.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/trainer.h"
+#include "tools/experiment/transfer_model.h"
 #include "models/resnet.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"
@@ -234,7 +234,7 @@ TEST_CASE("fine-tuning layer4+fc: the loss goes down over a few batches", "[expe
   resolve(cfg);
   const Backbone bb = load_backbone(cfg.model, cfg.weights);
   Rng rng(3);
-  TransferModel model(bb.net, bb.net->num_features(), 2, cfg, rng);
+  TransferModel model(bb.net, 2, cfg, rng);
   // layer4 and fc train, nothing else.
   int64_t trained = 0;
   for (const auto& [name, t] : model.trainable()) {
@@ -271,7 +271,7 @@ TEST_CASE("fine-tuning layer4+fc: gradients match finite differences", "[experim
   resolve(cfg);
   const Backbone bb = load_backbone(cfg.model, cfg.weights);
   Rng rng(5);
-  TransferModel model(bb.net, bb.net->num_features(), 2, cfg, rng);
+  TransferModel model(bb.net, 2, cfg, rng);
   model.set_phase(true);
   const Tensor x = Tensor::randn({4, 3, 64, 64}, rng);  // layer4 sees 2x2 maps: 16 values per batch-norm channel
   const std::vector<int64_t> y{0, 1, 1, 0};
@@ -443,7 +443,7 @@ TEST_CASE("TransferModel features: the folded snapshot in inference equals the p
   auto cfg_plain = cfg;
   cfg_plain.train_layers = {"layer4", "fc"};
   Rng rng(7);
-  TransferModel folded(a.net, a.net->num_features(), 2, cfg, rng), plain(b.net, b.net->num_features(), 2, cfg_plain, rng);
+  TransferModel folded(a.net, 2, cfg, rng), plain(b.net, 2, cfg_plain, rng);
   Rng data_rng(8);
   const Tensor x = Tensor::randn({3, 3, 32, 32}, data_rng);
   // Relative L2 error of float results that sum in another order: ~1e-7; 1e-5 is far below any real difference.

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/io/weight_file.h"
-#include "engine/train/run_dir.h"
+#include "tools/experiment/run_dir.h"
 #include "models/resnet.h"
 #include "tests/helpers.h"
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include "engine/train/config.h"
+#include "tools/experiment/config.h"
 
 namespace sn::test {
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs a build (cmake --install) into BUILD_DIR/install, builds the example consumer
 # examples/classify against the installed CMake package (find_package(scratchnet),
-# scratchnet::engine), and classifies ../shared/datasets/cat.jpg with it. tools/test.sh runs it.
+# scratchnet::models), and classifies ../shared/datasets/cat.jpg with it. tools/test.sh runs it.
 #   tools/check-install.sh [BUILD_DIR]     (default build/release, already built)
 # Weights: weights/resnet50-imagenet.snw when present (then cat.jpg must come out as one of the
 # ImageNet cat classes 281-285); otherwise a small random ResNet-18 converted by the installed
@@ -29,4 +29,4 @@ else
   echo "check-install: $out (random test weights: weights/resnet50-imagenet.snw is absent)"
   [[ "$out" == *": class "*", probability "* ]] || { echo "check-install: unexpected output" >&2; exit 1; }
 fi
-echo "check-install: examples/classify built against $prefix (find_package(scratchnet), scratchnet::engine)"
+echo "check-install: examples/classify built against $prefix (find_package(scratchnet), scratchnet::models)"

@@ -11,11 +11,9 @@
 #pragma once
 #include <cstdint>
 
-namespace sn {
+#include "engine/kernel_shapes.h"  // BatchNormShape
 
-struct BatchNormShape {
-  int64_t N, C, HW;
-};
+namespace sn {
 
 namespace ref {
 template <typename T>

@@ -289,7 +289,7 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
   auto group = [&](int64_t n0) {
     const int64_t b = std::min(B, s.N - n0), ld = b * PQ;
     if (pointwise && b == 1) {
-      gemm_tiled(true, false, s.C, PQ, s.K, w, CRS, dy + n0 * s.K * PQ, PQ, dx + n0 * s.C * HW, PQ, false, one_image);
+      gemm(true, false, s.C, PQ, s.K, w, CRS, dy + n0 * s.K * PQ, PQ, dx + n0 * s.C * HW, PQ, false);
       return;
     }
     const float* dyb = dy + n0 * s.K * PQ;
@@ -299,7 +299,7 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
       dyb = gathered;
     }
     float* dcol = scratch(static_cast<size_t>(CRS * ld));
-    gemm_tiled(true, false, CRS, ld, s.K, w, CRS, dyb, ld, dcol, ld, false, one_image);
+    gemm(true, false, CRS, ld, s.K, w, CRS, dyb, ld, dcol, ld, false);
     if (pointwise) {
       scatter_images(dcol, s.C, PQ, n0, b, dx);
       return;
@@ -340,11 +340,11 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
       // evenly and packs only dy. Measured, 2 threads: 3x3 64>64 56x56
       // 0.64 -> 0.51 ms, 1x1 256>64 56x56 0.27 -> 0.23 ms, 7x7 3>64 0.75 -> 0.66 ms.
       float* dwt = scratch(static_cast<size_t>(s.K * CRS), 1);
-      gemm_tiled(false, true, CRS, s.K, PQ, col, PQ, dy, PQ, dwt, s.K, false, true);
+      gemm(false, true, CRS, s.K, PQ, col, PQ, dy, PQ, dwt, s.K, false);
       for (int64_t k = 0; k < s.K; ++k)
         for (int64_t i = 0; i < CRS; ++i) dw[k * CRS + i] = dwt[i * s.K + k];
     } else {
-      gemm_tiled(false, true, s.K, CRS, PQ, dy, PQ, col, PQ, dw, CRS, false, true);
+      gemm(false, true, s.K, CRS, PQ, dy, PQ, col, PQ, dw, CRS, false);
     }
     return;
   }
@@ -383,7 +383,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
         gather_images(dy, s.K, PQ, n0, G, b, gathered);
         dyb = gathered;
       }
-      gemm_tiled(false, true, s.K, CRS, ld, dyb, ld, col, ld, part, CRS, i0 != 0, false);
+      gemm(false, true, s.K, CRS, ld, dyb, ld, col, ld, part, CRS, i0 != 0);
     }
   }
   parallel_for(0, KCRS, 1 << 14, [&](int64_t b, int64_t e) {

@@ -8,7 +8,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/ops.h"
+#include "engine/kernel_shapes.h"  // Conv2dShape
 
 namespace sn {
 

@@ -10,7 +10,7 @@
 // all images form one GEMM, so even layer4's 7x7 maps give a wide product at
 // batch 32, and the result is written straight into the (N,K,P,Q) output.
 #pragma once
-#include "engine/ops.h"
+#include "engine/kernel_shapes.h"  // Conv2dShape
 
 namespace sn::cpu {
 

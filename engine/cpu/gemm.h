@@ -4,10 +4,9 @@
 // where op(A) = A, or A^T when trans_a (then A is stored as (k,m)); same for B.
 // lda/ldb/ldc are the row strides of the matrices as stored.
 //
-// Both run the packed AVX-512 SGEMM of engine/cpu/sgemm.h, whose results do
-// not depend on the thread count; gemm_tiled() is kept for the callers written
-// before it (its `parallel` flag no longer matters: the SGEMM threads itself,
-// and runs on the calling thread inside a parallel loop).
+// It runs the packed AVX-512 SGEMM of engine/cpu/sgemm.h, whose results do
+// not depend on the thread count: the SGEMM threads itself, and runs on the
+// calling thread inside a parallel loop.
 #pragma once
 #include <cstdint>
 
@@ -15,9 +14,5 @@ namespace sn::cpu {
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B,
           int64_t ldb, float* C, int64_t ldc, bool accumulate);
-
-// The same as gemm() (the name and the flag remain for existing callers).
-void gemm_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
-                const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate, bool parallel);
 
 }  // namespace sn::cpu

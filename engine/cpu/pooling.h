@@ -10,7 +10,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/ops.h"
+#include "engine/kernel_shapes.h"  // Pool2dShape
 
 namespace sn {
 

@@ -304,13 +304,6 @@ PthStateDict read_pth(const std::string& path) {
   return out;
 }
 
-nn::NamedTensors PthStateDict::float_tensors() const {
-  nn::NamedTensors out;
-  for (const auto& t : tensors)
-    if (t.value.defined()) out.emplace_back(t.name, t.value);
-  return out;
-}
-
 std::vector<std::string> PthStateDict::skipped() const {
   std::vector<std::string> out;
   for (const auto& t : tensors)

@@ -32,7 +32,6 @@ struct PthTensor {
 struct PthStateDict {
   std::vector<PthTensor> tensors;  // in the file's (OrderedDict) order
 
-  nn::NamedTensors float_tensors() const;  // the loaded ones, in order
   std::vector<std::string> skipped() const;  // names of the integer/bool tensors that were not loaded
 };
 

@@ -40,7 +40,6 @@ class Optimizer {
 
   const std::vector<Tensor>& params() const { return params_; }
   double lr() const { return lr_; }
-  void set_lr(double lr) { lr_ = lr; }  // for schedules
 
  protected:
   // Looks up "state.<i>.<what>" in `state`, checks its shape, and marks it used.

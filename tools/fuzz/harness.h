@@ -29,7 +29,7 @@
 #include "engine/io/tfjs_reader.h"
 #include "engine/io/weight_file.h"
 #include "engine/nn/module.h"
-#include "engine/train/checkpoint.h"
+#include "tools/experiment/checkpoint.h"
 #if __has_include("engine/data/decode.h")
 #include "engine/data/decode.h"
 #include "engine/data/transforms.h"

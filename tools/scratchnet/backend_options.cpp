@@ -15,4 +15,16 @@ void add_backend_options(CLI::App& app) {
                         "time cuDNN's convolution algorithms once per shape (default: its heuristics)");
 }
 
+void add_device_option(CLI::App& cmd, std::string& device) {
+  cmd.add_option("--device", device, "where to compute: cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+}
+
+void add_compute_options(CLI::App& cmd, int& workers, int& threads, std::string& device) {
+  cmd.add_option("--workers", workers, "data loading threads (results do not depend on it)")->capture_default_str();
+  cmd.add_option("--threads", threads, "compute threads (default: all cores)");
+  add_device_option(cmd, device);
+}
+
 }  // namespace sn::cli

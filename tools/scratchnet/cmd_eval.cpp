@@ -1,11 +1,12 @@
 // `scratchnet eval --run RUN_DIR --data DIR [--json]`: every checkpoint on the
 // test split, the best epoch, per-class accuracy, the confusion matrix; writes
-// RUN_DIR/eval.json and RUN_DIR/report.html (engine/train/evaluator.h).
+// RUN_DIR/eval.json and RUN_DIR/report.html (tools/experiment/evaluator.h).
 #include <cstdio>
 #include <memory>
 
-#include "engine/train/evaluator.h"
-#include "engine/train/interrupt.h"
+#include "tools/experiment/evaluator.h"
+#include "tools/experiment/interrupt.h"
+#include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 static sn::cli::Register reg([](CLI::App& app) {
@@ -14,10 +15,7 @@ static sn::cli::Register reg([](CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   cmd->add_option("--run", o->run, "run directory written by `scratchnet train`")->required();
   cmd->add_option("--data", o->data, "data folder with test/<class>/ (default: the run's)");
-  cmd->add_option("--workers", o->workers, "data loading threads")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "compute threads (default: all cores)");
-  cmd->add_option("--device", o->device, "where to compute")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  sn::cli::add_compute_options(*cmd, o->workers, o->threads, o->device);
   cmd->add_flag("--json", *json, "print one JSON document (each checkpoint's test accuracy and loss, `best`)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   cmd->add_option("--precision", o->precision, "fp32 or bf16 for the frozen backbone (default: the run's own)")

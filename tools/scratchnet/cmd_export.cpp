@@ -13,7 +13,7 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "engine/train/trained_model.h"
+#include "tools/experiment/trained_model.h"
 #include "models/resnet.h"
 #include "tools/scratchnet/commands.h"
 #if SCRATCHNET_ONNX

@@ -7,7 +7,7 @@
 // `scratchnet predict --run RUN_DIR [--epoch best|last|N] IMAGE...`: what a
 // training run learned (its classes, e.g. Cat and Dog, with probabilities):
 // the base weights plus the checkpoint of the best epoch (eval.json) or the
-// one given, with the run's test transform (engine/train/trained_model.h).
+// one given, with the run's test transform (tools/experiment/trained_model.h).
 //
 // A file that cannot be read is named and skipped; the exit status is then 2
 // (tools/scratchnet/classify.h).
@@ -17,12 +17,13 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "engine/train/trained_model.h"
+#include "tools/experiment/trained_model.h"
 #include "models/fused_resnet.h"
 #include "models/preprocess.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
 #include "tools/scratchnet/classify.h"
+#include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
@@ -117,8 +118,7 @@ static sn::cli::Register reg([](CLI::App& app) {
   run->excludes(model)->excludes(weights);
   epoch->needs(run);
   cmd->add_flag("--json", o->json, "print one JSON document instead of text");
-  cmd->add_option("--device", o->device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-      ->capture_default_str();
+  sn::cli::add_device_option(*cmd, o->device);
   cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16 (default: fp32; with --run, "
                   "the run's own)")
       ->check(CLI::IsMember({"fp32", "bf16"}));

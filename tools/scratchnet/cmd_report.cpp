@@ -4,9 +4,9 @@
 #include <memory>
 #include <optional>
 
-#include "engine/train/report.h"
-#include "engine/train/run_dir.h"
-#include "engine/train/run_lock.h"
+#include "tools/experiment/report.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/run_lock.h"
 #include "tools/scratchnet/commands.h"
 
 static sn::cli::Register reg([](CLI::App& app) {

@@ -1,7 +1,9 @@
 // `scratchnet samples`: the data pictures of the textbook chapter.
 //   train_samples.png  24 training images (12 per class, folder order) with their labels
-//   train_batch.png    the first shuffled training batch of 24 as the model sees it
-//                      (Resize(256, 256), RandomResizedCrop(224), flip; normalization undone)
+//   train_batch.png    the first 24 samples of epoch 1 exactly as `scratchnet train --seed S`
+//                      draws them (Resize(256, 256), RandomResizedCrop(224), flip; without
+//                      normalization): the same picture as a run's RUN_DIR/train_samples.png
+//                      (tools/experiment/samples_grid.h)
 //   cat_crops.png      8 RandomResizedCrop(200, scale (0.1, 1), ratio (0.5, 2)) of cat.jpg
 #include <cstdio>
 #include <filesystem>
@@ -10,8 +12,10 @@
 #include "engine/data/decode.h"
 #include "engine/data/draw.h"
 #include "engine/data/folder.h"
-#include "engine/data/loader.h"
 #include "engine/data/transforms.h"
+#include "tools/experiment/config.h"
+#include "tools/experiment/experiment_data.h"
+#include "tools/experiment/samples_grid.h"
 #include "tools/scratchnet/commands.h"
 
 using namespace sn::data;
@@ -23,6 +27,8 @@ struct Options {
   std::string cat = "../shared/datasets/cat.jpg";
   std::string out = "samples";
   uint64_t seed = 0;
+  int resize = sn::train::TrainConfig().resize;
+  int crop = sn::train::TrainConfig().crop;
 };
 
 int run_samples(const Options& o) {
@@ -47,28 +53,15 @@ int run_samples(const Options& o) {
   write_png(raw_path, make_grid(tiles, style));
   std::printf("wrote %s\n", raw_path.c_str());
 
-  // (b) The first training batch, through the loader and the training transform.
-  Compose train_tf({std::make_shared<Resize>(256, 256), std::make_shared<RandomResizedCrop>(224),
-                    std::make_shared<RandomHorizontalFlip>(), std::make_shared<ToTensor>(),
-                    std::make_shared<Normalize>(kImageNetMean, kImageNetStd)});
-  LoaderOptions lo;
-  lo.batch_size = 24;
-  lo.shuffle = true;
-  lo.seed = o.seed;
-  lo.num_workers = 2;
-  DataLoader loader(train, train_tf, lo);
-  loader.start_epoch(0);
-  Batch batch;
-  SN_CHECK(loader.next(batch), "no training batch");
-  tiles.clear();
-  for (int64_t i = 0; i < batch.size(); ++i) {
-    const Image img = tensor_to_image(batch.images.slice(i, i + 1).view({3, 224, 224}), kImageNetMean, kImageNetStd);
-    tiles.push_back({fit_within(img, 160, 160), train.classes[batch.labels[i]], kBlack});
-  }
-  style.title = "First training batch (seed " + std::to_string(o.seed) +
-                "): Resize(256,256), RandomResizedCrop(224), RandomHorizontalFlip";
+  // (b) The first samples of epoch 1, drawn as the trainer draws them (its transform, seed and epoch).
+  sn::train::TrainConfig display;
+  display.seed = o.seed;
+  display.resize = o.resize;
+  display.crop = o.crop;
+  display.normalize = false;  // the pictures as they are, in [0, 1]
   const std::string batch_path = o.out + "/train_batch.png";
-  write_png(batch_path, make_grid(tiles, style));
+  sn::train::write_training_grid(batch_path, train, sn::train::train_transform(display, sn::io::Preprocessing{}),
+                                 o.seed, 24);
   std::printf("wrote %s\n", batch_path.c_str());
 
   // (c) RandomResizedCrop(200, scale=(0.1, 1), ratio=(0.5, 2)) of the cat, 8 times.
@@ -99,6 +92,9 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--data", opts->data, "training ImageFolder (one sub-folder per class)")->capture_default_str();
   cmd->add_option("--cat", opts->cat, "image for the RandomResizedCrop grid")->capture_default_str();
   cmd->add_option("--out", opts->out, "output folder for the PNG files")->capture_default_str();
-  cmd->add_option("--seed", opts->seed, "random seed (shuffle and crops)")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "random seed (shuffle and crops), as `scratchnet train --seed`")
+      ->capture_default_str();
+  cmd->add_option("--resize", opts->resize, "the training Resize, as `scratchnet train --resize` (test use)")->group("");
+  cmd->add_option("--crop", opts->crop, "the training crop size, as `scratchnet train --crop` (test use)")->group("");
   cmd->callback([opts] { sn::cli::run([opts] { return run_samples(*opts); }); });
 });

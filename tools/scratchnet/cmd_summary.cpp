@@ -12,7 +12,7 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "engine/train/trained_model.h"
+#include "tools/experiment/trained_model.h"
 #include "models/resnet.h"
 #include "models/summary.h"
 #include "tools/scratchnet/commands.h"

@@ -1,4 +1,4 @@
-// `scratchnet train`: the transfer-learning run (engine/train/trainer.h).
+// `scratchnet train`: the transfer-learning run (tools/experiment/trainer.h).
 //
 //   scratchnet train --data ../shared/datasets/catanddog --out runs/default
 //   scratchnet train --data DIR --out RUN_DIR --preset textbook
@@ -7,7 +7,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "engine/train/trainer.h"
+#include "tools/experiment/trainer.h"
+#include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
@@ -46,13 +47,10 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--lr", c.lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--seed", c.seed, "seed of the head's initial weights, sample order and augmentation")
       ->capture_default_str();
-  cmd->add_option("--workers", c.workers, "data loading threads (results do not depend on it)")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "compute threads (default: all cores)");
+  sn::cli::add_compute_options(*cmd, c.workers, c.threads, c.device);
   cmd->add_option("--cache-mb", c.cache_mb,
                   "memory for the cache of decoded, resized training images, kept across epochs (MiB; 0: none)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40))
-      ->capture_default_str();
-  cmd->add_option("--device", c.device, "where to compute")->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   cmd->add_option("--preset", c.preset, "textbook: batch norm in training mode and no input normalization, "
                   "as the textbook")->check(CLI::IsMember({"textbook"}));

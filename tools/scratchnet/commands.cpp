@@ -4,7 +4,7 @@
 #include <exception>
 
 #include "engine/check.h"
-#include "engine/train/interrupt.h"
+#include "tools/experiment/interrupt.h"
 
 namespace sn::cli {
 

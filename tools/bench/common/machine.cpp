@@ -1,10 +1,7 @@
 #include "tools/bench/common/machine.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <ctime>
-#include <fstream>
 #include <thread>
 #ifdef __AVX512F__
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on _mm512_reduce_add_ps
@@ -17,48 +14,26 @@
 #include <omp.h>
 #endif
 
+#include "engine/machine.h"
 #include "tools/bench/common/timing.h"
 
 namespace sn::bench {
 
-// "model name" from /proc/cpuinfo, with the family and model numbers (under
-// a hypervisor the name is often generic: "AMD EPYC"; family 26 is Zen 5).
-static std::string read_cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line, name = "unknown CPU", family, model;
-  auto value = [&] {
-    const auto colon = line.find(':');
-    return colon == std::string::npos ? std::string() : line.substr(colon + 2);
-  };
-  while (std::getline(f, line) && !line.empty()) {
-    if (line.rfind("model name", 0) == 0) name = value();
-    else if (line.rfind("cpu family", 0) == 0) family = value();
-    else if (line.rfind("model", 0) == 0 && line.rfind("model name", 0) != 0) model = value();
-  }
-  if (!family.empty()) name += " (family " + family + ", model " + model + ")";
-  return name;
-}
-
 MachineInfo collect_machine_info(int threads) {
+  const sn::MachineInfo host = sn::machine_info();  // engine/machine.h
   MachineInfo m;
-  m.cpu_model = read_cpu_model();
-  m.logical_cpus = int(std::thread::hardware_concurrency());
+  m.cpu_model = host.cpu.empty() ? "unknown CPU" : host.cpu;
+  if (!host.cpu_family.empty()) m.cpu_model += " (family " + host.cpu_family + ", model " + host.cpu_model + ")";
+  m.logical_cpus = host.logical_cpus;
   m.threads = threads;
-#if defined(__AVX512F__)
-  m.simd = "AVX-512";
-#elif defined(__AVX2__)
-  m.simd = "AVX2";
-#else
-  m.simd = "SSE/scalar";
-#endif
-  m.compiler = std::string("g++ ") + __VERSION__;
+  m.simd = host.simd;
+  m.compiler = host.compiler;
   m.scratchnet_version = "0.1.0";
   char buf[64];
   const std::time_t t = std::time(nullptr);
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   m.date_utc = buf;
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) == 0) m.hostname = host;
+  m.hostname = host.hostname;
   return m;
 }
 

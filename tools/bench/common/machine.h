@@ -6,8 +6,9 @@
 
 namespace sn::bench {
 
+// The engine's machine_info() (engine/machine.h) plus what a benchmark adds.
 struct MachineInfo {
-  std::string cpu_model;   // /proc/cpuinfo "model name"
+  std::string cpu_model;   // /proc/cpuinfo "model name" (family F, model M)
   int logical_cpus = 0;    // what the OS offers (std::thread::hardware_concurrency)
   int threads = 0;         // what both sides were told to use
   std::string simd;        // the widest vector ISA this binary was compiled for
