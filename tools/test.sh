@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 # ONNX Runtime (npm) checks what `scratchnet export --format onnx` writes; without it that test is skipped.
 tools/install-ort.sh || echo "test.sh: warning: onnxruntime-node could not be installed; the ONNX Runtime test will be skipped"
-cmake --preset release >/dev/null
+# SCRATCHNET_WERROR=ON (CI sets it): warnings are errors, in C++ and in nvcc's host and device code.
+cmake --preset release ${SCRATCHNET_WERROR:+-DSCRATCHNET_WERROR=$SCRATCHNET_WERROR} >/dev/null
 cmake --build --preset release -j "$(nproc)"
 # The installed package: cmake --install, examples/classify built against it, classifying cat.jpg.
 tools/check-install.sh build/release
