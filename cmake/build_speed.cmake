@@ -3,7 +3,7 @@
 # -DSCRATCHNET_PCH=OFF (or the standard CMAKE_DISABLE_PRECOMPILE_HEADERS=ON) builds the same
 # programs without precompiled headers, and so checks that every file includes what it uses.
 #
-# What a cold build spends its time on (README "Build time"): most files are small, and the
+# What a cold build spends its time on (docs/TESTS.md has the timings): most files are small, and the
 # cost is in the header-only libraries they include, parsed again in every file: Catch2 in each
 # test file, CLI11 in each subcommand, nlohmann/json in the training code and the readers. A
 # precompiled header holds them parsed once per target. Loading one costs about 0.5 s of CPU,

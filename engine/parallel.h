@@ -24,7 +24,7 @@ int num_threads();
 // inter-processor interrupt: tens of microseconds) at the start of every loop,
 // which at batch 1 is 10-20% of a ResNet forward. A short spin keeps the
 // threads awake between back-to-back loops and gives the core away soon:
-// the README's performance section has the measurements. libgomp reads its settings
+// docs/PERFORMANCE.md (the frozen backbone, Threads) has the measurements. libgomp reads its settings
 // before main() runs, so this sets GOMP_SPINCOUNT=kOmpSpinCount and
 // re-executes the program once (argv unchanged). It does nothing when the
 // user chose OMP_WAIT_POLICY or GOMP_SPINCOUNT, or when the OpenMP runtime is not libgomp.

@@ -36,7 +36,7 @@ std::string pretrained_weights(const std::string& model) {
   SN_USER_CHECK(model == "resnet50", "no weights for ", model, " at ", path,
                 ": torchvision's ImageNet weights cannot be downloaded here; convert resnet18-f37072fd.pth with "
                 "`scratchnet convert --from pth resnet18-f37072fd.pth --out ",
-                path, "` (see README, Weights), or pass --weights");
+                path, "` (see docs/WEIGHTS.md), or pass --weights");
   const std::string script = std::string(SCRATCHNET_SOURCE_DIR) + "/tools/fetch-weights.sh";
   SN_USER_CHECK(exists(script), "cannot fetch ", path, ": ", script, " not found");
   // The script converts with this very executable.

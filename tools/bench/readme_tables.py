@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Turn bench_libtorch's JSON (build/bench/bench-cpu.json) into the Markdown
-tables of the README's Performance section: the machine, the model-level
+tables of docs/PERFORMANCE.md (Against LibTorch): the machine, the model-level
 table, the batch-32 conv table, summaries of the other conv cases, the ops.
 
     python3 tools/bench/readme_tables.py [build/bench/bench-cpu.json]

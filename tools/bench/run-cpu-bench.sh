@@ -3,7 +3,7 @@
 # LibTorch if missing, builds bench_libtorch (CMake option SCRATCHNET_LIBTORCH),
 # and prints the op-level and model-level tables (ratio scratchnet/LibTorch
 # time, lower is better). Results also go to build/bench/: JSON, an SVG chart
-# of the per-case ratios, and the Markdown tables the README quotes.
+# of the per-case ratios, and the Markdown tables docs/PERFORMANCE.md quotes.
 #
 #   tools/bench/run-cpu-bench.sh            # everything, about 10 minutes on 2 cores
 #   tools/bench/run-cpu-bench.sh --quick    # fewer shapes and rounds, a couple of minutes

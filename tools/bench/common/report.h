@@ -53,7 +53,7 @@ struct Report {
   void print_summary() const;          // geometric means and counts per group
   nlohmann::json to_json() const;
   std::string to_svg() const;          // horizontal bars of fast/libtorch per row, log scale
-  std::string to_markdown() const;     // for the README
+  std::string to_markdown() const;     // for docs/PERFORMANCE.md
 };
 
 double geomean(const std::vector<double>& v);

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--budget", budget, "Seconds per case, all sides together (default 1.5, quick 0.4)");
   app.add_option("--json", json_path, "Write the results as JSON here ('' to skip)");
   app.add_option("--svg", svg_path, "Write a chart of the per-case ratios here ('' to skip)");
-  app.add_option("--markdown", md_path, "Write the tables as Markdown here (for the README)");
+  app.add_option("--markdown", md_path, "Write the tables as Markdown here (for docs/PERFORMANCE.md)");
   CLI11_PARSE(app, argc, argv);
   o.with_ref = !no_ref;
   o.backward = !no_backward;

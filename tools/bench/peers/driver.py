@@ -6,8 +6,8 @@ For each case (model, batch): one random input, written once and sent to every w
 model gives the reference and every engine's answer must be within relative L2 1e-4 of it (a wrong answer
 is reported and never timed); then the engines are timed in interleaved rounds (timing.py). With
 --cases features, also the experiment's backbone features over its 483 photos (features.py).
-Writes OUT/peers.json (everything, with quartiles, min, max and every sample), OUT/peers.md (the table the
-README quotes) and worker logs in OUT/peers-logs/.
+Writes OUT/peers.json (everything, with quartiles, min, max and every sample), OUT/peers.md (the table
+docs/PERFORMANCE.md quotes) and worker logs in OUT/peers-logs/.
 """
 import argparse
 import json

@@ -1,4 +1,4 @@
-"""The peer benchmark's output: a terminal table per case, the Markdown table the README quotes, and a
+"""The peer benchmark's output: a terminal table per case, the Markdown table docs/PERFORMANCE.md quotes, and a
 header naming the machine, threads, date, versions, BLAS and malloc settings."""
 
 LABELS = {"scratchnet": "scratchnet (BN folded)", "onnxruntime": "ONNX Runtime", "torch-frozen": "PyTorch frozen",
