@@ -158,15 +158,33 @@ const KernelFn kTable[kMaxM][kGroup][3] = {SN_ROW(1), SN_ROW(2), SN_ROW(3), SN_R
 
 KernelFn tile::fp32_kernel(int m, int ocb, bool edge) { return kTable[m - 1][ocb - 1][edge ? kEdge : kInterior]; }
 
-namespace {
-
-std::shared_ptr<float> aligned_floats(int64_t n) {
+std::shared_ptr<float> tile::aligned_floats(int64_t n) {
   const size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
   float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
   SN_CHECK(p != nullptr, "conv2d (nchwc): out of memory for ", bytes, " bytes of packed weights");
   std::memset(p, 0, bytes);
   return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
 }
+
+int64_t tile::balanced_block(int64_t units, int64_t per_block, int64_t groups) {
+  const int threads = num_threads();
+  int64_t nblocks = (units + per_block - 1) / per_block;
+  const int64_t min_tasks = 8 * int64_t(threads);
+  if (threads > 1 && nblocks * groups < min_tasks) nblocks = std::min<int64_t>(units, (min_tasks + groups - 1) / groups);
+  return (units + nblocks - 1) / nblocks;
+}
+
+void tile::run_tasks(int64_t tasks, const std::function<void(int64_t)>& task) {
+  const int threads = num_threads();
+  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t t = 0; t < tasks; ++t) task(t);
+  }
+}
+
+namespace {
 
 // Taps in the order the packed weights follow them (see the header).
 int64_t tap_count(const PackedConv& pc) { return pc.plain_input ? pc.C * pc.R : blocks(pc.C) * pc.R * pc.S; }
@@ -186,16 +204,15 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
   pc.K = K, pc.C = C, pc.R = R, pc.S = S, pc.stride = stride, pc.pad = pad, pc.plain_input = plain_input;
   pc.bf16 = bf16;
   pc.winograd = algo == ConvAlgo::Auto && winograd::applies(R, S, stride, pad, plain_input, bf16);
+  const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
+  pc.bias = aligned_floats(Kb * kBlock);
+  if (bias) std::copy(bias, bias + K, pc.bias.get());
   if (pc.winograd) {
-    pc.bias = aligned_floats(pc.out_blocks() * kBlock);
-    if (bias) std::copy(bias, bias + K, pc.bias.get());
     winograd::pack(w, pc);
     return pc;
   }
-  const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
   const int64_t taps = tap_count(pc), len = tap_len(pc);
   pc.weights = aligned_floats(groups * taps * len * kGroup * kBlock);
-  pc.bias = aligned_floats(Kb * kBlock);
   float* out = pc.weights.get();
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t width = group_blocks(pc, g) * kBlock, k0 = g * kGroup * kBlock;
@@ -215,7 +232,6 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
         }
       }
   }
-  if (bias) std::copy(bias, bias + K, pc.bias.get());
   if (bf16) {
     // Same order, with the 16 input channels of a tap as 8 pairs: element
     // (c, j) moves to ((c / 2) * width + j) * 2 + c % 2, so one 32-bit lane j
@@ -292,15 +308,9 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
   // Pixel blocks of whole tiles, and groups of kGroup output blocks: a task is one of each.
   const int64_t groups = (Kb + kGroup - 1) / kGroup;
   const int64_t in_bytes_per_px = (pc.plain_input ? pc.C : Cb * kBlock) * pc.stride * pc.stride * 4;
-  int64_t tiles_per_block = std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256);
-  const int threads = num_threads();
-  int64_t nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
-  // At least ~8 tasks per thread, so that dynamic scheduling evens out the
-  // threads' shares (3 tasks on 2 threads would leave one idle a third of the time).
-  const int64_t min_tasks = 8 * int64_t(threads);
-  if (threads > 1 && nblocks * groups < min_tasks) nblocks = std::min<int64_t>(ntiles, (min_tasks + groups - 1) / groups);
-  tiles_per_block = (ntiles + nblocks - 1) / nblocks;
-  nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
+  const int64_t tiles_per_block = balanced_block(
+      ntiles, std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256), groups);
+  const int64_t nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
   const int64_t tasks = nblocks * groups;
 
   auto task = [&](int64_t task_id) {
@@ -353,12 +363,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
       }
     }
   };
-  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-  } else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-  }
+  run_tasks(tasks, task);
 }
 
 }  // namespace sn::cpu::nchwc

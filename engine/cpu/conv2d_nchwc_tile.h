@@ -3,6 +3,8 @@
 // float32 kernels (conv2d_nchwc.cpp) and the bfloat16 ones (conv2d_nchwc_bf16.cpp).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
 
 // The kernels unroll the steps of a tap fully (16 float32 or 8 bfloat16
 // steps, each M x OCB FMAs): that is what keeps the accumulators in registers
@@ -66,6 +68,20 @@ using KernelFn = void (*)(const TileArgs&);
 // falls into the padding for some pixel). Also the inner product of the
 // Winograd convolution (conv2d_winograd.cpp).
 KernelFn fp32_kernel(int m, int ocb, bool edge);
+
+// What the direct and the Winograd drivers share (conv2d_nchwc.cpp):
+// n floats, 64-byte aligned and zeroed (packed weights, biases).
+std::shared_ptr<float> aligned_floats(int64_t n);
+// The size of a block when `units` (pixel tiles) are cut into blocks of about
+// `per_block` and each block runs once per group of output channels: smaller
+// blocks where that gives fewer than ~8 tasks per thread, so that dynamic
+// scheduling evens out the threads' shares (3 tasks on 2 threads would leave
+// one idle a third of the time).
+int64_t balanced_block(int64_t units, int64_t per_block, int64_t groups);
+// task(0..tasks-1) on the OpenMP threads, dynamically scheduled; in the
+// calling thread alone when there is one thread or one task, or when already
+// inside a parallel region.
+void run_tasks(int64_t tasks, const std::function<void(int64_t)>& task);
 
 // The bfloat16 kernel for an M x OCB tile (1 <= M <= kMaxM, 1 <= OCB <= kGroup):
 // x and w bfloat16, y bfloat16 (out_bf16) or float; edge: some tap falls into

@@ -2,20 +2,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <vector>
 
 #include "engine/check.h"
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/cpu/conv2d_nchwc_tile.h"
 #include "engine/cpu/nchwc.h"
-#include "engine/parallel.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#else
-static int omp_in_parallel() { return 0; }
-#endif
 
 #ifdef __AVX512F__
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -126,12 +118,8 @@ bool applies(int64_t R, int64_t S, int64_t stride, int64_t pad, bool plain_input
 
 void pack(const float* w, PackedConv& pc) {
   const int64_t Cp = blocks(pc.C) * kBlock, Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
-  const int64_t total = groups * kXi * Cp * kGroup * kBlock;
-  const size_t bytes = size_t((total * 4 + 63) / 64 * 64);
-  float* out = static_cast<float*>(std::aligned_alloc(64, bytes));
-  SN_CHECK(out != nullptr, "conv2d (winograd): out of memory for ", bytes, " bytes of packed weights");
-  std::memset(out, 0, bytes);
-  pc.weights = std::shared_ptr<float>(out, [](float* q) { std::free(q); });
+  pc.weights = aligned_floats(groups * kXi * Cp * kGroup * kBlock);
+  float* out = pc.weights.get();
   // G rows: (1,0,0) (1/2,1/2,1/2) (1/2,-1/2,1/2) (0,0,1).
   static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
   for (int64_t k = 0; k < pc.K; ++k) {
@@ -158,16 +146,10 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
   const int64_t TH = (P + 1) / 2, TW = (Q + 1) / 2, tiles = N * TH * TW;
   const int64_t groups = (Kb + kGroup - 1) / kGroup;
 
-  // Blocks of tiles: as many as keep the transformed input near kBlockBytes,
-  // at least ~8 tasks per thread (see nchwc::conv2d).
-  int64_t per_block = std::clamp<int64_t>(kBlockBytes / (kXi * Cb * kBlock * 4), kMaxM, 64);
-  const int threads = num_threads();
-  int64_t nblocks = (tiles + per_block - 1) / per_block;
-  const int64_t min_tasks = 8 * int64_t(threads);
-  if (threads > 1 && nblocks * groups < min_tasks)
-    nblocks = std::min<int64_t>(tiles, (min_tasks + groups - 1) / groups);
-  per_block = (tiles + nblocks - 1) / nblocks;
-  nblocks = (tiles + per_block - 1) / per_block;
+  // Blocks of tiles: as many as keep the transformed input near kBlockBytes.
+  const int64_t per_block =
+      balanced_block(tiles, std::clamp<int64_t>(kBlockBytes / (kXi * Cb * kBlock * 4), kMaxM, 64), groups);
+  const int64_t nblocks = (tiles + per_block - 1) / per_block;
   const int64_t tasks = nblocks * groups;
 
   // V (per block): [xi][cb][tile][16]; one "tap" of the kernel is one channel block.
@@ -249,12 +231,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
       }
     }
   };
-  if (threads == 1 || tasks == 1 || omp_in_parallel()) {
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-  } else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-  }
+  run_tasks(tasks, task);
 }
 
 }  // namespace sn::cpu::nchwc::winograd

@@ -68,13 +68,7 @@ void Progress::update(int64_t done, const std::string& extra) {
   }
 }
 
-void Progress::finish(const std::string& summary) {
-  if (mode_ == ProgressMode::Quiet) return;
-  if (mode_ == ProgressMode::Bar && drawn_) std::fprintf(out_, "\r\033[K");
-  std::fprintf(out_, "%s\n", summary.c_str());
-  std::fflush(out_);
-  drawn_ = false;
-}
+void Progress::finish(const std::string& summary) { message(summary); }
 
 void Progress::message(const std::string& line) {
   if (mode_ == ProgressMode::Quiet) return;
