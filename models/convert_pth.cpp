@@ -6,6 +6,7 @@
 
 #include "engine/check.h"
 #include "engine/io/pth_reader.h"
+#include "engine/nn/init.h"
 #include "models/convert.h"
 
 namespace sn::models {
@@ -53,6 +54,7 @@ std::vector<int> blocks_per_stage(const std::map<std::string, Tensor>& tensors) 
 nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string, Tensor>& tensors,
                              const std::string& source) {
   Rng rng(0);
+  const nn::SkipInit skip;
   const ResNet model(cfg, rng);  // only its names and shapes are used
   nn::NamedTensors out;
   std::vector<std::string> problems;

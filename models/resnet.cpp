@@ -4,6 +4,7 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
+#include "engine/nn/init.h"
 #include "engine/ops.h"
 #include "models/fused_resnet.h"
 
@@ -47,7 +48,7 @@ ResNetConfig ResNetConfig::from_json(const std::string& arch, const nlohmann::js
 // i.e. N(0, 2 / (K*R*S)): keeps activations' variance through ReLU stacks.
 static std::shared_ptr<nn::Conv2d> conv(int in, int out, int k, int stride, int pad, Rng& rng) {
   auto c = std::make_shared<nn::Conv2d>(in, out, k, stride, pad, /*bias=*/false, rng);
-  c->weight.copy_(Tensor::randn(c->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(out * k * k))));
+  if (!nn::init_skipped()) c->weight.copy_(Tensor::randn(c->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(out * k * k))));
   return c;
 }
 
@@ -199,8 +200,12 @@ std::shared_ptr<ResNet> load_resnet(const io::WeightFile& file, bool allow_unexp
   } catch (const Error& e) {
     SN_USER_FAIL(file.path(), ": ", e.what());
   }
-  Rng rng(0);  // the initial values are overwritten by the file's
-  auto model = std::make_shared<ResNet>(cfg, rng);
+  Rng rng(0);
+  std::shared_ptr<ResNet> model;
+  {
+    const nn::SkipInit skip;  // every value comes from the file: drawing them first cost ~1 s (ResNet-50)
+    model = std::make_shared<ResNet>(cfg, rng);
+  }
   file.load_into(*model, allow_unexpected);
   return model;
 }

@@ -1,7 +1,12 @@
 // Modules: PyTorch state_dict names and order for a small nest, load_state_dict
-// errors, train/eval propagation, and freezing (no gradients, no graph).
+// errors, train/eval propagation, freezing (no gradients, no graph), and
+// skipping the random initial values of a network about to be loaded.
+#include <map>
+#include <memory>
+
 #include "engine/autograd.h"
 #include "engine/check.h"
+#include "engine/nn/init.h"
 #include "engine/nn/layers.h"
 #include "engine/nn/module.h"
 #include "tests/helpers.h"
@@ -133,4 +138,44 @@ TEST_CASE("module: a frozen backbone gets no gradients and records no graph", "[
   CHECK(net.fc->bias.grad().defined());
   for (auto& [n, p] : net.named_parameters())
     if (n.rfind("fc.", 0) != 0) CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("module: SkipInit builds layers at zero without drawing, and only in its scope", "[nn][module]") {
+  Rng a(7), b(7);
+  auto all_zero = [](const Tensor& t) {
+    for (float v : t.to_vector())
+      if (v != 0.f) return false;
+    return true;
+  };
+  {
+    const SkipInit skip;
+    CHECK(init_skipped());
+    Conv2d conv(3, 8, 3, 1, 1, /*bias=*/true, a);
+    Linear fc(16, 4, /*bias=*/true, a);
+    CHECK(conv.weight.shape() == Shape{8, 3, 3, 3});
+    CHECK(all_zero(conv.weight));
+    CHECK(all_zero(conv.bias));
+    CHECK(all_zero(fc.weight));
+    {
+      const SkipInit nested;  // a nested scope ends without ending the outer one
+    }
+    CHECK(init_skipped());
+  }
+  CHECK_FALSE(init_skipped());
+  // The Rng was not advanced: the next draws are those of an untouched Rng.
+  CHECK(a.uniform() == b.uniform());
+  Conv2d conv(3, 8, 3, 1, 1, /*bias=*/true, a);
+  CHECK_FALSE(all_zero(conv.weight));
+  // A network built at zero and loaded gives exactly the loaded values.
+  Linear src(16, 4, true, b);
+  std::unique_ptr<Linear> dst;
+  {
+    const SkipInit skip;
+    dst = std::make_unique<Linear>(16, 4, true, a);
+  }
+  std::map<std::string, Tensor> state;
+  for (auto& [n, t] : src.state_dict()) state.emplace(n, t);
+  dst->load_state_dict(state);
+  CHECK(dst->weight.to_vector() == src.weight.to_vector());
+  CHECK(dst->bias.to_vector() == src.bias.to_vector());
 }

@@ -1,5 +1,7 @@
 #include "engine/nn/layers.h"
 
+#include "engine/nn/init.h"
+
 #include <cmath>
 
 namespace sn::nn {
@@ -9,10 +11,10 @@ static std::string fmt_pair(int v) { return "(" + std::to_string(v) + ", " + std
 Conv2d::Conv2d(int in_c, int out_c, int k, int stride, int padding, bool with_bias, Rng& rng)
     : in_channels(in_c), out_channels(out_c), kernel_size(k), params{stride, padding} {
   const float bound = 1.f / std::sqrt(static_cast<float>(in_c * k * k));
-  weight = Tensor::uniform({out_c, in_c, k, k}, rng, -bound, bound);
+  weight = init_uniform({out_c, in_c, k, k}, rng, -bound, bound);
   register_parameter("weight", &weight);
   if (with_bias) {
-    bias = Tensor::uniform({out_c}, rng, -bound, bound);
+    bias = init_uniform({out_c}, rng, -bound, bound);
     register_parameter("bias", &bias);
   }
 }
@@ -57,10 +59,10 @@ std::string BatchNorm2d::extra_repr() const {
 
 Linear::Linear(int in_f, int out_f, bool with_bias, Rng& rng) : in_features(in_f), out_features(out_f) {
   const float bound = 1.f / std::sqrt(static_cast<float>(in_f));
-  weight = Tensor::uniform({out_f, in_f}, rng, -bound, bound);
+  weight = init_uniform({out_f, in_f}, rng, -bound, bound);
   register_parameter("weight", &weight);
   if (with_bias) {
-    bias = Tensor::uniform({out_f}, rng, -bound, bound);
+    bias = init_uniform({out_f}, rng, -bound, bound);
     register_parameter("bias", &bias);
   }
 }

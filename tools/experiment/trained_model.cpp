@@ -6,6 +6,7 @@
 #include "engine/check.h"
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/data/folder.h"
+#include "engine/nn/init.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
 #include "tools/experiment/run_dir.h"
@@ -173,7 +174,11 @@ ExportedWeights export_weights(const TrainedModel& m) {
 std::shared_ptr<models::ResNet> to_resnet(const ExportedWeights& w) {
   const auto cfg = models::ResNetConfig::from_json(w.meta.architecture, w.meta.model);
   Rng rng(0);
-  auto net = std::make_shared<models::ResNet>(cfg, rng);
+  std::shared_ptr<models::ResNet> net;
+  {
+    const nn::SkipInit skip;  // every tensor is loaded below
+    net = std::make_shared<models::ResNet>(cfg, rng);
+  }
   std::map<std::string, Tensor> state(w.tensors.begin(), w.tensors.end());
   net->load_state_dict(state);
   net->eval();
