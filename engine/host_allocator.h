@@ -7,9 +7,9 @@
 // 100 MB tensor freshly mapped, so every page is faulted in and zeroed by the
 // kernel again on every forward: about a quarter of the forward's time on a
 // 2-core machine. The same happens to the 800 KB activations of a single image
-// (64 x 56 x 56) once glibc's heap has been trimmed after a large run: a batch-1
-// conv forward+backward took 2.6 ms instead of 2.0 after a ResNet-50 batch-32
-// forward in the same process. Blocks of at least 64 KiB are therefore kept on
+// (64 x 56 x 56) once glibc's heap has been trimmed after a large run, which
+// slowed a batch-1 conv forward+backward measurably after a ResNet-50 batch-32
+// forward in the same process (docs/PERFORMANCE.md). Blocks of at least 64 KiB are therefore kept on
 // free (up to a total of SCRATCHNET_HOST_CACHE_MB, default 4096) and handed out
 // again for a request of the same size class (sizes rounded up to 4 classes per
 // doubling, so at most ~19% slack). Smaller blocks go straight to aligned_alloc.

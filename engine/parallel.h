@@ -18,8 +18,8 @@ int num_threads();
 // sleeps. Whenever other threads want the cores (the data loader's workers,
 // other programs) the spinning threads burn the time slices the late thread
 // needs, and each of a forward's ~50-70 parallel loops waits for a
-// descheduled thread: a ResNet-18 forward at batch 1 took 340 ms instead of
-// 37 ms with the machine loaded (load average 11), 0.19 s with a spin of 30k.
+// descheduled thread: on a loaded machine a batch-1 forward took many times its
+// idle time, and still several times with a 10x shorter spin (docs/PERFORMANCE.md).
 // Not spinning at all costs a wake-up (a futex and, in a VM, an
 // inter-processor interrupt: tens of microseconds) at the start of every loop,
 // which at batch 1 is 10-20% of a ResNet forward. A short spin keeps the

@@ -2,7 +2,7 @@
 //
 //   C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C  [+ bias[n] on every row]
 //
-// All matrices row-major, as engine/cpu/gemm.h: op(A) = A, or A^T when trans_a
+// All matrices row-major, as engine/cpu/gemm/gemm.h: op(A) = A, or A^T when trans_a
 // (then A is stored (K,M)); the same for B. lda/ldb/ldc are the row strides as
 // stored. beta == 0 never reads C (it may hold NaN or garbage). bias (N) or null.
 // Device pointers; runs on current_stream().

@@ -5,7 +5,7 @@
 // that are not multiples of the 8-row tile, and batches.
 #include <tuple>
 
-#include "engine/cpu/conv2d_fast.h"
+#include "engine/cpu/conv2d_forward.h"
 #include "engine/parallel.h"
 #include "tests/helpers.h"
 

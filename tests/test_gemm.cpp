@@ -4,8 +4,8 @@
 // several column chunks and row blocks.
 #include <tuple>
 
-#include "engine/cpu/sgemm.h"
-#include "engine/cpu/gemm_driver.h"
+#include "engine/cpu/gemm/gemm.h"
+#include "engine/cpu/gemm/driver.h"
 #include "engine/parallel.h"
 #include "tests/helpers.h"
 

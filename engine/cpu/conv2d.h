@@ -1,6 +1,6 @@
 // cpu/conv2d.h — 2-D convolution (cross-correlation, as in PyTorch) on the CPU.
 //
-// Sizes come in a Conv2dShape (engine/ops.h): x (N,C,H,W), w (K,C,R,S),
+// Sizes come in a Conv2dShape (engine/kernel_shapes.h): x (N,C,H,W), w (K,C,R,S),
 // bias (K) or null, y (N,K,P,Q), with P = (H + 2*pad - R) / stride + 1:
 //   y[n,k,p,q] = bias[k] + sum_{c,r,s} x[n, c, p*stride - pad + r, q*stride - pad + s] * w[k,c,r,s]
 // (x outside the image reads as 0). The backward kernels give the three
@@ -19,20 +19,19 @@ template <typename T> void conv2d_backward_weight(const Conv2dShape& s, const T*
 template <typename T> void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db);                // db (K)
 }  // namespace ref
 
-// Fast path. Forward: implicit-im2col packed GEMM over the whole batch
-// (engine/cpu/conv2d_fast.h). Backward: im2col + GEMM (engine/cpu/gemm.h),
-// threads over the batch, or over GEMM tiles for a single image.
+// Fast path, the same signatures in float. Bit-identical for any thread count.
+//   forward   conv2d_forward.cpp: one packed GEMM over the whole batch with implicit
+//             im2col (its packing in conv2d_im2col.cpp, the GEMM in engine/cpu/gemm/);
+//   backward  conv2d_backward.cpp: im2col + GEMM (engine/cpu/gemm/gemm.h), threads over
+//             the batch, or over GEMM tiles for a single image; the stride-1 input
+//             gradient runs as a convolution on the forward's GEMM.
+// The reference is conv2d_reference.cpp. The blocked inference path (NCHWc,
+// Winograd) is conv2d_nchwc.h and conv2d_winograd.h.
 namespace cpu {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db);
-
-// The im2col matrix of one image: col (C*R*S, P*Q), row (c,r,s) holding
-// x[c, p*stride - pad + r, q*stride - pad + s] for every output position (p,q).
-void im2col(const Conv2dShape& s, const float* x_image, float* col);
-// The adjoint: dx_image (C,H,W) += scatter of col. Zero dx_image first.
-void col2im(const Conv2dShape& s, const float* col, float* dx_image);
 }  // namespace cpu
 
 }  // namespace sn

@@ -1,6 +1,6 @@
 #include "engine/cpu/linear.h"
 
-#include "engine/cpu/gemm.h"
+#include "engine/cpu/gemm/gemm.h"
 #include "engine/parallel.h"
 
 namespace sn {
@@ -49,16 +49,16 @@ SN_INSTANTIATE(double)
 
 namespace cpu {
 void linear_forward(int64_t N, int64_t in, int64_t out, const float* x, const float* w, const float* bias, float* y) {
-  gemm(false, true, N, out, in, x, in, w, in, y, out, false);  // y = x w^T
+  sgemm(false, true, N, out, in, x, in, w, in, 0.f, y, out);  // y = x w^T
   if (bias)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t o = 0; o < out; ++o) y[n * out + o] += bias[o];
 }
 void linear_backward_input(int64_t N, int64_t in, int64_t out, const float* dy, const float* w, float* dx) {
-  gemm(false, false, N, in, out, dy, out, w, in, dx, in, false);  // dx = dy w
+  sgemm(false, false, N, in, out, dy, out, w, in, 0.f, dx, in);  // dx = dy w
 }
 void linear_backward_weight(int64_t N, int64_t in, int64_t out, const float* x, const float* dy, float* dw) {
-  gemm(true, false, out, in, N, dy, out, x, in, dw, in, false);  // dw = dy^T x
+  sgemm(true, false, out, in, N, dy, out, x, in, 0.f, dw, in);  // dw = dy^T x
 }
 void linear_backward_bias(int64_t N, int64_t out, const float* dy, float* db) {
   for (int64_t o = 0; o < out; ++o) {

@@ -14,7 +14,7 @@ template <typename T> void linear_backward_weight(int64_t N, int64_t in, int64_t
 template <typename T> void linear_backward_bias(int64_t N, int64_t out, const T* dy, T* db);
 }  // namespace ref
 
-// Fast path: the three products through engine/cpu/gemm.h (tiled over threads).
+// Fast path: the three products through cpu::sgemm (engine/cpu/gemm/gemm.h).
 namespace cpu {
 void linear_forward(int64_t N, int64_t in, int64_t out, const float* x, const float* w, const float* bias, float* y);
 void linear_backward_input(int64_t N, int64_t in, int64_t out, const float* dy, const float* w, float* dx);

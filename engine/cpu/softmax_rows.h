@@ -7,7 +7,7 @@
 // loops to float rounding, not bitwise (tests compare both with a double reference).
 #pragma once
 // GCC 12's AVX-512 headers, used by Eigen's vector exp, trip -Wmaybe-uninitialized
-// (a known false positive; see cpu/conv2d_fast.cpp). Deliberately not pushed and
+// (a known false positive; see cpu/conv2d_im2col.cpp). Deliberately not pushed and
 // popped: the warnings point at the includer's code where these are inlined.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

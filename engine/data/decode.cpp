@@ -162,7 +162,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
 
   // 2. The pixels. stb converts to 4 channels (gray -> gray, gray, gray; 16 -> 8
   // bits; alpha kept or set to 255) and we drop the alpha. Asking stb for RGBA
-  // rather than RGB gives identical values but is about 1.5x faster on JPEGs:
+  // rather than RGB gives identical values but is faster on JPEGs (docs/PERFORMANCE.md):
   // stb's SIMD YCbCr -> RGB conversion only exists for 4-byte pixels.
   // Every buffer of a valid file fits in 2x its largest need (stb doubles), plus 1 MiB for small images.
   const size_t budget = 2 * (8 * static_cast<size_t>(pixels) + static_cast<size_t>(info.height)) + (1 << 20);

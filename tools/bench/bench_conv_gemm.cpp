@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/cpu/conv2d_fast.h"
+#include "engine/cpu/conv2d_forward.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "tools/bench/common/machine.h"

@@ -6,7 +6,7 @@
 #include <array>
 #include <vector>
 
-#include "engine/cpu/sgemm.h"
+#include "engine/cpu/gemm/gemm.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "tools/bench/common/machine.h"

@@ -1,5 +1,5 @@
 // bench_nchwc — the blocked-layout direct convolution (engine/cpu/conv2d_nchwc.h)
-// against the implicit-im2col GEMM convolution (engine/cpu/conv2d_fast.h) on
+// against the implicit-im2col GEMM convolution (engine/cpu/conv2d_forward.h) on
 // every ResNet-18/50 conv shape, and the whole frozen backbone
 // (models::FusedResNet) per network. A developer's micro-benchmark for the
 // inference kernels; the comparison with other engines is tools/bench/peers.
@@ -16,7 +16,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/cpu/conv2d_fast.h"
+#include "engine/cpu/conv2d_forward.h"
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/parallel.h"

@@ -2,7 +2,7 @@
 // Shapes: square sizes, and the products inside ResNet (a 3x3 conv of layer1
 // as im2col GEMM, layer4's 3x3, the 2048->1000 classifier at batch 32, the
 // 2048->2 head of the cat/dog experiment).
-#include "engine/cpu/sgemm.h"
+#include "engine/cpu/gemm/gemm.h"
 #include "engine/random.h"
 #include "tools/bench/libtorch/cases.h"
 

@@ -1,15 +1,18 @@
-// cpu/sgemm.h — matrix product C = op(A) op(B) + beta C, row-major float32.
+// cpu/gemm/gemm.h — the CPU matrix product, the one entry point of engine/cpu/gemm/:
+// C = op(A) op(B) + beta C, row-major float32. Linear and the conv backward call it.
 //
 //   ref::gemm_naive  three plain loops (float and double), the yardstick for tests.
 //   cpu::sgemm       the fast path: packed, cache-blocked, an AVX-512 register-tile
 //                    micro-kernel (a portable C++ kernel when AVX-512 is not
 //                    compiled in), threaded with OpenMP. Every C element is summed
 //                    in the same order whatever the thread count, so results are
-//                    bit-identical with 1 or 2 threads.
+//                    bit-identical with 1 or 2 threads. Called inside a caller's
+//                    parallel loop, it runs on the calling thread only.
 //
-// The machinery behind cpu::sgemm (engine/cpu/gemm_driver.h) also runs the
-// convolution: there B is an im2col matrix that is never materialized (see
-// engine/cpu/conv2d_fast.cpp).
+// The folder:  gemm.{h,cpp} this entry;  driver.{h,cpp} the blocked loops, packing
+// of B and threading;  kernel.h, kernel_avx512.cpp, kernel_portable.cpp the
+// register-tile micro-kernels. The driver also runs the convolution forward, whose
+// B is an im2col matrix that is never materialized (engine/cpu/conv2d_im2col.cpp).
 #pragma once
 #include <cstdint>
 
@@ -24,7 +27,8 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, con
 }  // namespace ref
 
 namespace cpu {
-// Same contract as ref::gemm_naive. With beta == 0, C is only written (it may hold NaNs).
+// Same contract as ref::gemm_naive. With beta == 0, C is only written (it may hold NaNs);
+// beta == 1 accumulates into C.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc);
 }  // namespace cpu

@@ -1,4 +1,8 @@
-// cpu/gemm_driver.h — the blocked GEMM engine shared by sgemm and convolution.
+// cpu/gemm/driver.h — the blocked GEMM engine shared by sgemm and convolution.
+//
+// Callers multiply matrices through gemm.h (cpu::sgemm). This header is for a
+// caller that supplies B itself, packed on the fly (the convolution's implicit
+// im2col, engine/cpu/conv2d_im2col.cpp).
 //
 // C (M,N) = A (M,K) * B (K,N), computed the GotoBLAS way:
 //
@@ -9,7 +13,7 @@
 //         for each strip, for each MR rows:  micro-kernel: an MR x NR tile of C
 //                                            lives in registers for all KC steps
 //
-// The micro-kernel (gemm_kernel.h) does MR*NR/16 vector FMAs per step of k for
+// The micro-kernel (kernel.h) does MR*NR/16 vector FMAs per step of k for
 // MR broadcasts and NR/16 vector loads, which is what lets it run near the FMA
 // peak. B is reached only through a BSource, which packs any [KC x w] block:
 // for a plain matrix that is a copy; for a convolution it is im2col done on the

@@ -1,10 +1,10 @@
-// cpu/gemm_portable.cpp — the micro-kernel in plain C++, for CPUs (or builds)
-// without AVX-512. Same tile, same contract as gemm_avx512.cpp; the compiler
+// cpu/gemm/kernel_portable.cpp — the micro-kernel in plain C++, for CPUs (or builds)
+// without AVX-512. Same tile, same contract as kernel_avx512.cpp; the compiler
 // vectorizes the inner loops for whatever ISA it targets (AVX2, NEON, ...).
 #include <algorithm>
 #include <cmath>
 
-#include "engine/cpu/gemm_kernel.h"
+#include "engine/cpu/gemm/kernel.h"
 
 namespace sn::cpu::packed_gemm {
 

@@ -1,4 +1,4 @@
-// cpu/gemm_kernel.h — the GEMM micro-kernels (internal to the gemm driver).
+// cpu/gemm/kernel.h — the GEMM micro-kernels (internal to the GEMM driver).
 //
 // kernel<NV>(kc, a, lda, b, c, ldc, beta, bias, relu) computes one tile
 //   C[0..MR, 0..16*NV) = sum_k A[i][k] * Bp[k][0..16*NV)  (+ beta*C) (+ bias[i]), relu
@@ -9,7 +9,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/cpu/gemm_driver.h"
+#include "engine/cpu/gemm/driver.h"
 
 namespace sn::cpu::packed_gemm {
 

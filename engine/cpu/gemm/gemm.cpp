@@ -1,10 +1,10 @@
-#include "engine/cpu/sgemm.h"
+#include "engine/cpu/gemm/gemm.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "engine/check.h"
-#include "engine/cpu/gemm_driver.h"
+#include "engine/cpu/gemm/driver.h"
 
 #ifdef __AVX__
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized (a known false positive).

@@ -1,12 +1,16 @@
-#include "engine/cpu/conv2d_fast.h"
+// cpu/conv2d_im2col.cpp — the convolution's im2col matrix: materialised per image
+// (im2col_channels, col2im_channels: the backward) and packed on the fly into the
+// GEMM's blocks (make_im2col_source: the forward, and the stride-1 input gradient).
+#include "engine/cpu/conv2d_im2col.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/check.h"
-#include "engine/cpu/gemm_driver.h"
 
 #ifdef __AVX512F__
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized (a known false positive).
@@ -20,6 +24,60 @@ namespace sn::cpu {
 namespace {
 using namespace packed_gemm;
 
+// ---- materialised im2col, the stride-1 fast path ------------------------------------
+// Stride 1 with Q == W (every 3x3, pad-1 layer of ResNet): row (c, r, t) of col
+// is channel plane c itself, read from offset (r - pad)*W + (t - pad), with the
+// positions whose source pixel lies outside the image set to 0. Which positions
+// those are depends on (r, t) only: a bitmask over the P*Q columns, made once per
+// call; then each row is whole vectors of (masked) loads. Rows of 7 to 28 floats
+// made the row-by-row copy below slow on small maps (timings in docs/PERFORMANCE.md,
+// "Measurements behind the code").
+// The masks are kept per thread and shape: callers split one image's channels
+// into many calls (one per channel for a single image), and building the masks
+// in each (28K positions at 56x56) cost more than the copy itself.
+const std::vector<uint16_t>& shift_masks(const Conv2dShape& s) {
+  thread_local std::vector<uint16_t> mask;
+  thread_local std::array<int64_t, 7> key{-1, -1, -1, -1, -1, -1, -1};
+  const std::array<int64_t, 7> k{s.H, s.W, s.P, s.Q, s.R, s.S, s.pad};
+  if (k == key) return mask;
+  const int64_t groups = (s.P * s.Q + 15) / 16;
+  mask.assign(static_cast<size_t>(s.R * s.S * groups), 0);
+  for (int64_t r = 0; r < s.R; ++r)
+    for (int64_t t = 0; t < s.S; ++t)
+      for (int64_t p = 0; p < s.P; ++p)
+        for (int64_t q = 0; q < s.Q; ++q) {
+          const int64_t h = p - s.pad + r, v = q - s.pad + t, j = p * s.Q + q;
+          if (h >= 0 && h < s.H && v >= 0 && v < s.W) mask[size_t((r * s.S + t) * groups + j / 16)] |= uint16_t(1u << (j % 16));
+        }
+  key = k;
+  return mask;
+}
+
+void im2col_shifted(const Conv2dShape& s, const float* x, float* col, int64_t c0, int64_t c1, int64_t ld) {
+  const int64_t PQ = s.P * s.Q, HW = s.H * s.W, RS = s.R * s.S, groups = (PQ + 15) / 16;
+  const std::vector<uint16_t>& mask = shift_masks(s);
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t rt = 0; rt < RS; ++rt) {
+      const int64_t shift = c * HW + (rt / s.S - s.pad) * s.W + (rt % s.S - s.pad);  // x index of column 0
+      float* dst = col + (c * RS + rt) * ld;
+      const uint16_t* m = mask.data() + rt * groups;
+#ifdef __AVX512F__
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t j = 16 * g;
+        // Lanes outside the image are masked off: a masked load never touches them.
+        const __m512 v = m[g] == 0xFFFF ? _mm512_loadu_ps(x + shift + j) : _mm512_maskz_loadu_ps(m[g], x + shift + j);
+        if (j + 16 <= PQ)
+          _mm512_storeu_ps(dst + j, v);
+        else  // the row's last, partial vector: the next floats belong to another image or row
+          _mm512_mask_storeu_ps(dst + j, __mmask16((1u << (PQ - j)) - 1), v);
+      }
+#else
+      for (int64_t j = 0; j < PQ; ++j) dst[j] = (m[j / 16] >> (j % 16)) & 1u ? x[shift + j] : 0.f;
+#endif
+    }
+}
+
+// ---- implicit im2col: the GEMM's B, packed straight from x -------------------------
 // The im2col matrix of a whole batch, as a BSource: row kk = (c, r, t) of the
 // filter, column j = (n, p, q) of the output, value
 //   x[n, c, p*stride - pad + r, q*stride - pad + t]   (0 outside the image).
@@ -230,29 +288,61 @@ class Im2colB final : public BSource {
 };
 }  // namespace
 
-void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
-                         bool relu, bool accumulate) {
-  const int64_t image_in = s.C * s.H * s.W, image_out = s.K * s.P * s.Q;
-  SN_CHECK(image_in < (int64_t(1) << 30), "conv2d: one input image of ", image_in,
-           " floats is too large for 32-bit gather offsets");
-  // Offsets inside the batch are 32-bit (for the gathers): split very large
-  // batches into chunks of at most 2^30 input floats.
-  const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 30) / image_in);
-  for (int64_t n0 = 0; n0 < s.N; n0 += chunk) {
-    Conv2dShape sc = s;
-    sc.N = std::min(chunk, s.N - n0);
-    Im2colB b(sc, x + n0 * image_in);
-    CTarget c;
-    c.c = y + n0 * image_out;
-    c.ldc = s.P * s.Q;
-    c.group_cols = s.P * s.Q;
-    c.group_stride = image_out;
-    Epilogue ep;
-    ep.bias = bias;
-    ep.relu = relu;
-    ep.beta = accumulate ? 1.f : 0.f;
-    run(s.K, sc.N * s.P * s.Q, s.C * s.R * s.S, w, s.C * s.R * s.S, false, b, c, ep);
+// ---- materialised im2col and its adjoint --------------------------------------------
+// im2col of channels [c0, c1) only (so a single image can be split over threads).
+// ld: the row stride of col (P*Q for one image; more when several images share col).
+void im2col_channels(const Conv2dShape& s, const float* x, float* col, int64_t c0, int64_t c1, int64_t ld) {
+  if (s.stride == 1 && s.Q == s.W) {
+    im2col_shifted(s, x, col, c0, c1, ld);
+    return;
   }
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t r = 0; r < s.R; ++r)
+      for (int64_t t = 0; t < s.S; ++t) {
+        float* row = col + ((c * s.R + r) * s.S + t) * ld;
+        // Output columns q whose input column v = q*stride - pad + t lies inside [0, W).
+        const int64_t off = t - s.pad;
+        const int64_t q0 = std::min(s.Q, std::max<int64_t>(0, (-off + s.stride - 1) / s.stride));
+        const int64_t q1 = std::max(q0, std::min(s.Q, (s.W - off + s.stride - 1) / s.stride));
+        for (int64_t p = 0; p < s.P; ++p) {
+          float* dst = row + p * s.Q;
+          const int64_t h = p * s.stride - s.pad + r;
+          if (h < 0 || h >= s.H) {
+            std::fill_n(dst, s.Q, 0.f);
+            continue;
+          }
+          const float* src = x + (c * s.H + h) * s.W;  // input row h; column q reads src[q*stride + off]
+          std::fill_n(dst, q0, 0.f);
+          if (s.stride == 1) {
+            if (q1 > q0) std::copy(src + q0 + off, src + q1 + off, dst + q0);
+          } else {
+            for (int64_t q = q0; q < q1; ++q) dst[q] = src[q * s.stride + off];
+          }
+          std::fill(dst + q1, dst + s.Q, 0.f);
+        }
+      }
+}
+
+void col2im_channels(const Conv2dShape& s, const float* col, float* dx, int64_t c0, int64_t c1, int64_t ld) {
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t r = 0; r < s.R; ++r)
+      for (int64_t t = 0; t < s.S; ++t) {
+        const float* row = col + ((c * s.R + r) * s.S + t) * ld;
+        const int64_t off = t - s.pad;
+        const int64_t q0 = std::min(s.Q, std::max<int64_t>(0, (-off + s.stride - 1) / s.stride));
+        const int64_t q1 = std::max(q0, std::min(s.Q, (s.W - off + s.stride - 1) / s.stride));
+        for (int64_t p = 0; p < s.P; ++p) {
+          const int64_t h = p * s.stride - s.pad + r;
+          if (h < 0 || h >= s.H) continue;
+          float* dst = dx + (c * s.H + h) * s.W;
+          const float* src = row + p * s.Q;
+          for (int64_t q = q0; q < q1; ++q) dst[q * s.stride + off] += src[q];
+        }
+      }
+}
+
+std::unique_ptr<packed_gemm::BSource> make_im2col_source(const Conv2dShape& s, const float* x) {
+  return std::make_unique<Im2colB>(s, x);
 }
 
 }  // namespace sn::cpu

@@ -1,5 +1,5 @@
-// cpu/gemm_driver.cpp — the blocked GEMM loops, threading and edge tiles (see gemm_driver.h).
-#include "engine/cpu/gemm_driver.h"
+// cpu/gemm/driver.cpp — the blocked GEMM loops, threading and edge tiles (see driver.h).
+#include "engine/cpu/gemm/driver.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "engine/check.h"
-#include "engine/cpu/gemm_kernel.h"
+#include "engine/cpu/gemm/kernel.h"
 #include "engine/parallel.h"
 
 #ifdef _OPENMP

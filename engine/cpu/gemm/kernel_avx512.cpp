@@ -1,4 +1,4 @@
-// cpu/gemm_avx512.cpp — the AVX-512 GEMM micro-kernel: an 8 x 48 tile of C in
+// cpu/gemm/kernel_avx512.cpp — the AVX-512 GEMM micro-kernel: an 8 x 48 tile of C in
 // 24 zmm registers.
 //
 // Each step of k loads 3 vectors of the packed B strip (48 floats), broadcasts
@@ -6,7 +6,7 @@
 // cores retire 2 FMAs per cycle with a latency of 4, so 8 independent chains
 // are the minimum; 24 keep both pipes busy with room to spare, and 11 loads per
 // 24 FMAs stay well under the 2-3 loads per cycle the core can do.
-#include "engine/cpu/gemm_kernel.h"
+#include "engine/cpu/gemm/kernel.h"
 
 #include <algorithm>
 
