@@ -257,9 +257,10 @@ void batch_norm_eval_stats(int64_t C, const float* running_mean, const float* ru
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const float* weight, const float* bias,
+void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd) {
+  const int64_t N = s.N, C = s.C, HW = s.HW;
   check_sizes("batch_norm (CUDA)", N, C, HW);
   const int64_t M = N * HW, total = M * C;
   SN_CHECK(!training || M > 1, "batch_norm (CUDA): training needs more than one value per channel");
@@ -284,9 +285,10 @@ void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const 
   SN_CUDA_CHECK_LAUNCH();
 }
 
-void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
-                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
-                         float* dbias) {
+void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
+                         const float* save_invstd, const float* weight, bool training, float /*eps: in save_invstd*/,
+                         float* dx, float* dweight, float* dbias) {
+  const int64_t N = s.N, C = s.C, HW = s.HW;
   check_sizes("batch_norm backward (CUDA)", N, C, HW);
   const int64_t M = N * HW, total = M * C;
   const bool need_means = dx && training;

@@ -1,5 +1,5 @@
 // cross_entropy.cuh — fused log_softmax + negative log-likelihood, mean over the batch, on the GPU.
-// Same arguments as engine/cpu/cross_entropy.h, except that the scalars live on the device.
+// The signatures of engine/cpu/cross_entropy.h (engine/kernel_contract.h); the scalars live on the device.
 //
 //   loss = (1/N) * sum_i [ logsumexp(x_i) - x_i[label_i] ]          logits x (N,K), device
 //   dx_i = g/N * (softmax(x_i) - onehot(label_i))                   g = dL/dloss, one float on the device

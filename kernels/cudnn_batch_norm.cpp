@@ -44,9 +44,10 @@ void check(int64_t N, int64_t C, int64_t HW) {
 
 }  // namespace
 
-void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const float* weight, const float* bias,
+void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd) {
+  const int64_t N = s.N, C = s.C, HW = s.HW;
   check(N, C, HW);
   const double e = cudnn_eps(eps);
   SN_CHECK(!training || N * HW > 1, "batch_norm (cuDNN): training needs more than one value per channel");
@@ -68,13 +69,14 @@ void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const 
   }
 }
 
-void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
+void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
                          const float* save_invstd, const float* weight, bool training, float eps, float* dx,
                          float* dweight, float* dbias) {
   if (!training || !dx) {
-    cuda::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, dx, dweight, dbias);
+    cuda::batch_norm_backward(s, x, dy, save_mean, save_invstd, weight, training, eps, dx, dweight, dbias);
     return;
   }
+  const int64_t N = s.N, C = s.C, HW = s.HW;
   check(N, C, HW);
   const double e = cudnn_eps(eps);
   cudnnHandle_t h = cuda::cudnn_handle();

@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/kernel_shapes.h"  // Conv2dShape, Pool2dShape
+#include "engine/kernel_shapes.h"  // Conv2dShape, Pool2dShape, BatchNormShape
 
 namespace sn::cudnn {
 
@@ -26,15 +26,15 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 
-// x (N,C,HW). cuDNN updates running_var with the unbiased variance, as
+// x (N,C,HW) as in BatchNormShape. cuDNN updates running_var with the unbiased variance, as
 // PyTorch and our CPU kernel do. eps must be >= CUDNN_BN_MIN_EPSILON (0 in
 // cuDNN 9, 1e-5 before) and the backward gets the same eps as the forward, as
 // cuDNN asks. Eval mode, and a backward that needs no dx, use our own kernels
 // (kernels/batch_norm.cuh): cuDNN's backward is the training-mode one.
-void batch_norm_forward(int64_t N, int64_t C, int64_t HW, const float* x, const float* weight, const float* bias,
+void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd);
-void batch_norm_backward(int64_t N, int64_t C, int64_t HW, const float* x, const float* dy, const float* save_mean,
+void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
                          const float* save_invstd, const float* weight, bool training, float eps, float* dx,
                          float* dweight, float* dbias);
 

@@ -27,22 +27,20 @@ void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db) { cu
 void batch_norm_forward(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd) {
-  const int64_t N = s.N, C = s.C, HW = s.HW;
   if (use_cudnn())
-    cudnn::batch_norm_forward(N, C, HW, x, weight, bias, running_mean, running_var, training, momentum, eps, y,
-                              save_mean, save_invstd);
+    cudnn::batch_norm_forward(s, x, weight, bias, running_mean, running_var, training, momentum, eps, y, save_mean,
+                              save_invstd);
   else
-    cuda::batch_norm_forward(N, C, HW, x, weight, bias, running_mean, running_var, training, momentum, eps, y,
-                             save_mean, save_invstd);
+    cuda::batch_norm_forward(s, x, weight, bias, running_mean, running_var, training, momentum, eps, y, save_mean,
+                             save_invstd);
 }
 void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
                          const float* save_invstd, const float* weight, bool training, float eps, float* dx,
                          float* dweight, float* dbias) {
-  const int64_t N = s.N, C = s.C, HW = s.HW;
   if (use_cudnn())
-    cudnn::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, eps, dx, dweight, dbias);
+    cudnn::batch_norm_backward(s, x, dy, save_mean, save_invstd, weight, training, eps, dx, dweight, dbias);
   else
-    cuda::batch_norm_backward(N, C, HW, x, dy, save_mean, save_invstd, weight, training, dx, dweight, dbias);
+    cuda::batch_norm_backward(s, x, dy, save_mean, save_invstd, weight, training, eps, dx, dweight, dbias);
 }
 
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {

@@ -32,13 +32,13 @@ TEST_CASE("batch_norm: fast CPU equals reference, train and eval, forward and ba
       std::vector<double> y(n), mean(s.C), invstd(s.C), dx(n), dw(s.C), db(s.C);
       ref::batch_norm_forward(s, x.data(), w.data(), b.data(), rm.data(), rv.data(), training, 0.1, 1e-5, y.data(),
                               mean.data(), invstd.data());
-      ref::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), w.data(), training, dx.data(),
+      ref::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), w.data(), training, 1e-5, dx.data(),
                                dw.data(), db.data());
       // Outputs start as NaN: an element a kernel fails to write (or adds to) cannot pass.
       std::vector<float> yf(n, NAN), meanf(s.C, NAN), invstdf(s.C, NAN), dxf(n, NAN), dwf(s.C, NAN), dbf(s.C, NAN);
       cpu::batch_norm_forward(s, xf.data(), wf.data(), bf.data(), rmf.data(), rvf.data(), training, 0.1f, 1e-5f,
                               yf.data(), meanf.data(), invstdf.data());
-      cpu::batch_norm_backward(s, xf.data(), dyf.data(), meanf.data(), invstdf.data(), wf.data(), training,
+      cpu::batch_norm_backward(s, xf.data(), dyf.data(), meanf.data(), invstdf.data(), wf.data(), training, 1e-5f,
                                dxf.data(), dwf.data(), dbf.data());
       CHECK(rel_l2_error(yf, y) < 1e-5);
       CHECK(rel_l2_error(meanf, mean) < 1e-6);
@@ -61,7 +61,7 @@ TEST_CASE("batch_norm: fast results do not depend on the thread count", "[ops][b
     std::vector<float> rm(s.C, 0.f), rv(s.C, 1.f), y(x.size()), mean(s.C), invstd(s.C), dx(x.size()), dw(s.C), db(s.C);
     cpu::batch_norm_forward(s, x.data(), nullptr, nullptr, rm.data(), rv.data(), true, 0.1f, 1e-5f, y.data(),
                             mean.data(), invstd.data());
-    cpu::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), nullptr, true, dx.data(), dw.data(),
+    cpu::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), nullptr, true, 1e-5f, dx.data(), dw.data(),
                              db.data());
     set_num_threads(0);
     return std::vector<std::vector<float>>{y, rm, rv, dx, dw, db};
@@ -104,7 +104,7 @@ TEST_CASE("batch_norm: reference backward matches finite differences (double)", 
     std::vector<double> y(n), mean(s.C), invstd(s.C), rm = rm0, rv = rv0, dx(n), dw(s.C), db(s.C);
     ref::batch_norm_forward(s, x.data(), w.data(), b.data(), rm.data(), rv.data(), training, 0.1, 1e-5, y.data(),
                             mean.data(), invstd.data());
-    ref::batch_norm_backward(s, x.data(), r.data(), mean.data(), invstd.data(), w.data(), training, dx.data(),
+    ref::batch_norm_backward(s, x.data(), r.data(), mean.data(), invstd.data(), w.data(), training, 1e-5, dx.data(),
                              dw.data(), db.data());
     CHECK(max_rel_error(dx, numeric_gradient([&](const std::vector<double>& v) { return loss(v, w, b); }, x), 1e-2) <
           1e-6);
@@ -130,7 +130,7 @@ TEST_CASE("batch_norm: autograd wiring equals the reference backward", "[ops][ba
     std::vector<float> rm2(3, 0.f), rv2(3, 1.f), yr(72), mean(3), invstd(3), dx(72), dw(3), db(3);
     ref::batch_norm_forward(s, x.data(), w.data(), b.data(), rm2.data(), rv2.data(), training, 0.1f, 1e-5f, yr.data(),
                             mean.data(), invstd.data());
-    ref::batch_norm_backward(s, x.data(), gy.data(), mean.data(), invstd.data(), w.data(), training, dx.data(),
+    ref::batch_norm_backward(s, x.data(), gy.data(), mean.data(), invstd.data(), w.data(), training, 1e-5f, dx.data(),
                              dw.data(), db.data());
     CHECK(rel_l2_error(y.to_vector(), yr) < 1e-5);
     CHECK(rel_l2_error(rm.to_vector(), rm2) < 1e-6);

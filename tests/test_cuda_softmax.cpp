@@ -1,8 +1,7 @@
-// [cuda] log_softmax, softmax, cross_entropy (fused) and argmax on the GPU
-// against the double reference (engine/cpu/softmax.h, cross_entropy.h ref::).
+// [cuda] argmax and cross-entropy's label check on the GPU. log_softmax, softmax and
+// cross_entropy against the double reference are rows of the op table (tests/test_cuda_ops.cpp).
 #include <cstring>
 
-#include "engine/cpu/cross_entropy.h"
 #include "engine/cpu/softmax.h"
 #include "engine/ops.h"
 #include "tests/cuda_helpers.h"
@@ -19,61 +18,11 @@ namespace {
 const int64_t kShapes[][2] = {{32, 2}, {1, 1}, {3, 5}, {7, 1000}, {2, 4099}};
 }  // namespace
 
-TEST_CASE("cuda log_softmax and softmax equal the double reference, forward and backward",
-          "[cuda][softmax][sanitize]") {
+TEST_CASE("cuda cross_entropy: labels out of range are rejected on the host, before any kernel runs",
+          "[cuda][xent][sanitize]") {
   SN_REQUIRE_CUDA();
 #if SCRATCHNET_CUDA
-  poison_all_allocations();
-  Rng rng(111);
-  for (auto& sh : kShapes) {
-    const int64_t N = sh[0], K = sh[1];
-    for (bool log_out : {true, false}) {
-      Tensor x = Tensor::randn({N, K}, rng, 3.f), gy = Tensor::randn({N, K}, rng);
-      auto xd = doubles(x), gyd = doubles(gy);
-      std::vector<double> yd(N * K), dxd(N * K);
-      if (log_out) {
-        ref::log_softmax_forward<double>(N, K, xd.data(), yd.data());
-        ref::log_softmax_backward<double>(N, K, yd.data(), gyd.data(), dxd.data());
-      } else {
-        ref::softmax_forward<double>(N, K, xd.data(), yd.data());
-        ref::softmax_backward<double>(N, K, yd.data(), gyd.data(), dxd.data());
-      }
-      Tensor gx = gpu_leaf(x);
-      Tensor y = log_out ? log_softmax(gx) : softmax(gx);
-      y.backward(gy.to(Device::CUDA));
-      INFO("N " << N << " K " << K << (log_out ? " log_softmax" : " softmax"));
-      // A max, a sum of K exponentials and a log per row: a few ulps, ~1e-7 relative.
-      CHECK(rel_l2_error(to_host(y), yd) < 1e-5);
-      CHECK(rel_l2_error(to_host(gx.grad()), dxd) < 1e-5);
-    }
-  }
-#endif
-}
-
-TEST_CASE("cuda cross_entropy (fused) equals the double reference, forward and backward", "[cuda][xent][sanitize]") {
-  SN_REQUIRE_CUDA();
-#if SCRATCHNET_CUDA
-  poison_all_allocations();
   Rng rng(112);
-  for (auto& sh : kShapes) {
-    const int64_t N = sh[0], K = sh[1];
-    Tensor x = Tensor::randn({N, K}, rng, 3.f);
-    std::vector<int64_t> labels(N);
-    for (auto& l : labels) l = rng.randint(0, K - 1);
-    auto xd = doubles(x);
-    const double loss_ref = ref::cross_entropy_forward<double>(N, K, xd.data(), labels.data());
-    std::vector<double> dxd(N * K);
-    const double g = 0.7;  // upstream gradient: scale the loss so g is not 1
-    ref::cross_entropy_backward<double>(N, K, xd.data(), labels.data(), g, dxd.data());
-    Tensor gx = gpu_leaf(x);
-    Tensor loss = cross_entropy(gx, labels);
-    REQUIRE(loss.is_cuda());
-    scale(loss, float(g)).backward();
-    INFO("N " << N << " K " << K);
-    CHECK(std::abs(loss.item() - loss_ref) <= 1e-5 * std::max(1.0, std::abs(loss_ref)));
-    CHECK(rel_l2_error(to_host(gx.grad()), dxd) < 1e-5);
-  }
-  // Labels out of range are rejected on the host, before any kernel runs.
   Tensor x = Tensor::randn({2, 3}, rng).to(Device::CUDA);
   CHECK_THROWS_WITH(cross_entropy(x, {0, 3}), Catch::Contains("out of range"));
 #endif

@@ -42,7 +42,7 @@ void batch_norm_forward(const BatchNormShape& s, const T* x, const T* weight, co
 
 template <typename T>
 void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const T* save_mean, const T* save_invstd,
-                         const T* weight, bool training, T* dx, T* dweight, T* dbias) {
+                         const T* weight, bool training, T /*eps: in save_invstd*/, T* dx, T* dweight, T* dbias) {
   const int64_t M = s.N * s.HW;
   for (int64_t c = 0; c < s.C; ++c) {
     auto at = [&](int64_t n, int64_t i) { return (n * s.C + c) * s.HW + i; };
@@ -69,7 +69,7 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
   template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, T*, T*, bool, T, T, T*, \
                                       T*, T*);                                                                      \
   template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*,    \
-                                       bool, T*, T*, T*);
+                                       bool, T, T*, T*, T*);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)
 #undef SN_INSTANTIATE
@@ -135,8 +135,8 @@ void batch_norm_forward(const BatchNormShape& s, const float* x, const float* we
 }
 
 void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
-                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
-                         float* dbias) {
+                         const float* save_invstd, const float* weight, bool training, float /*eps: in save_invstd*/,
+                         float* dx, float* dweight, float* dbias) {
   const int64_t M = s.N * s.HW;
   parallel_for(0, s.C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {

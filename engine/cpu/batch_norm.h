@@ -23,10 +23,12 @@ void batch_norm_forward(const BatchNormShape& s, const T* x, const T* weight, co
 //   dbias = sum dy, dweight = sum dy * xhat
 //   training: dx = weight*invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M)  (through the batch statistics)
 //   eval:     dx = weight*invstd * dy                                         (an affine map)
-// Any of dx, dweight, dbias may be null (not needed).
+// Any of dx, dweight, dbias may be null (not needed). eps is the forward's: only
+// cuDNN's backward reads it (save_invstd already holds it); every backend takes it
+// so that all share one signature (engine/kernel_contract.h).
 template <typename T>
 void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const T* save_mean, const T* save_invstd,
-                         const T* weight, bool training, T* dx, T* dweight, T* dbias);
+                         const T* weight, bool training, T eps, T* dx, T* dweight, T* dbias);
 }  // namespace ref
 
 // Fast path: threads over channels (each channel's sums run on one thread, in a
@@ -36,8 +38,8 @@ void batch_norm_forward(const BatchNormShape& s, const float* x, const float* we
                         float* running_mean, float* running_var, bool training, float momentum, float eps, float* y,
                         float* save_mean, float* save_invstd);
 void batch_norm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* save_mean,
-                         const float* save_invstd, const float* weight, bool training, float* dx, float* dweight,
-                         float* dbias);
+                         const float* save_invstd, const float* weight, bool training, float eps, float* dx,
+                         float* dweight, float* dbias);
 }  // namespace cpu
 
 }  // namespace sn

@@ -42,7 +42,7 @@ template void cross_entropy_backward<double>(int64_t, int64_t, const double*, co
 namespace cpu {
 // The fast rows use the vectorized max, exp and sums of cpu/softmax_rows.h: a
 // scalar std::exp per logit was ~3/4 of a 32x1000 forward+backward.
-float cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels) {
+void cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels, float* loss) {
   // Per-row losses in parallel, then one sum in row order (thread-count independent).
   std::vector<double> losses(static_cast<size_t>(N));
   parallel_for(0, N, 64, [&](int64_t b, int64_t e) {
@@ -50,12 +50,13 @@ float cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t*
   });
   double total = 0;
   for (double r : losses) total += r;
-  return static_cast<float>(total / N);
+  *loss = static_cast<float>(total / N);
 }
 // One pass per row: dx = exp(x - m) * (scale / sum), then -scale at the label
 // (the reference's (softmax - onehot) * scale, rounded differently by an ulp or so).
-void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t* labels, float g, float* dx) {
-  const float scale = g / static_cast<float>(N);
+void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t* labels, const float* grad_loss,
+                            float* dx) {
+  const float scale = *grad_loss / static_cast<float>(N);
   parallel_for(0, N, 64, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const float sum = rows::exp_shifted(K, x + i * K, dx + i * K);

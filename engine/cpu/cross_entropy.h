@@ -14,9 +14,13 @@ template <typename T>
 void cross_entropy_backward(int64_t N, int64_t K, const T* x, const int64_t* labels, T g, T* dx);
 }  // namespace ref
 
+// Fast path, the signatures of every backend (engine/kernel_contract.h): the
+// scalars are passed by pointer, as on the GPU, where they live on the device:
+// loss receives the mean loss, grad_loss holds g.
 namespace cpu {
-float cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels);
-void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t* labels, float g, float* dx);
+void cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* labels, float* loss);
+void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t* labels, const float* grad_loss,
+                            float* dx);
 }  // namespace cpu
 
 }  // namespace sn

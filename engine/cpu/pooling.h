@@ -1,6 +1,6 @@
 // cpu/pooling.h — max pooling and global average pooling on the CPU.
 //
-// max_pool2d (Pool2dShape in engine/ops.h): x (N,C,H,W) -> y (N,C,P,Q),
+// max_pool2d (Pool2dShape in engine/kernel_shapes.h): x (N,C,H,W) -> y (N,C,P,Q),
 //   y[n,c,p,q] = max over the window rows p*stride-pad .. +kernel-1 (clipped to
 //   the image: padding never wins, as PyTorch's -infinity padding).
 // Its backward sends dy to the first maximum of each window (row-major scan

@@ -49,7 +49,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                   auto ptr = [](const Tensor& t) { return t.defined() ? t.data() : nullptr; };
                   SN_DISPATCH(gy,
                               cpu::batch_norm_backward(s, x.data(), gy.data(), save_mean.data(), save_invstd.data(),
-                                                       ptr(weight), training, ptr(gx), ptr(gw), ptr(gb)),
+                                                       ptr(weight), training, eps, ptr(gx), ptr(gw), ptr(gb)),
                               gpu::batch_norm_backward(s, x.data(), gy.data(), save_mean.data(), save_invstd.data(),
                                                        ptr(weight), training, eps, ptr(gx), ptr(gw), ptr(gb)));
                   if (gx.defined()) x.accumulate_grad(gx);

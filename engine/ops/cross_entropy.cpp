@@ -22,11 +22,11 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
     SN_CHECK(labels[i] >= 0 && labels[i] < K, "cross_entropy: label ", labels[i], " at index ", i,
              " is out of range [0, ", K, ")");
   Tensor loss = Tensor::empty({}, logits.device());
-  SN_DISPATCH(logits, loss.data()[0] = cpu::cross_entropy_forward(N, K, logits.data(), labels.data()),
+  SN_DISPATCH(logits, cpu::cross_entropy_forward(N, K, logits.data(), labels.data(), loss.data()),
               cuda::cross_entropy_forward(N, K, logits.data(), labels.data(), loss.data()));
   return record(loss, "cross_entropy", {logits}, [logits, labels, N, K](const Tensor&, const Tensor& gloss) {
     Tensor gx = Tensor::empty(logits.shape(), logits.device());
-    SN_DISPATCH(gloss, cpu::cross_entropy_backward(N, K, logits.data(), labels.data(), gloss.item(), gx.data()),
+    SN_DISPATCH(gloss, cpu::cross_entropy_backward(N, K, logits.data(), labels.data(), gloss.data(), gx.data()),
                 cuda::cross_entropy_backward(N, K, logits.data(), labels.data(), gloss.data(), gx.data()));
     logits.accumulate_grad(gx);
   });

@@ -6,11 +6,14 @@
 # (SCRATCHNET_CUDA_NO_CACHE=1): every block is then the size asked for, with cudasim's
 # guard page at most 255 bytes behind its end (not behind a size class's slack of up to
 # 25%), so a kernel that reads or writes past the end of its buffer crashes.
+# The build is the `cudasim` preset of CMakePresets.json (configure, build and test
+# presets, and a workflow: `cmake --workflow --preset cudasim` runs the first stage as
+# one CTest test per test case).
 #   bash tools/cudasim/check.sh [extra Catch2 args]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cmake -S . -B build/cudasim -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCRATCHNET_CUDASIM=ON >/dev/null
-cmake --build build/cudasim -j "$(nproc)" --target scratchnet_tests
+cmake --preset cudasim >/dev/null
+cmake --build --preset cudasim -j "$(nproc)"
 ./build/cudasim/scratchnet_tests "[cuda]~[cudnn]" "$@"
 echo "== again without the allocator's cache (SCRATCHNET_CUDA_NO_CACHE=1): the [sanitize] subset"
 SCRATCHNET_CUDA_NO_CACHE=1 ./build/cudasim/scratchnet_tests "[sanitize]~[cudnn]" "$@"
