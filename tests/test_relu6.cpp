@@ -33,7 +33,7 @@ TEST_CASE("relu6: fast CPU equals reference, forward and backward", "[ops][relu6
   }
 }
 
-TEST_CASE("relu6: clamps to [0, 6]; no gradient at 0 and 6 (PyTorch's hardtanh backward)", "[ops][relu6][autograd]") {
+TEST_CASE("relu6: clamps to [0, 6], no gradient at 0 and 6 (PyTorch's hardtanh backward)", "[ops][relu6][autograd]") {
   Tensor x = Tensor::from_vector({-1.f, 0.f, 0.5f, 6.f, 7.f, 5.999f}, {6});
   x.set_requires_grad(true);
   Tensor y = relu6(x);
