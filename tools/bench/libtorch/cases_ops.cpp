@@ -1,8 +1,10 @@
 // Op-level cases: batch norm (training and inference), max pool, average
 // pool, linear, softmax cross-entropy (forward + backward), relu, add, and the
-// Adam step, at the sizes they have inside ResNet-18/50 at batch 32.
+// Adam step, at the sizes they have inside ResNet-18/50 at batch 32; relu6 and the
+// adaptive average pool to 7x7 at MobileNetV2's and VGG-16's.
 // These ops move memory rather than doing arithmetic, so no GFLOP/s is shown.
 #include "engine/autograd.h"
+#include "engine/cpu/adaptive_pool.h"
 #include "engine/cpu/batch_norm.h"
 #include "engine/cpu/cross_entropy.h"
 #include "engine/cpu/elementwise.h"
@@ -119,6 +121,32 @@ Case avg_pool_case(int64_t N, int64_t C, int64_t H, bool with_ref) {
   return c;
 }
 
+// VGG-16's pool before the classifier: 7x7 from 7x7 at 224 (identity bins), from 14x14 at 448.
+Case adaptive_pool_7x7_case(int64_t N, int64_t C, int64_t H, bool with_ref) {
+  Case c;
+  c.group = "op";
+  c.name = "adaptive avg_pool to 7x7 " + dims({N, C, H, H});
+  c.make = [=]() {
+    Rng rng(12);
+    auto x = share(Tensor::uniform({N, C, H, H}, rng, -1, 1));
+    auto y = share(Tensor()), y_ref = share(Tensor::zeros({N, C, 7, 7}));
+    auto tx = share(to_torch(*x));
+    auto ty = share(at::Tensor());
+    Instance in;
+    in.sides.push_back({"libtorch", [=] { *ty = at::adaptive_avg_pool2d(*tx, {7, 7}); }});
+    in.sides.push_back({"fast", [=] {
+                          NoGradGuard g;
+                          *y = adaptive_avg_pool2d(*x, 7, 7);
+                        }});
+    if (with_ref)
+      in.sides.push_back(
+          {"ref", [=] { ref::adaptive_avg_pool2d_forward<float>({N, C, H, H, 7, 7}, x->data(), y_ref->data()); }});
+    in.check = [=] { return with_ref ? merge(compare(*y, *ty), compare(*y_ref, *ty)) : compare(*y, *ty); };
+    return in;
+  };
+  return c;
+}
+
 Case linear_case(int64_t N, int64_t in_f, int64_t out_f, bool with_ref) {
   Case c;
   c.group = "op";
@@ -207,6 +235,29 @@ Case relu_case(const Shape& s, bool with_ref) {
   return c;
 }
 
+Case relu6_case(const Shape& s, bool with_ref) {
+  Case c;
+  c.group = "op";
+  c.name = "relu6 " + dims(s);
+  c.make = [=]() {
+    Rng rng(13);
+    auto x = share(Tensor::uniform(s, rng, -2, 8));  // both clamps active
+    auto y = share(Tensor()), y_ref = share(Tensor::zeros(s));
+    auto tx = share(to_torch(*x));
+    auto ty = share(at::Tensor());
+    Instance in;
+    in.sides.push_back({"libtorch", [=] { *ty = at::relu6(*tx); }});
+    in.sides.push_back({"fast", [=] {
+                          NoGradGuard g;
+                          *y = relu6(*x);
+                        }});
+    if (with_ref) in.sides.push_back({"ref", [=] { ref::relu6_forward<float>(x->data(), y_ref->data(), x->numel()); }});
+    in.check = [=] { return with_ref ? merge(compare(*y, *ty), compare(*y_ref, *ty)) : compare(*y, *ty); };
+    return in;
+  };
+  return c;
+}
+
 Case add_case(const Shape& s) {
   Case c;
   c.group = "op";
@@ -279,6 +330,9 @@ std::vector<Case> op_cases(const Options& o) {
   v.push_back(adam_case(2048, 2));
   v.push_back(relu_case({32, 256, 56, 56}, ref));
   v.push_back(add_case({32, 256, 56, 56}));
+  v.push_back(relu6_case({32, 144, 56, 56}, ref));  // MobileNetV2's block-3 expansion
+  v.push_back(adaptive_pool_7x7_case(32, 512, 7, ref));
+  v.push_back(adaptive_pool_7x7_case(32, 512, 14, ref));
   return v;
 }
 
