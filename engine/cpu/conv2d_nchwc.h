@@ -3,7 +3,7 @@
 //
 //   y[n,k,p,q] = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[n, c, p*stride - pad + r, q*stride - pad + s]
 //
-// Why not the GEMM with implicit im2col (cpu/conv2d_fast.h): there each packed
+// Why not the GEMM with implicit im2col (cpu/conv2d_forward.h): there each packed
 // value of x is used by only K rows, so layers with 64-128 output channels
 // spend a fifth of their time packing, and stride 2 needs permutes. Here x is
 // never packed. A register tile holds M output pixels x 64 output channels
