@@ -1,4 +1,4 @@
-// summary.h — a ResNet layer by layer, as torchinfo's `summary(model, (1, 3, 224, 224))`
+// summary.h — a network (ResNet, VGG-16, MobileNetV2) layer by layer, as torchinfo's `summary(model, (1, 3, 224, 224))`
 // shows a PyTorch model: every module in registration order, nested, with its
 // output shape for one input image, its parameter count (a container's is the
 // total below it) and whether its parameters train; then the totals and the
@@ -15,7 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/shape.h"
+#include "models/mobilenet_v2.h"
 #include "models/resnet.h"
+#include "models/vgg.h"
 
 namespace sn::models {
 
@@ -42,7 +44,7 @@ struct ModelSummary {
 
 // The summary of `net` for a (1, 3, size, size) input. Trainable means
 // requires_grad, as the model is set up (a fresh model: everything trains).
-ModelSummary summarize(const ResNet& net, int size = 224);
+ModelSummary summarize(const nn::Module& net, int size = 224);
 
 // "25,557,032"
 std::string with_commas(int64_t n);
