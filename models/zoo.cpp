@@ -32,8 +32,9 @@ static void check_known(const std::string& arch) {
   SN_USER_CHECK(is_architecture(arch), "unknown architecture '", arch, "' (known: ", architecture_list(), ")");
 }
 
-std::shared_ptr<Classifier> make_classifier(const std::string& arch, const nlohmann::json& options, Rng& rng) {
+std::shared_ptr<Classifier> make_classifier(const std::string& arch, const nlohmann::json& given, Rng& rng) {
   check_known(arch);
+  const nlohmann::json options = given.is_null() ? nlohmann::json::object() : given;  // {} from C++ is null
   if (arch == "vgg16") return std::make_shared<VGG>(VGGConfig::from_json(options), rng);
   if (arch == "mobilenet_v2") return std::make_shared<MobileNetV2>(MobileNetV2Config::from_json(options), rng);
   return std::make_shared<ResNet>(ResNetConfig::from_json(arch, options), rng);
