@@ -138,12 +138,15 @@ MobileNetV2Config mobilenet_v2_config(const std::map<std::string, Tensor>& t, co
   c.bn_eps = eps;
   c.last_channel = dim0(t, "features.18.0.weight", path);
   c.num_classes = dim0(t, "classifier.1.weight", path);
+  // Nearest to torchvision's (1.0, 8) first, so that its own files record width_mult 1.
   for (int rn : {8, 4, 2, 1})
-    for (int k = 1; k <= 400; ++k) {
-      c.round_nearest = rn;
-      c.width_mult = k / 100.0;
-      if (block_channels(c) == want) return c;
-    }
+    for (int d = 0; d <= 399; ++d)
+      for (int k : {100 + d, 100 - d}) {
+        if (k < 1 || k > 400) continue;
+        c.round_nearest = rn;
+        c.width_mult = k / 100.0;
+        if (block_channels(c) == want) return c;
+      }
   SN_USER_FAIL(path, ": the channels of its blocks match no MobileNetV2 width (width_mult 0.01..4, round_nearest 8, 4, 2, 1)");
 }
 
