@@ -38,8 +38,8 @@ int make_divisible(double v, int divisor) {
   return r;
 }
 
-static std::shared_ptr<nn18::Conv2d> make_conv(int in, int out, int k, int stride, int groups, Rng& rng) {
-  auto c = std::make_shared<nn18::Conv2d>(in, out, k, stride, (k - 1) / 2, /*bias=*/false, rng, groups);
+static std::shared_ptr<nn::Conv2d> make_conv(int in, int out, int k, int stride, int groups, Rng& rng) {
+  auto c = std::make_shared<nn::Conv2d>(in, out, k, stride, (k - 1) / 2, /*bias=*/false, rng, groups);
   // PyTorch's fan_out of a (K, C/groups, R, S) weight is K*R*S (dim 0 times the
   // receptive field, groups not divided out), and kaiming_normal_'s default
   // nonlinearity leaky_relu(0) gives gain sqrt(2): N(0, 2 / (K*R*S)).
@@ -50,7 +50,7 @@ static std::shared_ptr<nn18::Conv2d> make_conv(int in, int out, int k, int strid
 ConvBNReLU6::ConvBNReLU6(int in, int out, int kernel, int stride, int groups, double eps, Rng& rng) {
   append(make_conv(in, out, kernel, stride, groups, rng));
   append(std::make_shared<nn::BatchNorm2d>(out, static_cast<float>(eps)));
-  append(std::make_shared<nn18::ReLU6>());
+  append(std::make_shared<nn::ReLU6>());
 }
 
 InvertedResidual::InvertedResidual(int in, int out, int stride, int expand_ratio, double eps, Rng& rng)
@@ -98,7 +98,7 @@ MobileNetV2::MobileNetV2(const MobileNetV2Config& cfg, Rng& rng) : cfg_(cfg) {
   }
   features->append(std::make_shared<ConvBNReLU6>(in, last_channel_, 1, 1, 1, cfg.bn_eps, rng));
   classifier = register_module("classifier", std::make_shared<nn::Sequential>());
-  classifier->append(std::make_shared<nn18::Dropout>(static_cast<float>(cfg.dropout), rng.split().randint(0, INT64_MAX)));
+  classifier->append(std::make_shared<nn::Dropout>(static_cast<float>(cfg.dropout), rng.split().randint(0, INT64_MAX)));
   auto fc = std::make_shared<nn::Linear>(last_channel_, cfg.num_classes, true, rng);
   fc->weight.copy_(Tensor::randn(fc->weight.shape(), rng, 0.01f));
   fc->bias.copy_(Tensor::zeros({cfg.num_classes}));

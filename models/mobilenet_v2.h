@@ -30,7 +30,6 @@
 #include "engine/nn/layers.h"
 #include "engine/random.h"
 #include "models/classifier.h"
-#include "models/standin18.h"
 
 namespace sn::models {
 

@@ -39,7 +39,7 @@ struct Tracer {
     s.rows.push_back({});
     Shape out;
     const Children kids = children_of(all, name);
-    if (auto* c = dynamic_cast<nn18::Conv2d*>(m)) {
+    if (auto* c = dynamic_cast<nn::Conv2d*>(m)) {
       SN_CHECK(in.size() == 4 && in[1] == c->in_channels, "summary: ", name, " (", c->extra_repr(),
                ") receives ", to_string(in));
       out = {in[0], c->out_channels, pooled(in[2], c->kernel_size, c->params.stride, c->params.padding),
@@ -47,22 +47,14 @@ struct Tracer {
       // Each output channel sees in_channels / groups inputs.
       s.mult_adds += int64_t(c->out_channels) * (c->in_channels / c->params.groups) * c->kernel_size *
                      c->kernel_size * out[2] * out[3];
-    } else if (auto* c = dynamic_cast<nn::Conv2d*>(m)) {
-      SN_CHECK(in.size() == 4 && in[1] == c->in_channels, "summary: ", name, " (", c->extra_repr(),
-               ") receives ", to_string(in));
-      out = {in[0], c->out_channels, pooled(in[2], c->kernel_size, c->params.stride, c->params.padding),
-             pooled(in[3], c->kernel_size, c->params.stride, c->params.padding)};
-      s.mult_adds += int64_t(c->out_channels) * c->in_channels * c->kernel_size * c->kernel_size * out[2] * out[3];
-    } else if (dynamic_cast<nn::BatchNorm2d*>(m) || dynamic_cast<nn::ReLU*>(m) || dynamic_cast<nn18::ReLU6*>(m) ||
-               dynamic_cast<nn18::Dropout*>(m)) {
+    } else if (dynamic_cast<nn::BatchNorm2d*>(m) || dynamic_cast<nn::ReLU*>(m) || dynamic_cast<nn::ReLU6*>(m) ||
+               dynamic_cast<nn::Dropout*>(m)) {
       out = in;
-    } else if (auto* a = dynamic_cast<nn18::AdaptiveAvgPool2d*>(m)) {
+    } else if (auto* a = dynamic_cast<nn::AdaptiveAvgPool2d*>(m)) {
       out = {in[0], in[1], a->out_h, a->out_w};
     } else if (auto* p = dynamic_cast<nn::MaxPool2d*>(m)) {
       out = {in[0], in[1], pooled(in[2], p->kernel_size, p->stride, p->padding),
              pooled(in[3], p->kernel_size, p->stride, p->padding)};
-    } else if (dynamic_cast<nn::AdaptiveAvgPool2d*>(m)) {
-      out = {in[0], in[1], 1, 1};
     } else if (auto* l = dynamic_cast<nn::Linear*>(m)) {
       SN_CHECK(in.size() == 2 && in[1] == l->in_features, "summary: ", name, " (", l->extra_repr(), ") receives ",
                to_string(in));

@@ -40,14 +40,14 @@ VGG::VGG(const VGGConfig& cfg, Rng& rng) : cfg_(cfg) {
       continue;
     }
     // torchvision: kaiming_normal_(fan_out, relu) = N(0, 2 / (K*3*3)), bias 0.
-    auto conv = std::make_shared<nn18::Conv2d>(in, c, 3, 1, 1, /*bias=*/true, rng);
+    auto conv = std::make_shared<nn::Conv2d>(in, c, 3, 1, 1, /*bias=*/true, rng);
     conv->weight.copy_(Tensor::randn(conv->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(c * 9))));
     conv->bias.copy_(Tensor::zeros({c}));
     features->append(conv);
     features->append(std::make_shared<nn::ReLU>());
     in = c;
   }
-  avgpool = register_module("avgpool", std::make_shared<nn18::AdaptiveAvgPool2d>(7, 7));
+  avgpool = register_module("avgpool", std::make_shared<nn::AdaptiveAvgPool2d>(7, 7));
   classifier = register_module("classifier", std::make_shared<nn::Sequential>());
   auto linear = [&](int i, int o) {  // torchvision: N(0, 0.01), bias 0
     auto l = std::make_shared<nn::Linear>(i, o, true, rng);
@@ -58,10 +58,10 @@ VGG::VGG(const VGGConfig& cfg, Rng& rng) : cfg_(cfg) {
   const float p = static_cast<float>(cfg.dropout);
   classifier->append(linear(in * 7 * 7, cfg.hidden));
   classifier->append(std::make_shared<nn::ReLU>());
-  classifier->append(std::make_shared<nn18::Dropout>(p, rng.split().randint(0, INT64_MAX)));
+  classifier->append(std::make_shared<nn::Dropout>(p, rng.split().randint(0, INT64_MAX)));
   classifier->append(linear(cfg.hidden, cfg.hidden));
   classifier->append(std::make_shared<nn::ReLU>());
-  classifier->append(std::make_shared<nn18::Dropout>(p, rng.split().randint(0, INT64_MAX)));
+  classifier->append(std::make_shared<nn::Dropout>(p, rng.split().randint(0, INT64_MAX)));
   classifier->append(linear(cfg.hidden, cfg.num_classes));
 
   for (size_t i = 0; i < features->size(); ++i) stages_.push_back("features." + std::to_string(i));

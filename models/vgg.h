@@ -27,7 +27,6 @@
 #include "engine/nn/layers.h"
 #include "engine/random.h"
 #include "models/classifier.h"
-#include "models/standin18.h"
 
 namespace sn::models {
 
@@ -62,7 +61,7 @@ class VGG : public Classifier {
   std::string head_name() const override { return "classifier.6"; }
 
   std::shared_ptr<nn::Sequential> features;
-  std::shared_ptr<nn18::AdaptiveAvgPool2d> avgpool;
+  std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
   std::shared_ptr<nn::Sequential> classifier;
 
  private:
