@@ -47,10 +47,11 @@ struct Key {
   int64_t N, C, H, W, K, R, S, stride, pad;
   bool tf32, benchmark;
   int align;
+  int64_t groups;
   bool operator<(const Key& o) const {
-    return std::tie(pass, device, N, C, H, W, K, R, S, stride, pad, tf32, benchmark, align) <
+    return std::tie(pass, device, N, C, H, W, K, R, S, stride, pad, tf32, benchmark, align, groups) <
            std::tie(o.pass, o.device, o.N, o.C, o.H, o.W, o.K, o.R, o.S, o.stride, o.pad, o.tf32, o.benchmark,
-                    o.align);
+                    o.align, o.groups);
   }
 };
 
@@ -69,12 +70,14 @@ struct Descs {
   explicit Descs(const Conv2dShape& s, bool tf32)
       : x(int(s.N), int(s.C), int(s.H), int(s.W)),
         y(int(s.N), int(s.K), int(s.P), int(s.Q)),
-        w(int(s.K), int(s.C), int(s.R), int(s.S)),
-        conv(int(s.pad), int(s.stride), tf32) {}
+        w(int(s.K), int(s.C / s.groups), int(s.R), int(s.S)),
+        conv(int(s.pad), int(s.stride), tf32) {
+    if (s.groups != 1) SN_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv.get(), int(s.groups)));
+  }
 };
 
 void check_shape(const Conv2dShape& s) {
-  for (int64_t v : {s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, s.P, s.Q})
+  for (int64_t v : {s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, s.P, s.Q, s.groups})
     SN_CHECK(v >= 0 && v <= INT_MAX, "conv2d (cuDNN): size ", v, " does not fit cuDNN's int dimensions");
   SN_CHECK(s.N * s.C * s.H * s.W <= INT_MAX && s.N * s.K * s.P * s.Q <= INT_MAX,
            "conv2d (cuDNN): tensor over 2^31 elements; lower the batch size");
@@ -260,8 +263,9 @@ int alignment(const void* a, const void* b, const void* c) {
 }
 
 std::string describe(const Conv2dShape& s) {
-  return detail::concat("x (", s.N, ",", s.C, ",", s.H, ",", s.W, ") w (", s.K, ",", s.C, ",", s.R, ",", s.S,
-                        ") stride ", s.stride, " pad ", s.pad);
+  return detail::concat("x (", s.N, ",", s.C, ",", s.H, ",", s.W, ") w (", s.K, ",", s.C / s.groups, ",", s.R, ",",
+                        s.S, ") stride ", s.stride, " pad ", s.pad, s.groups != 1 ? " groups " : "",
+                        s.groups != 1 ? std::to_string(s.groups) : std::string());
 }
 
 // The cached choice if there is one and it runs; else the search, whose winner is cached.
@@ -269,7 +273,7 @@ template <typename P>
 void run_pass(const P& p, const Conv2dShape& s, const void* a, const void* b, const void* c) {
   const BackendConfig& cfg = backend_config();
   const Key key{P::kPass, cuda::current_device(), s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad,
-                cfg.tf32, cfg.cudnn_benchmark, alignment(a, b, c)};
+                cfg.tf32, cfg.cudnn_benchmark, alignment(a, b, c), s.groups};
   Choice cached{-1, CUDNN_DEFAULT_MATH, 0};
   bool hit = false;
   {
@@ -319,7 +323,7 @@ ConvAlgorithms conv_algorithms(const Conv2dShape& s) {
   for (const auto& [k, c] : g_cache) {
     if (k.device != device || k.N != s.N || k.C != s.C || k.H != s.H || k.W != s.W || k.K != s.K || k.R != s.R ||
         k.S != s.S || k.stride != s.stride || k.pad != s.pad || k.tf32 != cfg.tf32 ||
-        k.benchmark != cfg.cudnn_benchmark)
+        k.benchmark != cfg.cudnn_benchmark || k.groups != s.groups)
       continue;
     ConvAlgorithm a;
     a.chosen = true;
@@ -361,7 +365,7 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
   check_shape(s);
   if (s.N == 0) {
-    SN_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(s.K * s.C * s.R * s.S) * sizeof(float), cuda::current_stream()));
+    SN_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(s.K * (s.C / s.groups) * s.R * s.S) * sizeof(float), cuda::current_stream()));
     return;
   }
   Descs d(s, backend_config().tf32);

@@ -1,4 +1,4 @@
-// elementwise.cu — relu, add, scale: one element per thread, grid-stride loops.
+// elementwise.cu — relu, relu6, add, mul, scale: one element per thread, grid-stride loops.
 //
 // These are memory-bound: the work is one load per input and one store per
 // output. When every pointer is 16-byte aligned (always, except for views
@@ -20,6 +20,16 @@ struct Relu {
 };
 struct ReluBackward {  // (x, dy) -> dy where x > 0, else 0 (NaN x: 0), as the CPU
   __device__ float operator()(float x, float dy) const { return x > 0.f ? dy : 0.f; }
+};
+// Written as the CPU's std::min(std::max(x, 0.f), 6.f): NaN stays NaN.
+struct Relu6 {
+  __device__ float operator()(float x, float) const { return x < 0.f ? 0.f : (6.f < x ? 6.f : x); }
+};
+struct Relu6Backward {  // PyTorch's hardtanh backward: no gradient at x == 0 or x == 6 (nor NaN)
+  __device__ float operator()(float x, float dy) const { return x > 0.f && x < 6.f ? dy : 0.f; }
+};
+struct Mul {
+  __device__ float operator()(float a, float b) const { return a * b; }
 };
 struct Add {
   __device__ float operator()(float a, float b) const { return a + b; }
@@ -70,7 +80,12 @@ void launch_map(const float* a, const float* b, float* y, int64_t n, Op op) {
 
 void relu_forward(const float* x, float* y, int64_t n) { launch_map(x, nullptr, y, n, Relu{}); }
 void relu_backward(const float* x, const float* dy, float* dx, int64_t n) { launch_map(x, dy, dx, n, ReluBackward{}); }
+void relu6_forward(const float* x, float* y, int64_t n) { launch_map(x, nullptr, y, n, Relu6{}); }
+void relu6_backward(const float* x, const float* dy, float* dx, int64_t n) {
+  launch_map(x, dy, dx, n, Relu6Backward{});
+}
 void add_forward(const float* a, const float* b, float* y, int64_t n) { launch_map(a, b, y, n, Add{}); }
+void mul_forward(const float* a, const float* b, float* y, int64_t n) { launch_map(a, b, y, n, Mul{}); }
 void scale_forward(const float* x, float s, float* y, int64_t n) { launch_map(x, nullptr, y, n, Scale{s}); }
 void fill(float* y, float value, int64_t n) {
   SN_CHECK(n >= 0, "fill: negative size ", n);

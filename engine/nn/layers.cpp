@@ -2,14 +2,18 @@
 
 #include <cmath>
 
+#include "engine/check.h"
+
 namespace sn::nn {
 
 static std::string fmt_pair(int v) { return "(" + std::to_string(v) + ", " + std::to_string(v) + ")"; }
 
-Conv2d::Conv2d(int in_c, int out_c, int k, int stride, int padding, bool with_bias, Rng& rng)
-    : in_channels(in_c), out_channels(out_c), kernel_size(k), params{stride, padding} {
-  const float bound = 1.f / std::sqrt(static_cast<float>(in_c * k * k));
-  weight = Tensor::uniform({out_c, in_c, k, k}, rng, -bound, bound);
+Conv2d::Conv2d(int in_c, int out_c, int k, int stride, int padding, bool with_bias, Rng& rng, int groups)
+    : in_channels(in_c), out_channels(out_c), kernel_size(k), params{stride, padding, groups} {
+  SN_USER_CHECK(groups >= 1 && in_c % groups == 0 && out_c % groups == 0, "Conv2d: ", in_c, " input and ", out_c,
+                " output channels must both be multiples of groups = ", groups);
+  const float bound = 1.f / std::sqrt(static_cast<float>(in_c / groups * k * k));
+  weight = Tensor::uniform({out_c, in_c / groups, k, k}, rng, -bound, bound);
   register_parameter("weight", &weight);
   if (with_bias) {
     bias = Tensor::uniform({out_c}, rng, -bound, bound);
@@ -23,6 +27,7 @@ std::string Conv2d::extra_repr() const {
   std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) +
                   ", kernel_size=" + fmt_pair(kernel_size) + ", stride=" + fmt_pair(params.stride);
   if (params.padding) s += ", padding=" + fmt_pair(params.padding);
+  if (params.groups != 1) s += ", groups=" + std::to_string(params.groups);
   if (!bias.defined()) s += ", bias=False";
   return s;
 }
@@ -75,6 +80,12 @@ std::string Linear::extra_repr() const {
 std::string MaxPool2d::extra_repr() const {
   return "kernel_size=" + std::to_string(kernel_size) + ", stride=" + std::to_string(stride) +
          ", padding=" + std::to_string(padding) + ", dilation=1, ceil_mode=False";
+}
+
+std::string Dropout::extra_repr() const { return "p=" + fmt_float(p) + ", inplace=False"; }
+
+std::string AdaptiveAvgPool2d::extra_repr() const {
+  return "output_size=(" + std::to_string(out_h) + ", " + std::to_string(out_w) + ")";
 }
 
 void Sequential::append(std::shared_ptr<Module> m) {

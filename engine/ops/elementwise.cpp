@@ -1,4 +1,4 @@
-// ops/elementwise.cpp — relu, add, scale: forward, dispatch, and backward.
+// ops/elementwise.cpp — relu, relu6, add, scale: forward, dispatch, and backward.
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/cpu/elementwise.h"
@@ -18,6 +18,18 @@ Tensor relu(const Tensor& x) {
     Tensor gx = Tensor::empty(x.shape(), x.device());
     SN_DISPATCH(x, cpu::relu_backward(x.data(), gy.data(), gx.data(), n),
                 cuda::relu_backward(x.data(), gy.data(), gx.data(), n));
+    x.accumulate_grad(gx);
+  });
+}
+
+Tensor relu6(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  const int64_t n = x.numel();
+  SN_DISPATCH(x, cpu::relu6_forward(x.data(), y.data(), n), cuda::relu6_forward(x.data(), y.data(), n));
+  return record(y, "relu6", {x}, [x, n](const Tensor&, const Tensor& gy) {
+    Tensor gx = Tensor::empty(x.shape(), x.device());
+    SN_DISPATCH(x, cpu::relu6_backward(x.data(), gy.data(), gx.data(), n),
+                cuda::relu6_backward(x.data(), gy.data(), gx.data(), n));
     x.accumulate_grad(gx);
   });
 }
