@@ -87,6 +87,8 @@ json evaluate_run(const EvalOptions& o) {
              "' (choose fp32 or bf16)");
     SN_USER_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
              "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    SN_USER_CHECK(o.precision == "fp32" || cfg.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused "
+                  "ResNet path only; a ", cfg.model, " evaluates in fp32");
     cfg.precision = o.precision;
   }
   const auto list = list_checkpoints(run);

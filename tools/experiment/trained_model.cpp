@@ -98,6 +98,8 @@ TrainedModel load_trained(const std::string& run_dir, const std::string& epoch, 
     SN_CHECK(precision == "fp32" || precision == "bf16", "unknown --precision '", precision, "' (choose fp32 or bf16)");
     SN_CHECK(precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 "
              "(vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    SN_CHECK(precision == "fp32" || m.cfg.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused ResNet "
+             "path only; a ", m.cfg.model, " runs in fp32");
     m.cfg.precision = precision;
   }
   m.classes = run_classes(run, m.cfg);
