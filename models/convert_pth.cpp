@@ -147,7 +147,8 @@ MobileNetV2Config mobilenet_v2_config(const std::map<std::string, Tensor>& t, co
         c.width_mult = k / 100.0;
         if (block_channels(c) == want) return c;
       }
-  SN_USER_FAIL(path, ": the channels of its blocks match no MobileNetV2 width (width_mult 0.01..4, round_nearest 8, 4, 2, 1)");
+  SN_USER_FAIL(path, ": the channels of its blocks match no MobileNetV2 width (width_mult 0.01..4, round_nearest 8, "
+               "4, 2, 1)");
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// summary.h — a network (ResNet, VGG-16, MobileNetV2) layer by layer, as torchinfo's `summary(model, (1, 3, 224, 224))`
-// shows a PyTorch model: every module in registration order, nested, with its
-// output shape for one input image, its parameter count (a container's is the
-// total below it) and whether its parameters train; then the totals and the
-// multiply-adds of the convolutions and the classifier.
+// summary.h — a network (ResNet, VGG-16, MobileNetV2) layer by layer, as
+// torchinfo's `summary(model, (1, 3, 224, 224))` shows a PyTorch model: every
+// module in registration order, nested, with its output shape for one input
+// image, its parameter count (a container's is the total below it) and whether
+// its parameters train; then the totals and the multiply-adds of the
+// convolutions (grouped: in_channels / groups per output) and the classifier.
 //
 // Output shapes are computed from each layer's settings (kernel, stride,
 // padding, features), nothing is run. A block's `downsample` branch starts

@@ -101,7 +101,7 @@ const models::SummaryRow& row(const models::ModelSummary& s, const std::string& 
 
 }  // namespace
 
-TEST_CASE("vgg16, mobilenet_v2: torchvision's names, parameter counts, print(model); the summary",
+TEST_CASE("vgg16, mobilenet_v2: torchvision's names, parameter counts, print(model) and the summary",
           "[models][vgg][mobilenet]") {
   for (const std::string arch : {"vgg16", "mobilenet_v2"}) {
     Rng rng(1);
@@ -129,7 +129,7 @@ TEST_CASE("vgg16, mobilenet_v2: torchvision's names, parameter counts, print(mod
   }
 }
 
-TEST_CASE("vgg16: logits equal PyTorch's (eval; train mode with dropout 0)", "[models][vgg][parity]") {
+TEST_CASE("vgg16: logits equal PyTorch's (eval, and train mode with dropout 0)", "[models][vgg][parity]") {
   const Tensor x = fixture_input();
   REQUIRE(crc_of(x) == fixture().at("input_crc32").get<uint32_t>());  // the same input as the generator's
   NoGradGuard no_grad;
@@ -145,7 +145,8 @@ TEST_CASE("vgg16: logits equal PyTorch's (eval; train mode with dropout 0)", "[m
   CHECK(test::rel_l2_error(m->forward(x).to_vector(), fixture_tensor("vgg16_w2/logits_eval").to_vector()) > 1e-3);
 }
 
-TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval; train mode with dropout 0)", "[models][mobilenet][parity]") {
+TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval, and train mode with dropout 0)",
+          "[models][mobilenet][parity]") {
   const Tensor x = fixture_input();
   NoGradGuard no_grad;
   auto m = converted("mobilenet_v2_w10");
@@ -158,10 +159,10 @@ TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval; train mode with dropout 0
   auto* bn = dynamic_cast<nn::BatchNorm2d*>(t->submodule("features.1.conv.0.1"));
   REQUIRE(bn);
   const std::string key = "mobilenet_v2_w10/features.1.conv.0.1.";
-  CHECK(test::max_rel_error(bn->running_mean.to_vector(), fixture_tensor(key + "running_mean_after_train").to_vector()) <
-        1e-4);
-  CHECK(test::max_rel_error(bn->running_var.to_vector(), fixture_tensor(key + "running_var_after_train").to_vector()) <
-        1e-4);
+  const Tensor mean = fixture_tensor(key + "running_mean_after_train");
+  const Tensor var = fixture_tensor(key + "running_var_after_train");
+  CHECK(test::max_rel_error(bn->running_mean.to_vector(), mean.to_vector()) < 1e-4);
+  CHECK(test::max_rel_error(bn->running_var.to_vector(), var.to_vector()) < 1e-4);
 }
 
 TEST_CASE("convert pth: VGG-16 and MobileNetV2 recognised, options inferred, tensors bit-identical",
@@ -191,7 +192,8 @@ TEST_CASE("convert pth: VGG-16 and MobileNetV2 recognised, options inferred, ten
   t.erase("features.28.bias");
   Rng rng(0);
   const auto net = models::make_classifier("vgg16", v.meta.model, rng);
-  REQUIRE_THROWS_WITH(models::match_model(*net, "vgg16", t, "x.pth"), Catch::Contains("missing tensor 'features.28.bias'"));
+  REQUIRE_THROWS_WITH(models::match_model(*net, "vgg16", t, "x.pth"),
+                      Catch::Contains("missing tensor 'features.28.bias'"));
   REQUIRE_THROWS_WITH(models::make_classifier("vgg19", {}, rng), Catch::Contains("unknown architecture 'vgg19'"));
   REQUIRE_THROWS_WITH(models::make_classifier("mobilenet_v2", {{"width_mult", -1}}, rng),
                       Catch::Contains("bad MobileNetV2 options"));
@@ -222,7 +224,7 @@ TEST_CASE(".pth round trip: import, export as .snw, read back: every tensor bit-
   }
 }
 
-TEST_CASE("transfer model: the feature stages and the network's own head give the network's logits; dropout "
+TEST_CASE("transfer model: the feature stages and the network's own head give the network's logits, dropout "
           "follows the phase", "[models][train][vgg][mobilenet]") {
   const Tensor x = fixture_input().slice(0, 1);
   for (const std::string name : {"vgg16_w2", "mobilenet_v2_w10"}) {

@@ -128,13 +128,16 @@ TEST_CASE("vgg16, mobilenet_v2: train (textbook mode, then cached features), eva
     REQUIRE(uses_feature_cache((resolve(cc), cc)));
     train::train(cc);
     bool features = false;
-    for (const auto& r : read_jsonl(RunPaths(cached).metrics())) features = features || r.value("type", "") == "features";
+    for (const auto& r : read_jsonl(RunPaths(cached).metrics()))
+      features = features || r.value("type", "") == "features";
     CHECK(features);
-    for (const auto& [name, t] : load_checkpoint(RunPaths(cached).checkpoint(2)).model) CHECK(name.rfind(c.head + ".", 0) == 0);
+    for (const auto& [name, t] : load_checkpoint(RunPaths(cached).checkpoint(2)).model)
+      CHECK(name.rfind(c.head + ".", 0) == 0);
   }
 }
 
-TEST_CASE("vgg16, mobilenet_v2: --train-layers names their layers; the CLI's --model", "[experiment][cli][vgg][mobilenet]") {
+TEST_CASE("vgg16, mobilenet_v2: --train-layers names their layers, the CLI's --model",
+          "[experiment][cli][vgg][mobilenet]") {
   TrainConfig cfg = test::tiny_config(test::fresh_run_dir("backbone_layers"));
   cfg.model = "mobilenet_v2";
   cfg.train_layers = {"features.18", "classifier.1"};
