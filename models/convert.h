@@ -1,11 +1,12 @@
-// convert.h — turn other frameworks' ResNet weights into scratchnet weight files.
+// convert.h — turn other frameworks' weights into scratchnet weight files.
 //
 // Both converters return torchvision-named tensors in state_dict order,
 // checked name by name and shape by shape against the ResNet they describe,
 // plus the header (architecture, options, preprocessing, provenance). No
 // Python is involved: the experiment's setup step runs them from C++.
 //
-//  * torchvision .pth (convert_pth.cpp): names already match; the int64
+//  * torchvision .pth (convert_pth.cpp): a ResNet, VGG-16 or MobileNetV2
+//    (models/zoo.h), recognised by its names; names already match; the int64
 //    num_batches_tracked counters of batch norm are dropped (scratchnet tensors
 //    are float32, and the counter only matters with momentum=None).
 //  * Keras ResNet-50 as a TF.js layers model (convert_keras.cpp): layer names
@@ -29,9 +30,9 @@ struct Converted {
 };
 
 struct PthOptions {
-  std::string arch;                      // "" = infer from the tensor names (resnet18/34/50/101/152)
-  BlockStride block_stride = BlockStride::V1_5;  // torchvision's
-  double bn_eps = 1e-5;                  // PyTorch's default
+  std::string arch;  // "" = infer from the tensor names (resnet18/34/50/101/152, vgg16, mobilenet_v2)
+  BlockStride block_stride = BlockStride::V1_5;  // torchvision's (ResNets only)
+  double bn_eps = 1e-5;                  // PyTorch's default (ResNets and MobileNetV2)
 };
 Converted convert_pth(const std::string& path, const PthOptions& options = {});
 
@@ -50,5 +51,8 @@ std::vector<int> blocks_per_stage(const std::map<std::string, Tensor>& tensors);
 // an error names the source and lists what is missing, extra or misshapen.
 nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string, Tensor>& tensors,
                              const std::string& source);
+// The same against any network (`arch` names it in errors).
+nn::NamedTensors match_model(const nn::Module& model, const std::string& arch,
+                             const std::map<std::string, Tensor>& tensors, const std::string& source);
 
 }  // namespace sn::models

@@ -8,6 +8,9 @@
 #include "engine/io/pth_reader.h"
 #include "engine/nn/init.h"
 #include "models/convert.h"
+#include "models/mobilenet_v2.h"
+#include "models/vgg.h"
+#include "models/zoo.h"
 
 namespace sn::models {
 
@@ -56,6 +59,11 @@ nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string
   Rng rng(0);
   const nn::SkipInit skip;
   const ResNet model(cfg, rng);  // only its names and shapes are used
+  return match_model(model, cfg.arch, tensors, source);
+}
+
+nn::NamedTensors match_model(const nn::Module& model, const std::string& arch,
+                             const std::map<std::string, Tensor>& tensors, const std::string& source) {
   nn::NamedTensors out;
   std::vector<std::string> problems;
   std::set<std::string> used;
@@ -64,7 +72,7 @@ nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string
     if (it == tensors.end()) {
       problems.push_back("missing tensor '" + name + "' " + to_string(slot.shape()));
     } else if (it->second.shape() != slot.shape()) {
-      problems.push_back("tensor '" + name + "' has shape " + to_string(it->second.shape()) + ", " + cfg.arch +
+      problems.push_back("tensor '" + name + "' has shape " + to_string(it->second.shape()) + ", " + arch +
                          " expects " + to_string(slot.shape()));
     } else {
       out.emplace_back(name, it->second);
@@ -74,7 +82,7 @@ nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string
   for (const auto& [name, t] : tensors)
     if (!used.count(name) && problems.size() < 20) problems.push_back("unexpected tensor '" + name + "'");
   if (!problems.empty()) {
-    std::string msg = source + " does not convert to a " + cfg.arch + ": ";
+    std::string msg = source + " does not convert to a " + arch + ": ";
     for (size_t i = 0; i < problems.size() && i < 8; ++i) msg += (i ? "; " : "") + problems[i];
     if (problems.size() > 8) msg += "; ...";
     SN_USER_FAIL(msg);
@@ -94,6 +102,59 @@ static std::string infer_arch(const std::map<std::string, Tensor>& t, const std:
                ",", blocks[3], bottleneck ? ", bottleneck" : ", basic", " blocks)");
 }
 
+namespace {
+
+int dim0(const std::map<std::string, Tensor>& t, const std::string& name, const std::string& path) {
+  auto it = t.find(name);
+  SN_USER_CHECK(it != t.end() && it->second.ndim() >= 1, path, ": missing tensor '", name, "'");
+  return static_cast<int>(it->second.size(0));
+}
+
+// torchvision's VGG-16: features.N convs with biases, classifier.0/3/6.
+bool looks_like_vgg(const std::map<std::string, Tensor>& t) {
+  return t.count("features.0.weight") && t.count("classifier.6.weight");
+}
+// torchvision's MobileNetV2: features.0.0 (the stem's conv), classifier.1.
+bool looks_like_mobilenet_v2(const std::map<std::string, Tensor>& t) {
+  return t.count("features.0.0.weight") && t.count("classifier.1.weight");
+}
+
+VGGConfig vgg_config(const std::map<std::string, Tensor>& t, const std::string& path) {
+  VGGConfig c;
+  c.width = dim0(t, "features.0.weight", path);
+  c.hidden = dim0(t, "classifier.0.weight", path);
+  c.num_classes = dim0(t, "classifier.6.weight", path);
+  return c;
+}
+
+// The channels are all a MobileNetV2 file says about its width: the first
+// (width_mult, round_nearest) that gives each block's output channels (the
+// last projection conv of features.1..17, the stem's conv) is the layout.
+MobileNetV2Config mobilenet_v2_config(const std::map<std::string, Tensor>& t, const std::string& path, double eps) {
+  std::vector<int> want{dim0(t, "features.0.0.weight", path)};
+  for (int i = 1; i <= 17; ++i) {
+    const std::string p = "features." + std::to_string(i) + ".conv.";
+    want.push_back(dim0(t, p + (t.count(p + "3.weight") ? "2.weight" : "1.weight"), path));
+  }
+  MobileNetV2Config c;
+  c.bn_eps = eps;
+  c.last_channel = dim0(t, "features.18.0.weight", path);
+  c.num_classes = dim0(t, "classifier.1.weight", path);
+  // Nearest to torchvision's (1.0, 8) first, so that its own files record width_mult 1.
+  for (int rn : {8, 4, 2, 1})
+    for (int d = 0; d <= 399; ++d)
+      for (int k : {100 + d, 100 - d}) {
+        if (k < 1 || k > 400) continue;
+        c.round_nearest = rn;
+        c.width_mult = k / 100.0;
+        if (block_channels(c) == want) return c;
+      }
+  SN_USER_FAIL(path, ": the channels of its blocks match no MobileNetV2 width (width_mult 0.01..4, round_nearest 8, "
+               "4, 2, 1)");
+}
+
+}  // namespace
+
 Converted convert_pth(const std::string& path, const PthOptions& opt) {
   const io::PthStateDict sd = io::read_pth(path);
   Converted c;
@@ -106,7 +167,7 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
     } else {
       const std::string suffix = "num_batches_tracked";
       SN_USER_CHECK(t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0,
-                    path, ": tensor '", t.name, "' has dtype ", t.dtype, "; a ResNet has only floating tensors");
+                    path, ": tensor '", t.name, "' has dtype ", t.dtype, "; the networks have only floating tensors");
       ++dropped;
     }
   }
@@ -114,6 +175,23 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
     c.notes.push_back("dropped " + std::to_string(dropped) +
                       " int64 num_batches_tracked counters (unused in inference and with a fixed momentum)");
 
+  c.meta.preprocessing = io::Preprocessing{};  // torchvision: RGB, /255, ImageNet mean and std
+  c.meta.metadata = {{"converted_from", path}, {"format", "PyTorch state_dict (.pth, zip)"}};
+  if (looks_like_vgg(tensors) || looks_like_mobilenet_v2(tensors)) {
+    const bool vgg = looks_like_vgg(tensors);
+    const std::string arch = vgg ? "vgg16" : "mobilenet_v2";
+    SN_USER_CHECK(opt.arch.empty() || opt.arch == arch, path, ": --arch ", opt.arch, " was given but the file holds a ",
+                  arch);
+    const nlohmann::json options = vgg ? vgg_config(tensors, path).to_json()
+                                       : mobilenet_v2_config(tensors, path, opt.bn_eps).to_json();
+    Rng rng(0);
+    const nn::SkipInit skip;
+    const auto model = make_classifier(arch, options, rng);  // only its names and shapes are used
+    c.tensors = match_model(*model, arch, tensors, path);
+    c.meta.architecture = arch;
+    c.meta.model = options;
+    return c;
+  }
   ResNetConfig cfg;
   cfg.arch = infer_arch(tensors, path);
   SN_USER_CHECK(opt.arch.empty() || opt.arch == cfg.arch, path, ": --arch ", opt.arch,
@@ -132,8 +210,6 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
   c.tensors = match_model(cfg, tensors, path);
   c.meta.architecture = cfg.arch;
   c.meta.model = cfg.to_json();
-  c.meta.preprocessing = io::Preprocessing{};  // torchvision: RGB, /255, ImageNet mean and std
-  c.meta.metadata = {{"converted_from", path}, {"format", "PyTorch state_dict (.pth, zip)"}};
   return c;
 }
 

@@ -34,9 +34,11 @@ std::string pretrained_weights(const std::string& model) {
   const std::string path = weights_dir() + "/" + model + "-imagenet.snw";
   if (exists(path)) return path;
   SN_USER_CHECK(model == "resnet50", "no weights for ", model, " at ", path,
-                ": torchvision's ImageNet weights cannot be downloaded here; convert resnet18-f37072fd.pth with "
-                "`scratchnet convert --from pth resnet18-f37072fd.pth --out ",
-                path, "` (see docs/WEIGHTS.md), or pass --weights");
+                ": torchvision's ImageNet weights cannot be downloaded here; convert the .pth file you have (e.g. ",
+                model == "vgg16" ? "vgg16-397923af.pth" : model == "mobilenet_v2" ? "mobilenet_v2-b0353104.pth"
+                                                                                    : "resnet18-f37072fd.pth",
+                ") with `scratchnet convert --from pth FILE.pth --out ", path,
+                "` (see docs/WEIGHTS.md), or pass --weights");
   const std::string script = std::string(SCRATCHNET_SOURCE_DIR) + "/tools/fetch-weights.sh";
   SN_USER_CHECK(exists(script), "cannot fetch ", path, ": ", script, " not found");
   // The script converts with this very executable.

@@ -19,7 +19,7 @@
 
 #include "engine/nn/layers.h"
 #include "engine/random.h"
-#include "models/feature_extractor.h"
+#include "models/classifier.h"
 
 namespace sn::io {
 class WeightFile;
@@ -71,7 +71,7 @@ class Bottleneck : public nn::Module {
 
 // A FeatureExtractor: stages conv1 bn1 relu maxpool layer1..layer4 avgpool,
 // head fc; its fast inference path is models::FusedResNet (fused_resnet.h).
-class ResNet : public nn::Module, public FeatureExtractor {
+class ResNet : public Classifier {
  public:
   // Weights are initialised as torchvision does (convs: kaiming normal, fan_out;
   // batch norm: 1 and 0; fc: PyTorch's Linear default), drawn from `rng`.
@@ -87,9 +87,11 @@ class ResNet : public nn::Module, public FeatureExtractor {
   void replace_fc(std::shared_ptr<nn::Linear> head);
   void reset_classifier(int num_classes, Rng& rng);  // a fresh Linear(num_features(), num_classes)
 
+  // Classifier
+  std::string architecture() const override { return cfg_.arch; }
+  nlohmann::json options() const override { return cfg_.to_json(); }
+  int num_classes() const override { return cfg_.num_classes; }
   // FeatureExtractor
-  nn::Module& network() override { return *this; }
-  const nn::Module& network() const override { return *this; }
   const std::vector<std::string>& feature_stages() const override;
   std::string head_name() const override { return "fc"; }
   std::shared_ptr<const FeatureSnapshot> feature_snapshot(bool batch_stats, bool bf16) const override;

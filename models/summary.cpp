@@ -44,19 +44,26 @@ struct Tracer {
                ") receives ", to_string(in));
       out = {in[0], c->out_channels, pooled(in[2], c->kernel_size, c->params.stride, c->params.padding),
              pooled(in[3], c->kernel_size, c->params.stride, c->params.padding)};
-      s.mult_adds += int64_t(c->out_channels) * c->in_channels * c->kernel_size * c->kernel_size * out[2] * out[3];
-    } else if (dynamic_cast<nn::BatchNorm2d*>(m) || dynamic_cast<nn::ReLU*>(m)) {
+      // Each output channel sees in_channels / groups inputs.
+      s.mult_adds += int64_t(c->out_channels) * (c->in_channels / c->params.groups) * c->kernel_size *
+                     c->kernel_size * out[2] * out[3];
+    } else if (dynamic_cast<nn::BatchNorm2d*>(m) || dynamic_cast<nn::ReLU*>(m) || dynamic_cast<nn::ReLU6*>(m) ||
+               dynamic_cast<nn::Dropout*>(m)) {
       out = in;
+    } else if (auto* a = dynamic_cast<nn::AdaptiveAvgPool2d*>(m)) {
+      out = {in[0], in[1], a->out_h, a->out_w};
     } else if (auto* p = dynamic_cast<nn::MaxPool2d*>(m)) {
       out = {in[0], in[1], pooled(in[2], p->kernel_size, p->stride, p->padding),
              pooled(in[3], p->kernel_size, p->stride, p->padding)};
-    } else if (dynamic_cast<nn::AdaptiveAvgPool2d*>(m)) {
-      out = {in[0], in[1], 1, 1};
     } else if (auto* l = dynamic_cast<nn::Linear*>(m)) {
       SN_CHECK(in.size() == 2 && in[1] == l->in_features, "summary: ", name, " (", l->extra_repr(), ") receives ",
                to_string(in));
       out = {in[0], l->out_features};
       s.mult_adds += int64_t(l->in_features) * l->out_features;
+    } else if (auto* ir = dynamic_cast<InvertedResidual*>(m)) {
+      out = in;  // the residual adds the input: same shape
+      for (const auto& [n, k] : kids) out = visit(n, k, out, depth + 1);
+      SN_CHECK(!ir->use_res_connect || out == in, "summary: ", name, " adds ", to_string(in), " to ", to_string(out));
     } else if (dynamic_cast<BasicBlock*>(m) || dynamic_cast<Bottleneck*>(m)) {
       out = in;  // the main path; the shortcut starts from the block's input
       for (const auto& [n, k] : kids) {
@@ -65,10 +72,15 @@ struct Tracer {
         else
           out = visit(n, k, out, depth + 1);
       }
-    } else if (dynamic_cast<nn::Sequential*>(m) || dynamic_cast<ResNet*>(m)) {
+    } else if (dynamic_cast<nn::Sequential*>(m) || dynamic_cast<Classifier*>(m)) {
       out = in;
       for (const auto& [n, k] : kids) {
-        if (last_part(n) == "fc" && out.size() == 4) out = {out[0], out[1] * out[2] * out[3]};  // flatten
+        // The classifier's forward steps between modules: MobileNetV2 pools to
+        // 1x1 functionally, every network flattens before its classifier.
+        if ((last_part(n) == "fc" || last_part(n) == "classifier") && out.size() == 4) {
+          if (dynamic_cast<MobileNetV2*>(m)) out = {out[0], out[1], 1, 1};
+          out = {out[0], out[1] * out[2] * out[3]};
+        }
         out = visit(n, k, out, depth + 1);
       }
     } else {
@@ -114,11 +126,11 @@ std::string with_commas(int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
-ModelSummary summarize(const ResNet& net, int size) {
+ModelSummary summarize(const nn::Module& net, int size) {
   ModelSummary s;
   s.input = {1, 3, size, size};
   Tracer t{s, net.named_modules()};
-  t.visit("", const_cast<ResNet*>(&net), s.input, 0);
+  t.visit("", const_cast<nn::Module*>(&net), s.input, 0);
   for (const auto& [n, p] : net.named_parameters()) {
     s.total += p.numel();
     if (p.requires_grad()) s.trainable += p.numel();

@@ -1,8 +1,9 @@
-// summary.h — a ResNet layer by layer, as torchinfo's `summary(model, (1, 3, 224, 224))`
-// shows a PyTorch model: every module in registration order, nested, with its
-// output shape for one input image, its parameter count (a container's is the
-// total below it) and whether its parameters train; then the totals and the
-// multiply-adds of the convolutions and the classifier.
+// summary.h — a network (ResNet, VGG-16, MobileNetV2) layer by layer, as
+// torchinfo's `summary(model, (1, 3, 224, 224))` shows a PyTorch model: every
+// module in registration order, nested, with its output shape for one input
+// image, its parameter count (a container's is the total below it) and whether
+// its parameters train; then the totals and the multiply-adds of the
+// convolutions (grouped: in_channels / groups per output) and the classifier.
 //
 // Output shapes are computed from each layer's settings (kernel, stride,
 // padding, features), nothing is run. A block's `downsample` branch starts
@@ -15,7 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/shape.h"
+#include "models/mobilenet_v2.h"
 #include "models/resnet.h"
+#include "models/vgg.h"
 
 namespace sn::models {
 
@@ -42,7 +45,7 @@ struct ModelSummary {
 
 // The summary of `net` for a (1, 3, size, size) input. Trainable means
 // requires_grad, as the model is set up (a fresh model: everything trains).
-ModelSummary summarize(const ResNet& net, int size = 224);
+ModelSummary summarize(const nn::Module& net, int size = 224);
 
 // "25,557,032"
 std::string with_commas(int64_t n);

@@ -303,9 +303,9 @@ TEST_CASE("scratchnet train/eval: unknown options and missing arguments are erro
   std::tie(rc, out) = run_cli("train --out y");
   CHECK(rc != 0);
   CHECK(out.find("--data is required") != std::string::npos);
-  std::tie(rc, out) = run_cli("train --data x --out y --model vgg16");
+  std::tie(rc, out) = run_cli("train --data x --out y --model vgg19");
   CHECK(rc != 0);
-  CHECK(out.find("vgg16") != std::string::npos);
+  CHECK(out.find("vgg19") != std::string::npos);
   std::tie(rc, out) = run_cli("eval --run /nonexistent-run");
   CHECK(rc != 0);
   CHECK(out.find("/nonexistent-run") != std::string::npos);

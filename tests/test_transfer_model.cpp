@@ -33,7 +33,7 @@ TEST_CASE("fine-tuning layer4+fc: the loss goes down over a few batches", "[expe
     trained += t.numel();
   }
   CHECK(trained > 1000);
-  CHECK_FALSE(bb.net->layer3->named_parameters()[0].second.requires_grad());
+  CHECK_FALSE(bb.net->submodule("layer3")->named_parameters()[0].second.requires_grad());
   // A fixed batch of 8 random images; 10 Adam steps on it.
   const Tensor x = Tensor::randn({8, 3, 32, 32}, rng);
   const std::vector<int64_t> y{0, 1, 0, 1, 1, 0, 0, 1};
@@ -48,7 +48,7 @@ TEST_CASE("fine-tuning layer4+fc: the loss goes down over a few batches", "[expe
     opt->zero_grad();
     loss.backward();
     // layer4 received a gradient through conv and batch norm.
-    if (i == 0) CHECK(bb.net->layer4->named_parameters()[0].second.grad().defined());
+    if (i == 0) CHECK(bb.net->submodule("layer4")->named_parameters()[0].second.grad().defined());
     opt->step();
   }
   INFO("losses " << losses.front() << " -> " << losses.back());
@@ -82,7 +82,7 @@ TEST_CASE("fine-tuning layer4+fc: gradients match finite differences", "[experim
     for (float g : grads.back()) gnorm += double(g) * g;
   }
   gnorm = std::sqrt(gnorm);
-  auto buffers = bb.net->layer4->named_buffers();
+  auto buffers = bb.net->submodule("layer4")->named_buffers();
   std::vector<std::vector<float>> saved;
   for (auto& [n, t] : buffers) saved.push_back(t.to_vector());
   auto loss_along = [&](const std::vector<std::vector<float>>& dir, double h) {

@@ -11,6 +11,9 @@
 // fused: models::FusedResNet (batch norm folded, bias/ReLU/residual in the
 //        GEMM epilogue): the frozen-inference path scratchnet offers.
 // plain: the model's ordinary eval-mode forward (a second opinion for checks).
+// VGG-16 and MobileNetV2 have no fused path: every variant runs their
+// eval-mode forward (head "features": their feature stages, as the
+// experiment's transfer model runs them).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +31,7 @@
 #include "engine/parallel.h"
 #include "models/fused_resnet.h"
 #include "models/resnet.h"
+#include "models/zoo.h"
 #include "tools/bench/common/machine.h"
 #include "tools/bench/common/timing.h"
 
@@ -38,15 +42,18 @@ namespace {
 
 // One loaded model: the network and its input buffer.
 struct Loaded {
-  std::shared_ptr<models::ResNet> model;
-  std::unique_ptr<models::FusedResNet> fused;  // null for the plain variant
-  bool features = false;  // the backbone only (no fc), as the experiment's feature cache
+  std::shared_ptr<models::Classifier> model;
+  std::unique_ptr<models::FusedResNet> fused;  // null for the plain variant and networks other than ResNets
+  bool features = false;  // the backbone only (no head), as the experiment's feature cache
   Tensor x;
 
   Tensor forward() const {
     NoGradGuard no_grad;
     if (fused) return features ? fused->features(x) : fused->forward(x);
-    return features ? model->features(x) : model->forward(x);
+    if (!features) return model->forward(x);
+    Tensor h = x;
+    for (const auto& s : model->feature_stages()) h = models::run_feature_stage(*model, s, h);
+    return flatten(h, 1);
   }
 };
 
@@ -66,12 +73,15 @@ struct Worker {
     const std::string path = c.at("snw");
     io::WeightFile file(path);
     Loaded m;
-    m.model = models::load_resnet(file);
+    m.model = models::load_classifier(file);
     m.model->eval();
     m.features = c.value("head", "logits") == "features";
-    if (variant == "fused") m.fused = std::make_unique<models::FusedResNet>(*m.model);
-    if (variant == "fused-bf16")
-      m.fused = std::make_unique<models::FusedResNet>(*m.model, models::FusedResNet::BatchNorm::Folded,
+    const auto* resnet = dynamic_cast<const models::ResNet*>(m.model.get());
+    SN_CHECK(resnet || variant != "fused-bf16", "variant fused-bf16 exists for ResNets only, not ",
+             file.meta().architecture);
+    if (resnet && variant == "fused") m.fused = std::make_unique<models::FusedResNet>(*resnet);
+    if (resnet && variant == "fused-bf16")
+      m.fused = std::make_unique<models::FusedResNet>(*resnet, models::FusedResNet::BatchNorm::Folded,
                                                       models::FusedResNet::Precision::BF16);
     const int64_t n = c.at("batch");
     m.x = Tensor::zeros({n, 3, 224, 224});

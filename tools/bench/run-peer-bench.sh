@@ -7,6 +7,7 @@
 #   tools/bench/run-peer-bench.sh                # ResNet-18/50 at batch 1 and 32 + the experiment's features
 #   tools/bench/run-peer-bench.sh --quick        # smoke test: 2 rounds, no feature case (~2 minutes)
 #   tools/bench/run-peer-bench.sh --models resnet50 --batches 32 --threads 2 --rounds 9
+#   tools/bench/run-peer-bench.sh --models vgg16,mobilenet_v2 --cases models   # random-weight VGG-16, MobileNetV2
 #   tools/bench/run-peer-bench.sh --cases features   # only the 483 photos' backbone features
 #   (any tools/bench/peers/driver.py option; SN_PRESET=cpu to build without CUDA)
 #

@@ -3,6 +3,7 @@
 #include "engine/check.h"
 #include "tools/experiment/checkpoint.h"
 #include "models/pretrained.h"
+#include "models/zoo.h"
 
 namespace sn::train {
 
@@ -16,7 +17,7 @@ Backbone load_backbone(const std::string& model, const std::string& path) {
   SN_USER_CHECK(arch == model, "weight file ", path, " holds a ", arch, ", but the model is ", model,
                 " (pass --model ", arch, " or the weights of a ", model, ")");
   Backbone b;
-  b.net = models::load_resnet(file);
+  b.net = models::load_classifier(file);
   b.preprocessing = file.meta().preprocessing;
   b.path = path;
   b.hash = hash_file(path);

@@ -4,12 +4,12 @@
 #include <string>
 
 #include "engine/io/weight_file.h"
-#include "models/resnet.h"
+#include "models/classifier.h"
 
 namespace sn::train {
 
 struct Backbone {
-  std::shared_ptr<models::ResNet> net;  // with its ImageNet classifier, which the experiment does not run
+  std::shared_ptr<models::Classifier> net;  // with its ImageNet classifier, which the experiment does not run
   io::Preprocessing preprocessing;      // from the weight file
   std::string path;                     // the weight file
   std::string hash;                     // hash_file(path): checkpoints record it

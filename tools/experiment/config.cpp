@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/check.h"
+#include "models/zoo.h"
 
 namespace sn::train {
 
@@ -15,9 +16,13 @@ Device resolve_device(const std::string& d) {
   return parse_device(d);
 }
 
-const std::vector<std::string>& trainable_layer_names() {
-  static const std::vector<std::string> names{"conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc"};
+const std::vector<std::string>& train_models() {
+  static const std::vector<std::string> names{"resnet50", "resnet18", "vgg16", "mobilenet_v2"};
   return names;
+}
+
+const std::vector<std::string>& trainable_layer_names(const std::string& model) {
+  return models::trainable_layers(model);
 }
 
 bool trains_layer(const TrainConfig& c, const std::string& layer) {
@@ -25,7 +30,7 @@ bool trains_layer(const TrainConfig& c, const std::string& layer) {
 }
 
 bool uses_feature_cache(const TrainConfig& c) {
-  return c.freeze_bn && !c.augment && c.train_layers == std::vector<std::string>{"fc"};
+  return c.freeze_bn && !c.augment && c.train_layers == std::vector<std::string>{models::head_name(c.model)};
 }
 
 void resolve(TrainConfig& c) {
@@ -36,8 +41,10 @@ void resolve(TrainConfig& c) {
   } else {
     SN_USER_CHECK(c.preset.empty(), "unknown --preset '", c.preset, "' (the only preset is 'textbook')");
   }
-  SN_USER_CHECK(c.model == "resnet50" || c.model == "resnet18", "unknown --model '", c.model,
-                "' (choose resnet50 or resnet18)");
+  std::string models_list;
+  for (const auto& m : train_models()) models_list += (models_list.empty() ? "" : ", ") + m;
+  SN_USER_CHECK(std::find(train_models().begin(), train_models().end(), c.model) != train_models().end(),
+                "unknown --model '", c.model, "' (choose ", models_list, ")");
   SN_USER_CHECK(c.device == "cpu" || c.device == "cuda" || c.device == "auto", "unknown --device '", c.device,
                 "' (choose cpu, cuda or auto)");
   SN_USER_CHECK(c.epochs >= 1 && c.epochs <= 100000, "--epochs must be at least 1, got ", c.epochs);
@@ -50,20 +57,27 @@ void resolve(TrainConfig& c) {
   SN_USER_CHECK(!c.out.empty(), "--out is required: the run directory to create");
   SN_USER_CHECK(c.precision == "fp32" || c.precision == "bf16", "unknown --precision '", c.precision,
                 "' (choose fp32 or bf16)");
-  // --train-layers: known names, fc always (the new head starts random), stored in forward order.
-  const auto& known = trainable_layer_names();
+  // --train-layers: known names, the head always (it starts random), stored in forward order.
+  const auto& known = trainable_layer_names(c.model);
+  const std::string head = models::head_name(c.model);
+  if (c.train_layers.empty()) c.train_layers = {head};
+  std::string choices;
+  for (const auto& l : known) choices += (choices.empty() ? "" : ", ") + l;
   for (const auto& l : c.train_layers)
     SN_USER_CHECK(std::find(known.begin(), known.end(), l) != known.end(), "unknown layer '", l,
-                  "' in --train-layers (choose among conv1, bn1, layer1, layer2, layer3, layer4, fc)");
-  SN_USER_CHECK(trains_layer(c, "fc"), "--train-layers must include fc: the new head starts random and always trains");
+                  "' in --train-layers (a ", c.model, " has ", choices, ")");
+  SN_USER_CHECK(trains_layer(c, head), "--train-layers must include ", head, ": the new head starts random and "
+                "always trains");
   std::vector<std::string> ordered;
   for (const auto& l : known)
     if (trains_layer(c, l)) ordered.push_back(l);
   c.train_layers = ordered;
   if (c.precision == "bf16") {
-    SN_USER_CHECK(c.train_layers == std::vector<std::string>{"fc"}, "--precision bf16 is for the frozen backbone: it "
+    SN_USER_CHECK(c.train_layers == std::vector<std::string>{head}, "--precision bf16 is for the frozen backbone: it "
              "cannot be combined with --train-layers (the fine-tuned layers would train in float32)");
     SN_USER_CHECK(c.device != "cuda", "--precision bf16 runs on the CPU (AVX512_BF16); use --device cpu");
+    SN_USER_CHECK(c.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused ResNet path only; a ",
+                  c.model, " trains in fp32");
     SN_USER_CHECK(cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a "
              "scratchnet built for it; this one has none: use --precision fp32");
   }

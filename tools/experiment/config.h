@@ -25,7 +25,7 @@ namespace sn::train {
 struct TrainConfig {
   std::string data;                 // folder with train/<class>/ and test/<class>/
   std::string out;                  // RUN_DIR
-  std::string model = "resnet50";   // resnet50 | resnet18
+  std::string model = "resnet50";   // one of train_models(): resnet50 | resnet18 | vgg16 | mobilenet_v2
   std::string weights;              // .snw base weights ("" = the converted npm ResNet-50)
   int epochs = 13;
   int batch_size = 32;
@@ -37,7 +37,10 @@ struct TrainConfig {
   bool freeze_bn = false;
   bool normalize = true;
   bool augment = true;
-  std::vector<std::string> train_layers{"fc"};  // what trains: "fc" (the new head), "layer4", ...
+  // What trains, in forward order: the new head (named as the network's own:
+  // "fc", "classifier.6", "classifier.1") and any fine-tuned layers ("layer4",
+  // "features.18"). Empty: resolve() makes it the head alone.
+  std::vector<std::string> train_layers;
   std::string precision = "fp32";   // fp32 | bf16: the frozen backbone's arithmetic on the CPU (head, loss, Adam: fp32)
   // The image sizes of the transforms (the textbook's: Resize 256x256 then
   // RandomResizedCrop 224 for training; Resize 224, CenterCrop 224 for test).
@@ -71,7 +74,9 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& path);
 // "auto": CUDA when a GPU is usable, else the CPU; "cuda" without a GPU is an error saying why.
 Device resolve_device(const std::string& device);
 
-// The layers --train-layers accepts, in forward order.
-const std::vector<std::string>& trainable_layer_names();
+// The backbones `train --model` accepts.
+const std::vector<std::string>& train_models();
+// The layers --train-layers accepts for `model`, in forward order (models::trainable_layers).
+const std::vector<std::string>& trainable_layer_names(const std::string& model);
 
 }  // namespace sn::train

@@ -33,9 +33,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-bool head_only(const Checkpoint& ck) {
+bool head_only(const Checkpoint& ck, const std::string& head) {
   for (const auto& [name, t] : ck.model)
-    if (name.rfind("fc.", 0) != 0) return false;
+    if (name.rfind(head + ".", 0) != 0) return false;
   return true;
 }
 
@@ -87,6 +87,8 @@ json evaluate_run(const EvalOptions& o) {
              "' (choose fp32 or bf16)");
     SN_USER_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
              "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    SN_USER_CHECK(o.precision == "fp32" || cfg.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused "
+                  "ResNet path only; a ", cfg.model, " evaluates in fp32");
     cfg.precision = o.precision;
   }
   const auto list = list_checkpoints(run);
@@ -123,7 +125,7 @@ json evaluate_run(const EvalOptions& o) {
   for (const auto& [epoch, path] : list) {
     cks.push_back(load_checkpoint(path));
     SN_USER_CHECK(cks.back().base_weights_hash == bb.hash, path, " was trained on other base weights than ", bb.path);
-    all_head_only = all_head_only && head_only(cks.back());
+    all_head_only = all_head_only && head_only(cks.back(), model.head_name());
   }
   Tensor feats;
   std::vector<int64_t> labels(splits.test.labels.begin(), splits.test.labels.end());

@@ -10,6 +10,7 @@
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
 #include "tools/experiment/run_dir.h"
+#include "models/zoo.h"
 
 namespace sn::train {
 
@@ -98,6 +99,8 @@ TrainedModel load_trained(const std::string& run_dir, const std::string& epoch, 
     SN_CHECK(precision == "fp32" || precision == "bf16", "unknown --precision '", precision, "' (choose fp32 or bf16)");
     SN_CHECK(precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 "
              "(vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    SN_CHECK(precision == "fp32" || m.cfg.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused ResNet "
+             "path only; a ", m.cfg.model, " runs in fp32");
     m.cfg.precision = precision;
   }
   m.classes = run_classes(run, m.cfg);
@@ -106,8 +109,9 @@ TrainedModel load_trained(const std::string& run_dir, const std::string& epoch, 
   m.base = load_backbone(m.cfg.model, resolve_weights(m.cfg.model, m.cfg.weights));
   SN_CHECK(ck.base_weights_hash == m.base.hash, m.checkpoint, " was trained on other base weights than ",
            m.base.path, " (hash ", ck.base_weights_hash, ", the file has ", m.base.hash, ")");
+  const std::string head = models::head_name(m.cfg.model);
   for (const auto& [name, t] : ck.model)
-    if (name == "fc.weight")
+    if (name == head + ".weight")
       SN_CHECK(t.ndim() == 2 && t.size(0) == static_cast<int64_t>(m.classes.size()), m.checkpoint,
                ": its head has ", t.ndim() == 2 ? t.size(0) : -1, " outputs but the run has ", m.classes.size(),
                " classes");
@@ -135,10 +139,9 @@ io::Preprocessing TrainedModel::preprocessing() const {
 
 ExportedWeights export_weights(const TrainedModel& m) {
   ExportedWeights w;
-  models::ResNetConfig rc = m.base.net->config();
-  rc.num_classes = static_cast<int>(m.classes.size());
-  w.meta.architecture = rc.arch;
-  w.meta.model = rc.to_json();
+  w.meta.architecture = m.base.net->architecture();
+  w.meta.model = m.base.net->options();
+  w.meta.model["num_classes"] = static_cast<int>(m.classes.size());
   w.meta.preprocessing = m.preprocessing();
   w.meta.labels = m.classes;
   json base_meta = json::object();
@@ -156,14 +159,16 @@ ExportedWeights export_weights(const TrainedModel& m) {
                      {"base_metadata", base_meta},
                      {"training", to_json(m.cfg)}};
   // The backbone's tensors (with the checkpoint's statistics and layers), its
-  // own 1000-class fc replaced by the trained head, in state_dict order.
+  // own 1000-class head replaced by the trained one, in state_dict order (the
+  // head is the last module of every network here).
+  const std::string prefix = m.model->head_name() + ".";
   std::map<std::string, Tensor> head;
-  for (auto& [n, t] : m.model->head_module().named_parameters()) head["fc." + n] = t;
+  for (auto& [n, t] : m.model->head_module().named_parameters()) head[prefix + n] = t;
   for (auto& [n, t] : m.base.net->state_dict()) {
-    if (n.rfind("fc.", 0) == 0) continue;
+    if (n.rfind(prefix, 0) == 0) continue;
     w.tensors.emplace_back(n, t.to(Device::CPU).detach().clone());
   }
-  for (const char* n : {"fc.weight", "fc.bias"}) {
+  for (const std::string& n : {prefix + "weight", prefix + "bias"}) {
     auto it = head.find(n);
     SN_CHECK(it != head.end(), "the trained head has no ", n);
     w.tensors.emplace_back(n, it->second.to(Device::CPU).detach().clone());
@@ -171,13 +176,12 @@ ExportedWeights export_weights(const TrainedModel& m) {
   return w;
 }
 
-std::shared_ptr<models::ResNet> to_resnet(const ExportedWeights& w) {
-  const auto cfg = models::ResNetConfig::from_json(w.meta.architecture, w.meta.model);
+std::shared_ptr<models::Classifier> to_classifier(const ExportedWeights& w) {
   Rng rng(0);
-  std::shared_ptr<models::ResNet> net;
+  std::shared_ptr<models::Classifier> net;
   {
     const nn::SkipInit skip;  // every tensor is loaded below
-    net = std::make_shared<models::ResNet>(cfg, rng);
+    net = models::make_classifier(w.meta.architecture, w.meta.model, rng);
   }
   std::map<std::string, Tensor> state(w.tensors.begin(), w.tensors.end());
   net->load_state_dict(state);

@@ -52,17 +52,18 @@ struct ChosenEpoch {
 };
 ChosenEpoch choose_epoch(const std::string& run_dir, const std::string& epoch);
 
-// The trained network as one self-contained ResNet weight file: the backbone
-// (with the checkpoint's batch-norm statistics and fine-tuned layers), the
-// trained head as its `fc`, the class names and the test preprocessing;
-// torchvision's names, so any ResNet reader loads it.
+// The trained network as one self-contained weight file: the backbone (with
+// the checkpoint's batch-norm statistics and fine-tuned layers), the trained
+// head in its own classifier's place (`fc`, `classifier.6`, `classifier.1`),
+// the class names and the test preprocessing; torchvision's names, so any
+// reader of that architecture loads it.
 struct ExportedWeights {
   io::WeightMeta meta;
   nn::NamedTensors tensors;  // state_dict order
 };
 ExportedWeights export_weights(const TrainedModel& m);
 
-// The same as a models::ResNet in inference mode (CPU), e.g. for ONNX export or a summary.
-std::shared_ptr<models::ResNet> to_resnet(const ExportedWeights& w);
+// The same as a network in inference mode (CPU), e.g. for ONNX export or a summary.
+std::shared_ptr<models::Classifier> to_classifier(const ExportedWeights& w);
 
 }  // namespace sn::train

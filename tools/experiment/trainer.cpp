@@ -171,8 +171,9 @@ class Run {
   // The textbook's check of what trains: "parameters: 4,098 trainable of 23,512,130".
   std::string parameter_counts() const {
     int64_t total = 0, trainable = 0;
+    const std::string own_head = model_->head_name() + ".";
     for (const auto& [n, t] : model_->backbone().named_parameters())
-      if (n.rfind("fc.", 0) != 0) total += t.numel();  // the backbone's own classifier is not part of the model
+      if (n.rfind(own_head, 0) != 0) total += t.numel();  // the backbone's own classifier is not part of the model
     for (const auto& [n, t] : model_->head_module().named_parameters()) total += t.numel();
     for (const auto& [n, t] : model_->trainable()) trainable += t.numel();
     return "parameters: " + models::with_commas(trainable) + " trainable of " + models::with_commas(total) +

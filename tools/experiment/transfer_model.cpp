@@ -19,7 +19,8 @@ TransferModel::TransferModel(std::shared_ptr<models::FeatureExtractor> backbone,
       features_(backbone_->num_features()),
       classes_(classes) {
   for (const auto& s : stages_)
-    SN_CHECK(net_->submodule(s), "the backbone names a feature stage '", s, "' it has no module for");
+    SN_CHECK(net_->submodule(s) || models::is_functional_stage(s), "the backbone names a feature stage '", s,
+             "' it has no module for");
   for (const auto& l : cfg.train_layers)
     SN_USER_CHECK(l == head_name_ || std::find(stages_.begin(), stages_.end(), l) != stages_.end(),
                   "--train-layers: the backbone has no feature stage '", l, "'");
@@ -58,9 +59,9 @@ Tensor TransferModel::features(const Tensor& x) {
   Tensor h = x;
   {
     NoGradGuard frozen;  // the frozen prefix: no graph
-    for (size_t i = 0; i < first_trained_stage_; ++i) h = net_->submodule(stages_[i])->forward(h);
+    for (size_t i = 0; i < first_trained_stage_; ++i) h = models::run_feature_stage(*net_, stages_[i], h);
   }
-  for (size_t i = first_trained_stage_; i < stages_.size(); ++i) h = net_->submodule(stages_[i])->forward(h);
+  for (size_t i = first_trained_stage_; i < stages_.size(); ++i) h = models::run_feature_stage(*net_, stages_[i], h);
   return flatten(h, 1);
 }
 

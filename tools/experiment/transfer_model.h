@@ -4,10 +4,20 @@
 // names its feature stages and its head. It keeps its own 1000-class head (it is
 // simply not run); the new head Linear(features, classes) takes the old head's
 // name in checkpoints ("fc" for a ResNet, as in the textbook's
-// `model.fc = nn.Linear(...)`). The forward pass walks the backbone's stages
-// (a ResNet's: conv1 bn1 relu maxpool layer1 layer2 layer3 layer4 avgpool) ->
-// flatten -> head, and runs the frozen stages before the first trained one
-// under NoGradGuard: no graph, no saved activations, as cheap as inference.
+// `model.fc = nn.Linear(...)`; "classifier.6" for VGG-16, "classifier.1" for
+// MobileNetV2). The forward pass walks the backbone's stages (a ResNet's:
+// conv1 bn1 relu maxpool layer1 layer2 layer3 layer4 avgpool; VGG-16's run up
+// to classifier.5, MobileNetV2's up to classifier.0, with the flatten or
+// pooling steps between, models/feature_extractor.h) -> flatten -> head, and
+// runs the frozen stages before the first trained one under NoGradGuard: no
+// graph, no saved activations, as cheap as inference.
+//
+// Dropout in the frozen stages (VGG-16's classifier.2 and .5, MobileNetV2's
+// classifier.0) follows the module's mode, as in PyTorch: in the textbook's
+// default training phase the whole backbone is in training mode (for its
+// batch norm), so those dropouts drop; with --freeze-bn the backbone is in
+// inference mode and they pass everything through. Feature caching computes
+// the features once in inference mode, i.e. without dropout.
 #pragma once
 #include <memory>
 #include <string>
@@ -54,6 +64,7 @@ class TransferModel {
   void to(Device d);
   nn::Module& backbone() { return *net_; }
   nn::Linear& head_module() { return *head_; }
+  const std::string& head_name() const { return head_name_; }
   int num_features() const { return features_; }
   int num_classes() const { return classes_; }
 

@@ -1,7 +1,9 @@
 // `scratchnet convert --from pth|tfjs|onnx SRC --out OUT.snw`: other frameworks'
-// ResNet weights -> a scratchnet weight file (weights/FORMAT.md), in C++.
+// weights -> a scratchnet weight file (weights/FORMAT.md), in C++: torchvision
+// .pth of a ResNet, VGG-16 or MobileNetV2; a Keras ResNet-50 (TF.js); an ONNX ResNet.
 //
 //   scratchnet convert --from pth resnet18-f37072fd.pth --arch resnet18 --labels imagenet.json --out r18.snw
+//   scratchnet convert --from pth vgg16-397923af.pth --labels imagenet.json --out weights/vgg16-imagenet.snw
 //   scratchnet convert --from tfjs package/ResNet50 --labels package/assets/labels.json --out r50.snw
 //   scratchnet convert --from onnx resnet18.onnx --labels imagenet.json --out r18.snw   (models/onnx/onnx_import.h)
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
 #include "models/convert.h"
+#include "models/zoo.h"
 #include "tools/scratchnet/commands.h"
 #if SCRATCHNET_ONNX
 #include "models/onnx/onnx_import.h"
@@ -65,7 +68,7 @@ int run_convert(const Options& o) {
 
   // Read the result back as a user would: checksums, then names and shapes against the model.
   io::WeightFile check(o.out);
-  models::load_resnet(check);
+  models::load_classifier(check);
   int64_t values = 0;
   for (const auto& t : check.tensors()) values += sn::numel(t.shape);
   for (const auto& n : c.notes) std::printf("note: %s\n", n.c_str());
@@ -77,15 +80,15 @@ int run_convert(const Options& o) {
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("convert", "Convert a PyTorch .pth, a TF.js Keras or an ONNX ResNet into a .snw weight file");
+  auto* cmd = app.add_subcommand("convert", "Convert a PyTorch .pth (ResNet, VGG-16, MobileNetV2), a TF.js Keras or an ONNX ResNet into a .snw weight file");
   auto o = std::make_shared<Options>();
   cmd->add_option("--from", o->from, "source format")->required()->check(CLI::IsMember({"pth", "tfjs", "onnx"}));
   cmd->add_option("src", o->src, "the .pth file, the TF.js model.json / its directory, or the .onnx file")->required();
   cmd->add_option("--out", o->out, "output .snw file")->required();
-  cmd->add_option("--arch", o->arch, "expected architecture (resnet18, resnet50, ...); inferred when omitted");
+  cmd->add_option("--arch", o->arch, "expected architecture (resnet18, resnet50, vgg16, mobilenet_v2, ...); inferred when omitted");
   cmd->add_option("--labels", o->labels, "class names: JSON array, or object {\"0\": name, ...}");
   cmd->add_option("--block-stride", o->block_stride, "pth only: v1.5 (torchvision) or v1")->capture_default_str();
-  cmd->add_option("--bn-eps", o->bn_eps, "pth only: batch-norm epsilon")->capture_default_str();
+  cmd->add_option("--bn-eps", o->bn_eps, "pth only: batch-norm epsilon (ResNet, MobileNetV2)")->capture_default_str();
   cmd->add_option("--source", o->source, "provenance recorded in the header (e.g. a package name and version)");
   cmd->add_option("--license", o->license, "license of the weights, recorded in the header");
   cmd->callback([o] { sn::cli::run([&] { return run_convert(*o); }); });

@@ -15,6 +15,7 @@
 #include "engine/io/weight_file.h"
 #include "tools/experiment/trained_model.h"
 #include "models/resnet.h"
+#include "models/zoo.h"
 #include "tools/scratchnet/commands.h"
 #if SCRATCHNET_ONNX
 #include "models/onnx/onnx_export.h"
@@ -37,10 +38,12 @@ int run_export(const Options& o) {
   const train::ExportedWeights w = train::export_weights(m);
   if (format == "snw") {
     io::write_weight_file(o.out, w.meta, w.tensors);
-    models::load_resnet(io::WeightFile(o.out));  // read back as a user would: checksums, names, shapes
+    models::load_classifier(io::WeightFile(o.out));  // read back as a user would: checksums, names, shapes
   } else {
 #if SCRATCHNET_ONNX
-    models::write_onnx(o.out, *train::to_resnet(w), w.meta);
+    const auto resnet = std::dynamic_pointer_cast<models::ResNet>(train::to_classifier(w));
+    SN_USER_CHECK(resnet, "ONNX export writes ResNets only; a ", w.meta.architecture, " exports as .snw");
+    models::write_onnx(o.out, *resnet, w.meta);
 #else
     SN_FAIL("this scratchnet was built without ONNX support: install Debian's libonnx-dev "
             "(tools/install-deps.sh does) and build again");

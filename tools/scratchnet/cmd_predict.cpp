@@ -1,4 +1,4 @@
-// `scratchnet predict [--model resnet50|resnet18] [--weights FILE] [--json] IMAGE...`:
+// `scratchnet predict [--model resnet50|resnet18|vgg16|mobilenet_v2] [--weights FILE] [--json] IMAGE...`:
 // the top-5 classes of each image (ImageNet's by default), with the evaluation
 // preprocessing (shorter side to 256, center crop 224) and the normalization
 // recorded in the weight file. Without --weights, resnet50 uses the converted
@@ -22,6 +22,7 @@
 #include "models/preprocess.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
+#include "models/zoo.h"
 #include "tools/scratchnet/classify.h"
 #include "tools/scratchnet/backend_options.h"
 #include "tools/scratchnet/commands.h"
@@ -45,7 +46,7 @@ int run_predict(const Options& o) {
   const io::WeightFile file(path);
   SN_USER_CHECK(!o.model_given || file.meta().architecture == o.model, path, " holds a ", file.meta().architecture,
                 " but --model ", o.model, " was given");
-  auto model = models::load_resnet(file);
+  auto model = models::load_classifier(file);
   model->eval();
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
   model->to(device);
@@ -53,9 +54,12 @@ int run_predict(const Options& o) {
   // bfloat16 with --precision bf16); on a GPU the module's own forward.
   const bool bf16 = o.precision == "bf16";
   SN_USER_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
+  SN_USER_CHECK(!bf16 || std::dynamic_pointer_cast<models::ResNet>(model), "--precision bf16 runs on the fused ResNet "
+                "path only; a ", file.meta().architecture, " predicts in fp32");
   std::shared_ptr<models::FusedResNet> fused;
   if (device == Device::CPU)
-    fused = std::make_shared<models::FusedResNet>(*model, models::FusedResNet::BatchNorm::Folded,
+    if (const auto resnet = std::dynamic_pointer_cast<models::ResNet>(model))
+      fused = std::make_shared<models::FusedResNet>(*resnet, models::FusedResNet::BatchNorm::Folded,
                                                   bf16 ? models::FusedResNet::Precision::BF16
                                                        : models::FusedResNet::Precision::F32);
 
@@ -109,8 +113,8 @@ static sn::cli::Register reg([](CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Classify images: top-5 ImageNet classes (ResNet-50 weights fetched on "
                                   "first use), or a training run's classes with --run");
   auto o = std::make_shared<Options>();
-  auto* model = cmd->add_option("--model", o->model, "resnet50 (default) or resnet18")
-                    ->check(CLI::IsMember({"resnet50", "resnet18"}));
+  auto* model = cmd->add_option("--model", o->model, "resnet50 (default), resnet18, vgg16 or mobilenet_v2")
+                    ->check(CLI::IsMember({"resnet50", "resnet18", "vgg16", "mobilenet_v2"}));
   auto* weights = cmd->add_option("--weights", o->weights, "a .snw weight file (default: weights/<model>-imagenet.snw)");
   auto* run = cmd->add_option("--run", o->run, "a run directory of `scratchnet train`: classify with what it trained");
   auto* epoch = cmd->add_option("--epoch", o->epoch, "with --run: best (from eval.json), last, or an epoch number")

@@ -15,7 +15,7 @@ namespace {
 
 struct Options {
   sn::train::TrainConfig cfg;
-  std::string resume, train_layers = "fc";
+  std::string resume, train_layers;
   bool no_normalize = false, no_augment = false;
 };
 
@@ -34,12 +34,12 @@ std::vector<std::string> split_commas(const std::string& s) {
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a new classifier head on a pretrained ResNet (transfer learning)");
+  auto* cmd = app.add_subcommand("train", "Train a new classifier head on a pretrained network (transfer learning)");
   auto o = std::make_shared<Options>();
   auto& c = o->cfg;
   auto* data = cmd->add_option("--data", c.data, "data folder with train/<class>/ and test/<class>/");
   auto* out = cmd->add_option("--out", c.out, "run directory to create (checkpoints, metrics, report)");
-  cmd->add_option("--model", c.model, "backbone architecture")->check(CLI::IsMember({"resnet50", "resnet18"}))
+  cmd->add_option("--model", c.model, "backbone architecture")->check(CLI::IsMember(sn::train::train_models()))
       ->capture_default_str();
   cmd->add_option("--weights", c.weights, "base weights (.snw); default: the converted ImageNet weights");
   auto* epochs = cmd->add_option("--epochs", c.epochs, "number of epochs")->capture_default_str();
@@ -63,8 +63,9 @@ static sn::cli::Register reg([](CLI::App& app) {
                   "the head, loss and Adam stay fp32)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
-  cmd->add_option("--train-layers", o->train_layers, "layers to train, e.g. layer4,fc (fine-tuning)")
-      ->capture_default_str();
+  cmd->add_option("--train-layers", o->train_layers, "layers to train, the head included, e.g. layer4,fc or "
+                  "features.18,classifier.1 (fine-tuning); default: the new head alone (fc, or classifier.6 for vgg16, "
+                  "classifier.1 for mobilenet_v2)");
   cmd->add_option("--resume", o->resume, "continue RUN_DIR from its last complete checkpoint");
   cmd->add_flag("--quiet", c.quiet, "print nothing but errors");
   // For tests: tiny images make tiny trainings.

@@ -36,7 +36,8 @@ BF16_ENGINES = ["scratchnet-bf16", "torch-bf16"]  # --bf16: scratchnet bf16 and 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="resnet18,resnet50", help="comma-separated")
+    ap.add_argument("--models", default="resnet18,resnet50",
+                    help="comma-separated: resnet18, resnet50, vgg16, mobilenet_v2 (prepare.py)")
     ap.add_argument("--batches", default="1,32", help="comma-separated batch sizes")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="every engine (default: all cores)")
     ap.add_argument("--engines", default=",".join(ENGINES), help="timed engines; torch-eager always gives the reference")

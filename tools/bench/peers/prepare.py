@@ -5,6 +5,8 @@
 - resnet18: torchvision's ResNet-18 with random weights from a fixed seed (ImageNet ResNet-18 weights
   cannot be downloaded here), batch-norm statistics drawn around their defaults so that folding them is
   not a no-op; saved as a .pth and converted by `scratchnet convert --from pth`.
+- vgg16, mobilenet_v2: torchvision's VGG-16 and MobileNetV2 the same way (random weights from a fixed seed;
+  MobileNetV2's batch-norm statistics randomized as ResNet-18's; VGG-16 has no batch norm).
 
 Every engine reads the same .snw: scratchnet directly, PyTorch through tools/reference/experiment_torch.py's
 reader, ONNX Runtime through an ONNX file exported from that PyTorch model (torch.onnx.export, opset 13, one
@@ -36,13 +38,13 @@ def sha256(path):
     return h.hexdigest()
 
 
-def make_resnet18(cache, scratchnet):
-    """Random-weight ResNet-18 (.pth from a fixed seed, converted to .snw); returns the .snw path."""
-    snw = os.path.join(cache, f"resnet18-seed{RESNET18_SEED}.snw")
+def make_random(cache, scratchnet, name="resnet18"):
+    """Random-weight torchvision `name` (.pth from a fixed seed, converted to .snw); returns the .snw path."""
+    snw = os.path.join(cache, f"{name}-seed{RESNET18_SEED}.snw")
     if os.path.exists(snw):
         return snw
     torch.manual_seed(RESNET18_SEED)
-    model = torchvision.models.resnet18(weights=None)
+    model = getattr(torchvision.models, name)(weights=None)
     g = torch.Generator().manual_seed(RESNET18_SEED + 1)
     with torch.no_grad():
         for m in model.modules():
@@ -53,8 +55,8 @@ def make_resnet18(cache, scratchnet):
                 m.bias.copy_(torch.rand(m.bias.shape, generator=g) * 0.2 - 0.1)
     pth = snw[:-4] + ".pth"
     torch.save(model.state_dict(), pth)
-    cmd = [scratchnet, "convert", "--from", "pth", pth, "--arch", "resnet18", "--out", snw + ".tmp",
-           "--source", f"random weights: torchvision resnet18, torch.manual_seed({RESNET18_SEED}), "
+    cmd = [scratchnet, "convert", "--from", "pth", pth, "--arch", name, "--out", snw + ".tmp",
+           "--source", f"random weights: torchvision {name}, torch.manual_seed({RESNET18_SEED}), "
                        "batch-norm statistics randomized (tools/bench/peers/prepare.py)"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -64,12 +66,29 @@ def make_resnet18(cache, scratchnet):
     return snw
 
 
+# The classifier a transfer head replaces (models/zoo.h): what head 'features' drops.
+HEADS = {"vgg16": ("classifier", 6), "mobilenet_v2": ("classifier", 1)}
+
+
 def torch_model(snw, head="logits"):
-    """The PyTorch model of a .snw in eval mode; head 'features' drops fc (output: avgpool, flattened)."""
+    """The PyTorch model of a .snw in eval mode; head 'features' drops the last classifier (fc; VGG-16's
+    classifier.6, MobileNetV2's classifier.1), as the experiment's transfer model does."""
     header, tensors = read_snw(snw)
-    model = build_resnet(header, tensors).eval()
+    arch = header["architecture"]
+    if arch not in HEADS:
+        model = build_resnet(header, tensors).eval()
+        if head == "features":
+            model.fc = nn.Identity()
+        return model
+    seq, index = HEADS[arch]
+    model = getattr(torchvision.models, arch)(weights=None, num_classes=tensors[f"{seq}.{index}.weight"].shape[0])
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit(f"{snw} does not match torchvision {arch}: missing {missing}, unexpected {unexpected}")
+    model.eval()
     if head == "features":
-        model.fc = nn.Identity()
+        getattr(model, seq)[index] = nn.Identity()
     return model
 
 
@@ -124,10 +143,10 @@ def prepare(plan, cache, scratchnet, resnet50_snw):
             snw = resnet50_snw
             if not os.path.exists(snw):
                 sys.exit(f"prepare: {snw} is missing (tools/fetch-weights.sh makes it)")
-        elif name == "resnet18":
-            snw = make_resnet18(cache, scratchnet)
+        elif name in ("resnet18", "vgg16", "mobilenet_v2"):
+            snw = make_random(cache, scratchnet, name)
         else:
-            sys.exit(f"prepare: unknown model {name} (resnet18 or resnet50)")
+            sys.exit(f"prepare: unknown model {name} (resnet18, resnet50, vgg16 or mobilenet_v2)")
         sha = sha256(snw)
         entry = {"snw": snw, "snw_sha256": sha, "flops": {}, "onnx": {}}
         for head, batches in heads.items():
