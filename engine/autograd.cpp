@@ -46,8 +46,9 @@ static std::vector<std::shared_ptr<TensorImpl>> topological_order(const std::sha
 }
 
 void Tensor::backward(const Tensor& grad_output) const {
-  SN_CHECK(requires_grad(), "backward() on a tensor that does not require grad (was it made under NoGradGuard, "
-                            "or from frozen inputs only?)");
+  SN_CHECK(requires_grad(),
+           "backward() on a tensor that does not require grad (was it made under NoGradGuard, "
+           "or from frozen inputs only?)");
   Tensor seed = grad_output;
   if (!seed.defined()) {
     SN_CHECK(numel() == 1, "backward() without a gradient needs a scalar, got ", to_string(shape()));
@@ -60,7 +61,7 @@ void Tensor::backward(const Tensor& grad_output) const {
   Tensor(impl_ptr()).accumulate_grad(seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const auto& impl = *it;
-    if (!impl->grad_fn) continue;  // a leaf: keeps its accumulated grad
+    if (!impl->grad_fn) continue;                           // a leaf: keeps its accumulated grad
     std::shared_ptr<Node> node = std::move(impl->grad_fn);  // free the graph as we go
     Tensor out(impl);
     if (impl->grad) node->backward(out, Tensor(impl->grad));

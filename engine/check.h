@@ -45,19 +45,18 @@ std::string concat(const Args&... args) {
 
 }  // namespace sn
 
-#define SN_CHECK(cond, ...)                                                              \
-  do {                                                                                   \
-    if (!(cond)) ::sn::detail::throw_error(__FILE__, __LINE__, #cond,                     \
-                                           ::sn::detail::concat(__VA_ARGS__));       \
+#define SN_CHECK(cond, ...)                                                                               \
+  do {                                                                                                    \
+    if (!(cond)) ::sn::detail::throw_error(__FILE__, __LINE__, #cond, ::sn::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 // SN_FAIL(msg...) always throws; for unreachable branches and unsupported cases.
 #define SN_FAIL(...) ::sn::detail::throw_error(__FILE__, __LINE__, nullptr, ::sn::detail::concat(__VA_ARGS__))
 
 // SN_USER_CHECK(cond, msg...): a check of user input; the message alone, no source location.
-#define SN_USER_CHECK(cond, ...)                                                         \
-  do {                                                                                   \
-    if (!(cond)) ::sn::detail::throw_user_error(::sn::detail::concat(__VA_ARGS__));      \
+#define SN_USER_CHECK(cond, ...)                                                    \
+  do {                                                                              \
+    if (!(cond)) ::sn::detail::throw_user_error(::sn::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 // SN_USER_FAIL(msg...) always throws a UserError.

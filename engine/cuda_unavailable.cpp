@@ -2,13 +2,15 @@
 // point fails with one clear message instead of a link error or a crash.
 #include "engine/check.h"
 #include "engine/memory_stats.h"
-#include "engine/storage.h"
 #include "engine/staging.h"
+#include "engine/storage.h"
 
 namespace sn {
 
 bool cuda_available() { return false; }
-std::string cuda_unavailable_reason() { return "scratchnet was built without CUDA (configure with -DSCRATCHNET_CUDA=ON)"; }
+std::string cuda_unavailable_reason() {
+  return "scratchnet was built without CUDA (configure with -DSCRATCHNET_CUDA=ON)";
+}
 bool device_memory_stats(DeviceMemoryStats*) { return false; }
 
 namespace cuda {

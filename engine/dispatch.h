@@ -17,9 +17,9 @@
     }                                       \
   } while (0)
 #else
-#define SN_DISPATCH(t, cpu_call, cuda_call)                                  \
-  do {                                                                       \
+#define SN_DISPATCH(t, cpu_call, cuda_call)                                 \
+  do {                                                                      \
     SN_CHECK(!(t).is_cuda(), "a CUDA tensor reached a build without CUDA"); \
-    cpu_call;                                                                \
+    cpu_call;                                                               \
   } while (0)
 #endif

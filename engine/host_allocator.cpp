@@ -11,7 +11,7 @@
 namespace sn {
 
 namespace {
-constexpr size_t kAlignment = 64;          // one cache line, one AVX-512 vector
+constexpr size_t kAlignment = 64;                // one cache line, one AVX-512 vector
 constexpr size_t kMinCached = size_t(64) << 10;  // see host_allocator.h
 
 // Size class: the next of 4 steps per power of two (1, 1.25, 1.5, 1.75) x 2^k.

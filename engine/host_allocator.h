@@ -18,8 +18,8 @@
 
 namespace sn {
 
-void* host_alloc(size_t bytes);            // never null: throws sn::Error when out of memory
-void host_free(void* p, size_t bytes);     // bytes as passed to host_alloc
+void* host_alloc(size_t bytes);         // never null: throws sn::Error when out of memory
+void host_free(void* p, size_t bytes);  // bytes as passed to host_alloc
 
 struct HostCacheStats {
   size_t cached_bytes = 0;  // held in the cache, not in use

@@ -6,8 +6,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/parallel.h"
 #include "engine/device.h"
+#include "engine/parallel.h"
 
 namespace sn {
 

@@ -10,11 +10,11 @@ struct MachineInfo {
   std::string cpu;         // /proc/cpuinfo "model name" ("AMD EPYC ..."; often generic under a hypervisor)
   std::string cpu_family;  // its "cpu family" and "model" numbers (family 26 is Zen 5)
   std::string cpu_model;
-  int logical_cpus = 0;    // what the OS offers (std::thread::hardware_concurrency)
-  double memory_gb = 0;    // MemTotal
-  std::string os;          // /etc/os-release PRETTY_NAME
-  std::string compiler;    // "GCC 12.2.0"
-  std::string simd;        // the widest vector ISA this library was compiled for
+  int logical_cpus = 0;  // what the OS offers (std::thread::hardware_concurrency)
+  double memory_gb = 0;  // MemTotal
+  std::string os;        // /etc/os-release PRETTY_NAME
+  std::string compiler;  // "GCC 12.2.0"
+  std::string simd;      // the widest vector ISA this library was compiled for
   std::string hostname;
 };
 MachineInfo machine_info();

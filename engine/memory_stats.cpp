@@ -1,9 +1,9 @@
 #include "engine/memory_stats.h"
 
-#include <algorithm>
-#include <cstdio>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cstdio>
 
 namespace sn {
 

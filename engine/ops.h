@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "engine/kernel_shapes.h"  // Conv2dShape, Pool2dShape
-#include "engine/random.h"  // Rng (dropout)
+#include "engine/random.h"         // Rng (dropout)
 #include "engine/tensor.h"
 
 namespace sn {
@@ -28,7 +28,7 @@ Tensor scale(const Tensor& x, float s);        // x * s
 void add_(Tensor& a, const Tensor& b);         // a += b, in place, never recorded
 
 // ---- shape --------------------------------------------------------------------
-Tensor reshape(const Tensor& x, const Shape& shape);  // differentiable view
+Tensor reshape(const Tensor& x, const Shape& shape);     // differentiable view
 Tensor flatten(const Tensor& x, int64_t start_dim = 1);  // (N,C,H,W) -> (N, C*H*W)
 
 // ---- convolution --------------------------------------------------------------
@@ -48,8 +48,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dP
 // statistics (biased variance) and updates running_mean/running_var in place
 // with `momentum` and the *unbiased* variance, as PyTorch does. In eval, uses
 // the running statistics. weight/bias may be undefined (affine=False).
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean, Tensor& running_var,
+                  bool training, float momentum = 0.1f, float eps = 1e-5f);
 
 // ---- pooling ------------------------------------------------------------------
 // (N,C,H,W) -> (N,C,P,Q); padding counts as -infinity.

@@ -37,13 +37,15 @@ int64_t Rng::randint(int64_t lo, int64_t hi) {
   // Rejection sampling removes the modulo bias.
   const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
   uint64_t r;
-  do r = next_u64(); while (r >= limit);
+  do r = next_u64();
+  while (r >= limit);
   return lo + static_cast<int64_t>(r % range);
 }
 
 double Rng::normal() {
   double u1;
-  do u1 = uniform(); while (u1 <= 0.0);
+  do u1 = uniform();
+  while (u1 <= 0.0);
   const double u2 = uniform();
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
 }

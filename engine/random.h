@@ -16,11 +16,11 @@ class Rng {
   void seed_with(uint64_t seed);
 
   uint64_t next_u64();
-  double uniform();                          // [0, 1), 53 random bits
+  double uniform();  // [0, 1), 53 random bits
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int64_t randint(int64_t lo, int64_t hi);   // uniform integer in [lo, hi], unbiased
-  double normal();                           // N(0, 1), Box-Muller
-  Rng split();                               // an independent child stream (e.g. one per worker or sample)
+  int64_t randint(int64_t lo, int64_t hi);  // uniform integer in [lo, hi], unbiased
+  double normal();                          // N(0, 1), Box-Muller
+  Rng split();                              // an independent child stream (e.g. one per worker or sample)
 
   using State = std::array<uint64_t, 4>;
   State state() const { return s_; }

@@ -20,14 +20,18 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 
 Storage::~Storage() {
   if (!data_) return;
-  if (device_ == Device::CPU) host_free(data_, bytes_);
-  else cuda::device_free(data_, bytes_);
+  if (device_ == Device::CPU)
+    host_free(data_, bytes_);
+  else
+    cuda::device_free(data_, bytes_);
 }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
-  if (dst_device == Device::CPU && src_device == Device::CPU) std::memcpy(dst, src, bytes);
-  else cuda::copy(dst, dst_device, src, src_device, bytes);
+  if (dst_device == Device::CPU && src_device == Device::CPU)
+    std::memcpy(dst, src, bytes);
+  else
+    cuda::copy(dst, dst_device, src, src_device, bytes);
 }
 
 std::string to_string(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }

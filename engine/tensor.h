@@ -43,7 +43,7 @@ class Tensor {
   static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
   static Tensor ones(const Shape& shape, Device device = Device::CPU) { return full(shape, 1.f, device); }
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape, Device device = Device::CPU);
-  static Tensor randn(const Shape& shape, Rng& rng, float stddev = 1.f);           // N(0, stddev^2), CPU
+  static Tensor randn(const Shape& shape, Rng& rng, float stddev = 1.f);                // N(0, stddev^2), CPU
   static Tensor uniform(const Shape& shape, Rng& rng, float lo = 0.f, float hi = 1.f);  // U[lo, hi), CPU
 
   // ---- metadata -------------------------------------------------------------
@@ -67,23 +67,23 @@ class Tensor {
   float at(std::initializer_list<int64_t> index) const;
 
   // ---- copies and views (no autograd: see ops.h for differentiable reshape) --
-  Tensor clone() const;                 // deep copy, same device, no grad history
-  Tensor to(Device device) const;       // copy to a device (returns *this if already there)
-  Tensor view(const Shape& shape) const;          // same storage, new shape (numel must match); -1 infers one dim
-  Tensor slice(int64_t begin, int64_t end) const; // rows [begin, end) of dim 0, same storage
-  void copy_(const Tensor& src);        // copy values from src (same numel), any devices
+  Tensor clone() const;                            // deep copy, same device, no grad history
+  Tensor to(Device device) const;                  // copy to a device (returns *this if already there)
+  Tensor view(const Shape& shape) const;           // same storage, new shape (numel must match); -1 infers one dim
+  Tensor slice(int64_t begin, int64_t end) const;  // rows [begin, end) of dim 0, same storage
+  void copy_(const Tensor& src);                   // copy values from src (same numel), any devices
   void fill_(float value);
   void zero_();
 
   // ---- autograd -------------------------------------------------------------
   bool requires_grad() const { return impl_->requires_grad; }
-  Tensor& set_requires_grad(bool on);   // only on leaves
-  Tensor grad() const;                  // undefined until a backward pass reached it
-  void zero_grad() const;                   // drops the accumulated gradient
+  Tensor& set_requires_grad(bool on);           // only on leaves
+  Tensor grad() const;                          // undefined until a backward pass reached it
+  void zero_grad() const;                       // drops the accumulated gradient
   void accumulate_grad(const Tensor& g) const;  // grad += g (first call: g itself if unshared, else a copy)
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  Tensor detach() const;                // shares data, no history, requires_grad false
+  Tensor detach() const;  // shares data, no history, requires_grad false
   // Reverse-mode pass from this tensor. Without an argument it must be a scalar
   // (seed 1). Frees the graph behind it as it goes, as PyTorch does.
   void backward(const Tensor& grad_output = Tensor()) const;

@@ -34,8 +34,8 @@ void adam_step(float* param, const float* grad, float* exp_avg, float* exp_avg_s
   if (n == 0) return;
   const double bc1 = 1.0 - std::pow(h.beta1, double(h.step));
   const double bc2 = 1.0 - std::pow(h.beta2, double(h.step));
-  const AdamConsts k{float(h.beta1),       float(h.beta2), float(1.0 - h.beta1), float(1.0 - h.beta2),
-                     float(h.eps),         float(h.weight_decay), float(h.lr / bc1), float(std::sqrt(bc2))};
+  const AdamConsts k{float(h.beta1), float(h.beta2),        float(1.0 - h.beta1), float(1.0 - h.beta2),
+                     float(h.eps),   float(h.weight_decay), float(h.lr / bc1),    float(std::sqrt(bc2))};
   adam_kernel<<<blocks_for(n), kBlock, 0, current_stream()>>>(param, grad, exp_avg, exp_avg_sq, n, k);
   SN_CUDA_CHECK_LAUNCH();
 }

@@ -10,7 +10,9 @@ namespace sn::cuda {
 namespace {
 // Output index i's bin over `in` inputs: [begin, end), as engine/cpu/adaptive_pool.h.
 __device__ __forceinline__ int64_t bin_begin(int64_t i, int64_t in, int64_t out) { return i * in / out; }
-__device__ __forceinline__ int64_t bin_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+__device__ __forceinline__ int64_t bin_end(int64_t i, int64_t in, int64_t out) {
+  return ((i + 1) * in + out - 1) / out;
+}
 
 __global__ void adaptive_avg_forward_kernel(AdaptivePool2dShape s, const float* x, float* y) {
   SN_GRID_STRIDE_LOOP(i, s.N * s.C * s.P * s.Q) {

@@ -27,13 +27,13 @@
 namespace sn::cuda {
 
 struct MemoryStats {
-  size_t in_use = 0;        // bytes of live blocks (rounded to their size class; exact without the cache)
-  size_t requested = 0;     // bytes the live allocations asked for
-  size_t cached = 0;        // bytes in the free lists, kept for reuse
-  size_t reserved = 0;      // in_use + cached: everything held from cudaMalloc
-  size_t peak_in_use = 0;   // largest in_use since start or reset_peak_memory_stats()
-  uint64_t allocations = 0;   // calls to allocate()
-  uint64_t cache_hits = 0;    // of those, served from a free list
+  size_t in_use = 0;            // bytes of live blocks (rounded to their size class; exact without the cache)
+  size_t requested = 0;         // bytes the live allocations asked for
+  size_t cached = 0;            // bytes in the free lists, kept for reuse
+  size_t reserved = 0;          // in_use + cached: everything held from cudaMalloc
+  size_t peak_in_use = 0;       // largest in_use since start or reset_peak_memory_stats()
+  uint64_t allocations = 0;     // calls to allocate()
+  uint64_t cache_hits = 0;      // of those, served from a free list
   uint64_t device_mallocs = 0;  // cudaMalloc calls
 };
 
@@ -85,7 +85,10 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   void* get() const { return p_; }
-  template <typename T> T* as() const { return static_cast<T*>(p_); }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
   size_t bytes() const { return bytes_; }
 
  private:

@@ -24,7 +24,7 @@ namespace sn::cuda {
 namespace {
 
 constexpr int kStatBlock = 256;
-constexpr int64_t kMinPerBlock = 2048;  // values per statistics block, at least (8 per thread)
+constexpr int64_t kMinPerBlock = 2048;   // values per statistics block, at least (8 per thread)
 constexpr int64_t kTargetBlocks = 1024;  // enough to fill any current GPU (132 SMs x 8 blocks)
 constexpr int64_t kMaxSplits = 64;
 constexpr int kPerThread = 8;  // elementwise passes: at least this many elements per thread (one cursor set-up)
@@ -40,7 +40,7 @@ int64_t splits_for(int64_t C, int64_t M) {
 // where value j is plane n = j / HW, offset hw = j % HW: element (n*C + c)*HW + hw.
 // One division when set up; each step is additions only.
 struct ChannelCursor {
-  int64_t j, end, offset, hw;  // offset: of value j in x
+  int64_t j, end, offset, hw;                    // offset: of value j in x
   int64_t step, step_offset, step_hw, HW, wrap;  // wrap: offset change when hw passes HW
 
   __device__ ChannelCursor(int64_t c, int64_t C, int64_t HW_, int64_t start, int64_t end_, int64_t step_)
@@ -163,7 +163,7 @@ struct ElementCursor {
   }
 };
 
-#define SN_ELEMENT_LOOP(it, total, C, HW)                                                                       \
+#define SN_ELEMENT_LOOP(it, total, C, HW)                                                                        \
   for (ElementCursor it(blockIdx.x * (int64_t)blockDim.x + threadIdx.x, (int64_t)gridDim.x * blockDim.x, C, HW); \
        it.i < (total); it.next((int64_t)gridDim.x * blockDim.x))
 
@@ -250,8 +250,8 @@ void check_sizes(const char* what, int64_t N, int64_t C, int64_t HW) {
 
 }  // namespace
 
-void batch_norm_eval_stats(int64_t C, const float* running_mean, const float* running_var, float eps,
-                           float* save_mean, float* save_invstd) {
+void batch_norm_eval_stats(int64_t C, const float* running_mean, const float* running_var, float eps, float* save_mean,
+                           float* save_invstd) {
   eval_stats_kernel<<<blocks_for(C), kBlock, 0, current_stream()>>>(C, running_mean, running_var, eps, save_mean,
                                                                     save_invstd);
   SN_CUDA_CHECK_LAUNCH();

@@ -23,7 +23,7 @@ void batch_norm_backward(const BatchNormShape& s, const float* x, const float* d
                          float* dweight, float* dbias);
 // Only the per-channel part of the eval forward: save_mean = running_mean,
 // save_invstd = 1/sqrt(running_var + eps). The cuDNN path uses it too.
-void batch_norm_eval_stats(int64_t C, const float* running_mean, const float* running_var, float eps,
-                           float* save_mean, float* save_invstd);
+void batch_norm_eval_stats(int64_t C, const float* running_mean, const float* running_var, float eps, float* save_mean,
+                           float* save_invstd);
 
 }  // namespace sn::cuda

@@ -82,8 +82,10 @@ constexpr int64_t kInt32Max = 0x7fffffff - (int64_t(1) << 22);
 void im2col(const Dims& d, const float* x, float* col, int64_t nb) {
   const int64_t total = d.C * d.R * d.S * nb * d.P * d.Q;
   const int64_t x_total = nb * d.C * d.H * d.W;  // the indices read, which a strided conv makes larger than total
-  if (std::max(total, x_total) <= kInt32Max) im2col_kernel<int32_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, int32_t(nb));
-  else im2col_kernel<int64_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, nb);
+  if (std::max(total, x_total) <= kInt32Max)
+    im2col_kernel<int32_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, int32_t(nb));
+  else
+    im2col_kernel<int64_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(d, x, col, nb);
   SN_CUDA_CHECK_LAUNCH();
 }
 
@@ -100,18 +102,18 @@ void col2im(const Dims& d, const float* dcol, float* dx, int64_t nb) {
 void swap01(const float* in, float* out, int64_t A, int64_t B, int64_t L, const float* bias) {
   const int64_t total = A * B * L;
   if (total <= kInt32Max)
-    swap01_kernel<int32_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(in, out, int32_t(A), int32_t(B),
-                                                                               int32_t(L), bias);
+    swap01_kernel<int32_t>
+        <<<blocks_for(total), kBlock, 0, current_stream()>>>(in, out, int32_t(A), int32_t(B), int32_t(L), bias);
   else
     swap01_kernel<int64_t><<<blocks_for(total), kBlock, 0, current_stream()>>>(in, out, A, B, L, bias);
   SN_CUDA_CHECK_LAUNCH();
 }
 
 Dims dims(const Conv2dShape& s) {
-  SN_CHECK(s.N >= 0 && s.C >= 1 && s.H >= 1 && s.W >= 1 && s.K >= 1 && s.R >= 1 && s.S >= 1 && s.stride >= 1 &&
-               s.pad >= 0,
-           "conv2d (CUDA native): bad shape N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W, " K=", s.K, " R=", s.R,
-           " S=", s.S, " stride=", s.stride, " pad=", s.pad);
+  SN_CHECK(
+      s.N >= 0 && s.C >= 1 && s.H >= 1 && s.W >= 1 && s.K >= 1 && s.R >= 1 && s.S >= 1 && s.stride >= 1 && s.pad >= 0,
+      "conv2d (CUDA native): bad shape N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W, " K=", s.K, " R=", s.R, " S=", s.S,
+      " stride=", s.stride, " pad=", s.pad);
   SN_CHECK(s.P == (s.H + 2 * s.pad - s.R) / s.stride + 1 && s.Q == (s.W + 2 * s.pad - s.S) / s.stride + 1 && s.P >= 1 &&
                s.Q >= 1,
            "conv2d (CUDA native): output ", s.P, "x", s.Q, " does not match the input and kernel");
@@ -172,8 +174,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     swap01(dy + n0 * s.K * PQ, dyT.as<float>(), nb, s.K, PQ, nullptr);
     // dw (K, CRS) (+)= dyT (K, cols) * col^T (cols, CRS); col is stored (CRS, cols). K x CRS is
     // often a few tiles and cols long (conv1 at batch 32: 64 x 147 over 401,408): split-K.
-    sgemm_split_k(false, true, s.K, CRS, cols, 1.f, dyT.as<float>(), cols, col.as<float>(), cols,
-                  n0 == 0 ? 0.f : 1.f, dw, CRS, split_k_count(s.K, CRS, cols));
+    sgemm_split_k(false, true, s.K, CRS, cols, 1.f, dyT.as<float>(), cols, col.as<float>(), cols, n0 == 0 ? 0.f : 1.f,
+                  dw, CRS, split_k_count(s.K, CRS, cols));
   }
 }
 

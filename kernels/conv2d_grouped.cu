@@ -36,8 +36,8 @@ __global__ void grouped_forward_kernel(Conv2dShape s, const float* __restrict__ 
 // x[n,c,h,v] was read by output (p,q) through tap (r,t) when h = p*stride - pad + r, i.e.
 // r = h + pad - p*stride in [0, R): the few p (and q) with that in range, for each output
 // channel k of c's group.
-__global__ void grouped_backward_input_kernel(Conv2dShape s, const float* __restrict__ dy,
-                                              const float* __restrict__ w, float* __restrict__ dx) {
+__global__ void grouped_backward_input_kernel(Conv2dShape s, const float* __restrict__ dy, const float* __restrict__ w,
+                                              float* __restrict__ dx) {
   const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups;
   SN_GRID_STRIDE_LOOP(i, s.N * s.C * s.H * s.W) {
     const int64_t v = i % s.W, h = (i / s.W) % s.H, c = (i / (s.H * s.W)) % s.C, n = i / (s.C * s.H * s.W);
@@ -54,7 +54,8 @@ __global__ void grouped_backward_input_kernel(Conv2dShape s, const float* __rest
       const float* dyk = dy + (n * s.K + k) * s.P * s.Q;
       const float* wk = w + (k * Cg + j) * s.R * s.S;
       for (int64_t p = p0; p <= p1; ++p)
-        for (int64_t q = q0; q <= q1; ++q) acc += dyk[p * s.Q + q] * wk[(hp - p * s.stride) * s.S + (vp - q * s.stride)];
+        for (int64_t q = q0; q <= q1; ++q)
+          acc += dyk[p * s.Q + q] * wk[(hp - p * s.stride) * s.S + (vp - q * s.stride)];
     }
     dx[i] = acc;
   }
@@ -62,8 +63,8 @@ __global__ void grouped_backward_input_kernel(Conv2dShape s, const float* __rest
 
 // One block per weight element (k, j, r, t): its threads stride over the N*P*Q outputs of
 // channel k in a fixed pattern, then a fixed-order block sum.
-__global__ void grouped_backward_weight_kernel(Conv2dShape s, const float* __restrict__ x,
-                                               const float* __restrict__ dy, float* __restrict__ dw) {
+__global__ void grouped_backward_weight_kernel(Conv2dShape s, const float* __restrict__ x, const float* __restrict__ dy,
+                                               float* __restrict__ dw) {
   __shared__ float scratch[32];
   const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups, RS = s.R * s.S;
   const int64_t e = blockIdx.x;  // (k, j, r, t)

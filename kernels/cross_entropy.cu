@@ -79,7 +79,7 @@ void cross_entropy_forward(int64_t N, int64_t K, const float* x, const int64_t* 
   DeviceBuffer dlabels = upload_labels(labels, N);
   DeviceBuffer row_loss(static_cast<size_t>(N) * sizeof(float));  // freed to the cache; stream order keeps it valid
   row_loss_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, dlabels.as<int64_t>(),
-                                                                                 row_loss.as<float>(), K);
+                                                                                row_loss.as<float>(), K);
   SN_CUDA_CHECK_LAUNCH();
   mean_kernel<<<1, 256, 0, current_stream()>>>(row_loss.as<float>(), loss, N);
   SN_CUDA_CHECK_LAUNCH();
@@ -89,8 +89,8 @@ void cross_entropy_backward(int64_t N, int64_t K, const float* x, const int64_t*
                             float* dx) {
   check("cross_entropy backward (CUDA)", N, K);
   DeviceBuffer dlabels = upload_labels(labels, N);
-  backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, dlabels.as<int64_t>(), grad_loss,
-                                                                                dx, N, K);
+  backward_kernel<<<static_cast<unsigned>(N), kRowBlock, 0, current_stream()>>>(x, dlabels.as<int64_t>(), grad_loss, dx,
+                                                                                N, K);
   SN_CUDA_CHECK_LAUNCH();
 }
 

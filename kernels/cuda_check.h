@@ -14,9 +14,9 @@ namespace sn::cuda {
 [[noreturn]] void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line);
 }
 
-#define SN_CUDA_CHECK(call)                                                           \
-  do {                                                                                \
-    cudaError_t sn_err_ = (call);                                                     \
+#define SN_CUDA_CHECK(call)                                                                       \
+  do {                                                                                            \
+    cudaError_t sn_err_ = (call);                                                                 \
     if (sn_err_ != cudaSuccess) ::sn::cuda::throw_cuda_error(sn_err_, #call, __FILE__, __LINE__); \
   } while (0)
 

@@ -59,8 +59,7 @@ void batch_norm_forward(const BatchNormShape& s, const float* x, const float* we
     // exponentialAverageFactor = momentum: running = (1 - momentum) * running + momentum * batch value.
     SN_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd.get(), x,
                                                           xd.get(), y, pd.get(), w.ptr, b.ptr, double(momentum),
-                                                          running_mean, running_var, e, save_mean,
-                                                          save_invstd));
+                                                          running_mean, running_var, e, save_mean, save_invstd));
   } else {
     SN_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd.get(), x,
                                                            xd.get(), y, pd.get(), w.ptr, b.ptr, running_mean,
@@ -87,11 +86,9 @@ void batch_norm_backward(const BatchNormShape& s, const float* x, const float* d
   const float one = 1.f, zero = 0.f;
   // With save_mean/save_invstd given, cuDNN uses them; epsilon must still be
   // the forward's (cuDNN 9's CUDNN_BN_MIN_EPSILON is 0, not the layer's 1e-5).
-  SN_CUDNN_CHECK(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, xd.get(), x,
-                                                 xd.get(), dy, xd.get(), dx, pd.get(), w.ptr,
-                                                 dweight ? dweight : dw_tmp.as<float>(),
-                                                 dbias ? dbias : db_tmp.as<float>(), e, save_mean,
-                                                 save_invstd));
+  SN_CUDNN_CHECK(cudnnBatchNormalizationBackward(
+      h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, xd.get(), x, xd.get(), dy, xd.get(), dx, pd.get(), w.ptr,
+      dweight ? dweight : dw_tmp.as<float>(), dbias ? dbias : db_tmp.as<float>(), e, save_mean, save_invstd));
 }
 
 }  // namespace sn::cudnn

@@ -50,8 +50,8 @@ struct Key {
   int64_t groups;
   bool operator<(const Key& o) const {
     return std::tie(pass, device, N, C, H, W, K, R, S, stride, pad, tf32, benchmark, align, groups) <
-           std::tie(o.pass, o.device, o.N, o.C, o.H, o.W, o.K, o.R, o.S, o.stride, o.pad, o.tf32, o.benchmark,
-                    o.align, o.groups);
+           std::tie(o.pass, o.device, o.N, o.C, o.H, o.W, o.K, o.R, o.S, o.stride, o.pad, o.tf32, o.benchmark, o.align,
+                    o.groups);
   }
 };
 
@@ -98,16 +98,14 @@ struct ForwardPass {
 
   cudnnStatus_t max_count(int* n) const { return cudnnGetConvolutionForwardAlgorithmMaxCount(h, n); }
   cudnnStatus_t heuristics(int max, int* count, Perf* perf) const {
-    return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), max, count,
-                                                  perf);
+    return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), max, count, perf);
   }
   cudnnStatus_t find(int max, int* count, Perf* perf, void* ws, size_t bytes) const {
-    return cudnnFindConvolutionForwardAlgorithmEx(h, d.x.get(), x, d.w.get(), w, d.conv.get(), d.y.get(), y, max,
-                                                  count, perf, ws, bytes);
+    return cudnnFindConvolutionForwardAlgorithmEx(h, d.x.get(), x, d.w.get(), w, d.conv.get(), d.y.get(), y, max, count,
+                                                  perf, ws, bytes);
   }
   cudnnStatus_t workspace_size(int algo, size_t* bytes) const {
-    return cudnnGetConvolutionForwardWorkspaceSize(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), Algo(algo),
-                                                   bytes);
+    return cudnnGetConvolutionForwardWorkspaceSize(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), Algo(algo), bytes);
   }
   cudnnStatus_t run(int algo, void* ws, size_t bytes) const {
     const float one = 1.f, zero = 0.f;
@@ -115,8 +113,8 @@ struct ForwardPass {
                                    d.y.get(), y);
   }
   static const char* algo_name(int a) {
-    static const char* const names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM",     "DIRECT",
-                                        "FFT",           "FFT_TILING",            "WINOGRAD", "WINOGRAD_NONFUSED"};
+    static const char* const names[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                                        "WINOGRAD",      "WINOGRAD_NONFUSED"};
     return a >= 0 && a < int(std::size(names)) ? names[a] : "UNKNOWN";
   }
   static bool approximate(int a) { return forward_algo_approximate(a); }
@@ -139,8 +137,8 @@ struct BackwardDataPass {
                                                        perf);
   }
   cudnnStatus_t find(int max, int* count, Perf* perf, void* ws, size_t bytes) const {
-    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w.get(), w, d.y.get(), dy, d.conv.get(), d.x.get(), dx,
-                                                       max, count, perf, ws, bytes);
+    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w.get(), w, d.y.get(), dy, d.conv.get(), d.x.get(), dx, max,
+                                                       count, perf, ws, bytes);
   }
   cudnnStatus_t workspace_size(int algo, size_t* bytes) const {
     return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w.get(), d.y.get(), d.conv.get(), d.x.get(), Algo(algo),
@@ -171,16 +169,16 @@ struct BackwardFilterPass {
 
   cudnnStatus_t max_count(int* n) const { return cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, n); }
   cudnnStatus_t heuristics(int max, int* count, Perf* perf) const {
-    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(), max,
-                                                         count, perf);
+    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(), max, count,
+                                                         perf);
   }
   cudnnStatus_t find(int max, int* count, Perf* perf, void* ws, size_t bytes) const {
     return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x.get(), x, d.y.get(), dy, d.conv.get(), d.w.get(), dw,
                                                          max, count, perf, ws, bytes);
   }
   cudnnStatus_t workspace_size(int algo, size_t* bytes) const {
-    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
-                                                          Algo(algo), bytes);
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(), Algo(algo),
+                                                          bytes);
   }
   cudnnStatus_t run(int algo, void* ws, size_t bytes) const {
     const float one = 1.f, zero = 0.f;
@@ -188,8 +186,8 @@ struct BackwardFilterPass {
                                           &zero, d.w.get(), dw);
   }
   static const char* algo_name(int a) {
-    static const char* const names[] = {"ALGO_0",   "ALGO_1",           "FFT",       "ALGO_3",
-                                        "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+    static const char* const names[] = {"ALGO_0",    "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED",
+                                        "FFT_TILING"};
     return a >= 0 && a < int(std::size(names)) ? names[a] : "UNKNOWN";
   }
   static bool approximate(int a) { return backward_filter_algo_approximate(a); }
@@ -257,14 +255,14 @@ std::vector<Choice> candidates(const P& p, bool tf32, bool benchmark) {
 }
 
 int alignment(const void* a, const void* b, const void* c) {
-  const uintptr_t bits = reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b) |
-                         reinterpret_cast<uintptr_t>(c) | uintptr_t(256);
+  const uintptr_t bits =
+      reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b) | reinterpret_cast<uintptr_t>(c) | uintptr_t(256);
   return int(bits & (~bits + 1));  // the lowest set bit
 }
 
 std::string describe(const Conv2dShape& s) {
-  return detail::concat("x (", s.N, ",", s.C, ",", s.H, ",", s.W, ") w (", s.K, ",", s.C / s.groups, ",", s.R, ",",
-                        s.S, ") stride ", s.stride, " pad ", s.pad, s.groups != 1 ? " groups " : "",
+  return detail::concat("x (", s.N, ",", s.C, ",", s.H, ",", s.W, ") w (", s.K, ",", s.C / s.groups, ",", s.R, ",", s.S,
+                        ") stride ", s.stride, " pad ", s.pad, s.groups != 1 ? " groups " : "",
                         s.groups != 1 ? std::to_string(s.groups) : std::string());
 }
 
@@ -272,8 +270,21 @@ std::string describe(const Conv2dShape& s) {
 template <typename P>
 void run_pass(const P& p, const Conv2dShape& s, const void* a, const void* b, const void* c) {
   const BackendConfig& cfg = backend_config();
-  const Key key{P::kPass, cuda::current_device(), s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad,
-                cfg.tf32, cfg.cudnn_benchmark, alignment(a, b, c), s.groups};
+  const Key key{P::kPass,
+                cuda::current_device(),
+                s.N,
+                s.C,
+                s.H,
+                s.W,
+                s.K,
+                s.R,
+                s.S,
+                s.stride,
+                s.pad,
+                cfg.tf32,
+                cfg.cudnn_benchmark,
+                alignment(a, b, c),
+                s.groups};
   Choice cached{-1, CUDNN_DEFAULT_MATH, 0};
   bool hit = false;
   {
@@ -294,7 +305,8 @@ void run_pass(const P& p, const Conv2dShape& s, const void* a, const void* b, co
                                [&](const Choice& c) { return c.algo == cached.algo && c.math == cached.math; }),
                 cands.end());
   std::vector<std::string> failures;
-  const size_t i = try_in_order(cands, [&](const Choice& c) { return attempt(p, c); }, &failures);
+  const size_t i = try_in_order(
+      cands, [&](const Choice& c) { return attempt(p, c); }, &failures);
   if (i == cands.size()) {
     const std::string why =
         describe_failures(cands, failures, [](const Choice& c) { return std::string(P::algo_name(c.algo)); });
@@ -365,7 +377,8 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
   check_shape(s);
   if (s.N == 0) {
-    SN_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(s.K * (s.C / s.groups) * s.R * s.S) * sizeof(float), cuda::current_stream()));
+    SN_CUDA_CHECK(
+        cudaMemsetAsync(dw, 0, size_t(s.K * (s.C / s.groups) * s.R * s.S) * sizeof(float), cuda::current_stream()));
     return;
   }
   Descs d(s, backend_config().tf32);

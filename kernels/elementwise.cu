@@ -61,9 +61,7 @@ __global__ void map_kernel(const float* a, const float* b, float* y, int64_t n, 
   }
 }
 
-__global__ void fill_kernel(float* y, float value, int64_t n) {
-  SN_GRID_STRIDE_LOOP(i, n) y[i] = value;
-}
+__global__ void fill_kernel(float* y, float value, int64_t n) { SN_GRID_STRIDE_LOOP(i, n) y[i] = value; }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 

@@ -5,8 +5,8 @@
 
 namespace sn::cuda {
 void relu_forward(const float* x, float* y, int64_t n);
-void relu_backward(const float* x, const float* dy, float* dx, int64_t n);  // dx = dy * (x > 0)
-void relu6_forward(const float* x, float* y, int64_t n);                    // min(max(x, 0), 6)
+void relu_backward(const float* x, const float* dy, float* dx, int64_t n);   // dx = dy * (x > 0)
+void relu6_forward(const float* x, float* y, int64_t n);                     // min(max(x, 0), 6)
 void relu6_backward(const float* x, const float* dy, float* dx, int64_t n);  // dx = dy * (0 < x < 6)
 void add_forward(const float* a, const float* b, float* y, int64_t n);
 void mul_forward(const float* a, const float* b, float* y, int64_t n);  // y = a * b (dropout's mask)

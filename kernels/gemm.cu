@@ -76,9 +76,9 @@ __global__ void __launch_bounds__(kThreads, 2)
   // Which 4 elements of A and of B this thread copies to shared memory per step.
   // Not transposed, A (M,K): row tid/2, 4 consecutive k at (tid%2)*4 (a warp reads 16 rows x 32 bytes).
   // Transposed, A stored (K,M): k row tid/32, 4 consecutive m at (tid%32)*4 (a warp reads 512 contiguous bytes).
-  const int a_row = TA ? tid / 32 : tid / 2;         // k (TA) or m offset in the tile
+  const int a_row = TA ? tid / 32 : tid / 2;              // k (TA) or m offset in the tile
   const int a_col = TA ? (tid % 32) * 4 : (tid % 2) * 4;  // m (TA) or k offset
-  const int b_row = TB ? tid / 2 : tid / 32;          // n (TB) or k offset
+  const int b_row = TB ? tid / 2 : tid / 32;              // n (TB) or k offset
   const int b_col = TB ? (tid % 2) * 4 : (tid % 32) * 4;  // k (TB) or n offset
 
   // Compute layout: warp w covers rows (w/2)*16.. and columns (w%2)*32.. of each
@@ -208,8 +208,8 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 // C (M,N) = sum over z of partial z (M,N, stored z*stride on), in order of z (+ beta * C).
 // (One division per element, against `splits` loads: not worth a cursor.)
-__global__ void sum_partials_kernel(const float* __restrict__ partial, int splits, int64_t stride, int64_t M,
-                                    int64_t N, float beta, float* __restrict__ C, int64_t ldc) {
+__global__ void sum_partials_kernel(const float* __restrict__ partial, int splits, int64_t stride, int64_t M, int64_t N,
+                                    float beta, float* __restrict__ C, int64_t ldc) {
   SN_GRID_STRIDE_LOOP(i, M * N) {
     float s = 0.f;
     for (int z = 0; z < splits; ++z) s += partial[z * stride + i];
@@ -223,17 +223,17 @@ void check_args(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, int
   SN_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=", M, " N=", N, " K=", K);
   constexpr int64_t kMax = (int64_t(1) << 31) - 256;  // sizes and k0 + BK stay in int
   SN_CHECK(M < kMax && N < kMax && K < kMax, "sgemm: size over 2^31: M=", M, " N=", N, " K=", K);
-  SN_CHECK(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N, "sgemm: leading dimension too small: lda=",
-           lda, " ldb=", ldb, " ldc=", ldc, " for M=", M, " N=", N, " K=", K, " trans_a=", trans_a,
-           " trans_b=", trans_b);
+  SN_CHECK(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N,
+           "sgemm: leading dimension too small: lda=", lda, " ldb=", ldb, " ldc=", ldc, " for M=", M, " N=", N,
+           " K=", K, " trans_a=", trans_a, " trans_b=", trans_b);
   SN_CHECK((M + BM - 1) / BM <= 65535, "sgemm: M=", M, " needs ", (M + BM - 1) / BM,
            " row tiles, more than the 65535 a grid allows");
 }
 
 // One launch of sgemm_kernel over `splits` slices of K (1: the plain product).
 void launch(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias, int splits,
-            int k_slice, int64_t c_stride) {
+            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias, int splits, int k_slice,
+            int64_t c_stride) {
   const int64_t grid_y = (M + BM - 1) / BM, grid_x = (N + BN - 1) / BN;
   // K == 0 is fine: the K loop is empty and the epilogue writes beta * C (+ bias).
   const bool vecA = lda % 4 == 0 && aligned16(A);
@@ -248,14 +248,30 @@ void launch(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float a
                                      c_stride);
   };
   switch (which) {
-    case 0: go(sgemm_kernel<false, false, false>); break;
-    case 1: go(sgemm_kernel<true, false, false>); break;
-    case 2: go(sgemm_kernel<false, true, false>); break;
-    case 3: go(sgemm_kernel<true, true, false>); break;
-    case 4: go(sgemm_kernel<false, false, true>); break;
-    case 5: go(sgemm_kernel<true, false, true>); break;
-    case 6: go(sgemm_kernel<false, true, true>); break;
-    default: go(sgemm_kernel<true, true, true>); break;
+    case 0:
+      go(sgemm_kernel<false, false, false>);
+      break;
+    case 1:
+      go(sgemm_kernel<true, false, false>);
+      break;
+    case 2:
+      go(sgemm_kernel<false, true, false>);
+      break;
+    case 3:
+      go(sgemm_kernel<true, true, false>);
+      break;
+    case 4:
+      go(sgemm_kernel<false, false, true>);
+      break;
+    case 5:
+      go(sgemm_kernel<true, false, true>);
+      break;
+    case 6:
+      go(sgemm_kernel<false, true, true>);
+      break;
+    default:
+      go(sgemm_kernel<true, true, true>);
+      break;
   }
   SN_CUDA_CHECK_LAUNCH();
 }
@@ -270,14 +286,14 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 }
 
 int split_k_count(int64_t M, int64_t N, int64_t K) {
-  constexpr int64_t kTargetBlocks = 264;        // two blocks per SM on a 132-SM H100/H200
-  constexpr int64_t kMinSlice = 1024;           // k per slice, at least: the partials' traffic stays small
+  constexpr int64_t kTargetBlocks = 264;                    // two blocks per SM on a 132-SM H100/H200
+  constexpr int64_t kMinSlice = 1024;                       // k per slice, at least: the partials' traffic stays small
   constexpr int64_t kMaxPartialFloats = int64_t(16) << 20;  // 64 MB of partials at most
   constexpr int64_t kMaxSplits = 128;
   if (M <= 0 || N <= 0) return 1;
   const int64_t tiles = ((M + BM - 1) / BM) * ((N + BN - 1) / BN);
-  const int64_t splits = std::min({(kTargetBlocks + tiles - 1) / tiles, K / kMinSlice, kMaxPartialFloats / (M * N),
-                                   kMaxSplits});
+  const int64_t splits =
+      std::min({(kTargetBlocks + tiles - 1) / tiles, K / kMinSlice, kMaxPartialFloats / (M * N), kMaxSplits});
   return static_cast<int>(std::max<int64_t>(1, splits));
 }
 
@@ -296,8 +312,8 @@ void sgemm_split_k(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
   }
   const int64_t stride = (M * N + 3) / 4 * 4;  // every partial 16-byte aligned (the epilogue's float4 stores)
   DeviceBuffer partial(static_cast<size_t>(used * stride) * sizeof(float));
-  launch(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, 0.f, partial.as<float>(), N, nullptr,
-         static_cast<int>(used), static_cast<int>(k_slice), stride);
+  launch(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, 0.f, partial.as<float>(), N, nullptr, static_cast<int>(used),
+         static_cast<int>(k_slice), stride);
   sum_partials_kernel<<<blocks_for(M * N), kBlock, 0, current_stream()>>>(partial.as<float>(), static_cast<int>(used),
                                                                           stride, M, N, beta, C, ldc);
   SN_CUDA_CHECK_LAUNCH();

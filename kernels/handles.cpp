@@ -100,8 +100,8 @@ FilterDesc::~FilterDesc() {
 
 ConvDesc::ConvDesc(int pad, int stride, bool allow_tf32) {
   SN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d_));
-  SN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d_, pad, pad, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
-                                                 CUDNN_DATA_FLOAT));
+  SN_CUDNN_CHECK(
+      cudnnSetConvolution2dDescriptor(d_, pad, pad, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   // FMA_MATH: only kernels that compute in float32 FMA. DEFAULT_MATH lets cuDNN use TF32 tensor cores.
   SN_CUDNN_CHECK(cudnnSetConvolutionMathType(d_, allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
 }
@@ -113,8 +113,8 @@ PoolDesc::PoolDesc(int kernel, int stride, int pad) {
   SN_CUDNN_CHECK(cudnnCreatePoolingDescriptor(&d_));
   // The deterministic max: backward sends each gradient to one input, the same every run.
   // NaN propagates, as in PyTorch.
-  SN_CUDNN_CHECK(cudnnSetPooling2dDescriptor(d_, CUDNN_POOLING_MAX_DETERMINISTIC, CUDNN_PROPAGATE_NAN, kernel,
-                                             kernel, pad, pad, stride, stride));
+  SN_CUDNN_CHECK(cudnnSetPooling2dDescriptor(d_, CUDNN_POOLING_MAX_DETERMINISTIC, CUDNN_PROPAGATE_NAN, kernel, kernel,
+                                             pad, pad, stride, stride));
 }
 PoolDesc::~PoolDesc() {
   if (d_) cudnnDestroyPoolingDescriptor(d_);

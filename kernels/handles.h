@@ -16,15 +16,15 @@ namespace sn::cuda {
 [[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 }  // namespace sn::cuda
 
-#define SN_CUDNN_CHECK(call)                                                                    \
-  do {                                                                                          \
-    cudnnStatus_t sn_st_ = (call);                                                              \
+#define SN_CUDNN_CHECK(call)                                                                              \
+  do {                                                                                                    \
+    cudnnStatus_t sn_st_ = (call);                                                                        \
     if (sn_st_ != CUDNN_STATUS_SUCCESS) ::sn::cuda::throw_cudnn_error(sn_st_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define SN_CUBLAS_CHECK(call)                                                                    \
-  do {                                                                                           \
-    cublasStatus_t sn_st_ = (call);                                                              \
+#define SN_CUBLAS_CHECK(call)                                                                               \
+  do {                                                                                                      \
+    cublasStatus_t sn_st_ = (call);                                                                         \
     if (sn_st_ != CUBLAS_STATUS_SUCCESS) ::sn::cuda::throw_cublas_error(sn_st_, #call, __FILE__, __LINE__); \
   } while (0)
 

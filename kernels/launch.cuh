@@ -61,8 +61,7 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
 // m = max_k x[k] and log_sum = log(sum_k exp(x[k] - m)), on every thread.
 // Subtracting the max keeps exp() from overflowing. Fixed order (block_max,
 // block_sum): the same bits every run. Contains __syncthreads: call from all threads.
-__device__ __forceinline__ void row_max_logsumexp(const float* x, int64_t K, float* scratch, float& m,
-                                                  float& log_sum) {
+__device__ __forceinline__ void row_max_logsumexp(const float* x, int64_t K, float* scratch, float& m, float& log_sum) {
   float v = -INFINITY;
   for (int64_t k = threadIdx.x; k < K; k += blockDim.x) v = fmaxf(v, x[k]);
   m = block_max(v, scratch);

@@ -64,8 +64,10 @@ void StagingRing::upload(void* device_dst, const void* host_src, size_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   PinnedBuffer& b = buf_[next_];
   next_ ^= 1;
-  if (b.bytes() < bytes) b = PinnedBuffer(bytes);  // the old one waits for its copy before it is freed
-  else b.wait();                                   // its previous copy has read it
+  if (b.bytes() < bytes)
+    b = PinnedBuffer(bytes);  // the old one waits for its copy before it is freed
+  else
+    b.wait();  // its previous copy has read it
   std::memcpy(b.get(), host_src, bytes);
   b.upload_async(device_dst, bytes);
   ++uploads_;

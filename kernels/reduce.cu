@@ -41,7 +41,8 @@ void sum_outer_inner(const float* x, float* y, int64_t outer, int64_t C, int64_t
   SN_CHECK(outer >= 0 && C >= 0 && inner >= 0, "sum_outer_inner: negative size (", outer, ", ", C, ", ", inner, ")");
   if (C == 0) return;
   if (inner == 1) {
-    sum_columns_kernel<<<static_cast<unsigned>((C + kBlock - 1) / kBlock), kBlock, 0, current_stream()>>>(x, y, outer, C);
+    sum_columns_kernel<<<static_cast<unsigned>((C + kBlock - 1) / kBlock), kBlock, 0, current_stream()>>>(x, y, outer,
+                                                                                                          C);
   } else {
     SN_CHECK(C <= 0x7fffffff, "sum_outer_inner: ", C, " channels exceed the grid");
     sum_channels_kernel<<<static_cast<unsigned>(C), kBlock, 0, current_stream()>>>(x, y, outer, C, inner);

@@ -37,8 +37,7 @@ __global__ void softmax_backward_kernel(const float* __restrict__ y, const float
   float s = 0.f;
   for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += log_out ? dy[k] : dy[k] * y[k];
   s = block_sum(s, scratch);
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
-    dx[k] = log_out ? dy[k] - expf(y[k]) * s : y[k] * (dy[k] - s);
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) dx[k] = log_out ? dy[k] - expf(y[k]) * s : y[k] * (dy[k] - s);
 }
 
 // One thread per row, the CPU's loop exactly (engine/cpu/softmax.cpp): a strict
@@ -92,7 +91,8 @@ void log_softmax_backward(int64_t N, int64_t K, const float* y, const float* dy,
 void argmax(int64_t N, int64_t K, const float* x, int64_t* index) {
   check_rows("argmax", N, K);
   if (N == 0) return;
-  argmax_kernel<<<static_cast<unsigned>((N + kRowBlock - 1) / kRowBlock), kRowBlock, 0, current_stream()>>>(x, index, N, K);
+  argmax_kernel<<<static_cast<unsigned>((N + kRowBlock - 1) / kRowBlock), kRowBlock, 0, current_stream()>>>(x, index, N,
+                                                                                                            K);
   SN_CUDA_CHECK_LAUNCH();
 }
 

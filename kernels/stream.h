@@ -11,8 +11,8 @@
 
 namespace sn::cuda {
 
-int current_device();              // cudaGetDevice, checked
-cudaStream_t current_stream();     // created on first use, one per device, never destroyed
-void synchronize();                // wait for everything issued on current_stream()
+int current_device();           // cudaGetDevice, checked
+cudaStream_t current_stream();  // created on first use, one per device, never destroyed
+void synchronize();             // wait for everything issued on current_stream()
 
 }  // namespace sn::cuda

@@ -32,7 +32,7 @@ struct Converted {
 struct PthOptions {
   std::string arch;  // "" = infer from the tensor names (resnet18/34/50/101/152, vgg16, mobilenet_v2)
   BlockStride block_stride = BlockStride::V1_5;  // torchvision's (ResNets only)
-  double bn_eps = 1e-5;                  // PyTorch's default (ResNets and MobileNetV2)
+  double bn_eps = 1e-5;                          // PyTorch's default (ResNets and MobileNetV2)
 };
 Converted convert_pth(const std::string& path, const PthOptions& options = {});
 

@@ -26,7 +26,9 @@ std::string torch_module(const std::string& keras) {
   static const std::regex old_bn(R"(bn([2-5])([a-z])_branch(1|2a|2b|2c))");
   static const std::regex new_layer(R"(conv([2-5])_block(\d+)_([0-3])_(conv|bn))");
   std::smatch m;
-  auto block = [](int stage, int index) { return "layer" + std::to_string(stage - 1) + "." + std::to_string(index) + "."; };
+  auto block = [](int stage, int index) {
+    return "layer" + std::to_string(stage - 1) + "." + std::to_string(index) + ".";
+  };
   if (keras == "conv1" || keras == "conv1_conv") return "conv1";
   if (keras == "bn_conv1" || keras == "conv1_bn") return "bn1";
   if (keras == "fc1000" || keras == "probs" || keras == "predictions") return "fc";
@@ -115,8 +117,8 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
 
   // 1. Rename and re-layout; keep conv biases and the conv -> layer map for folding.
   std::map<std::string, Tensor> t;
-  std::map<std::string, Tensor> conv_bias;          // torch conv module -> its Keras bias
-  std::map<std::string, std::string> keras_of;      // torch module -> Keras layer
+  std::map<std::string, Tensor> conv_bias;      // torch conv module -> its Keras bias
+  std::map<std::string, std::string> keras_of;  // torch module -> Keras layer
   for (const auto& [name, value] : model.weights) {
     const size_t slash = name.find('/');
     SN_USER_CHECK(slash != std::string::npos, path, ": weight '", name, "' is not named <layer>/<param>");
@@ -156,13 +158,12 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
   for (const auto& [conv, b] : conv_bias) {
     const std::string bn = bn_after(conv);
     auto mean = t.find(bn + ".running_mean");
-    SN_USER_CHECK(mean != t.end() && keras_of.count(bn), path, ": conv '", keras_of[conv], "' has a bias but no batch norm (",
-                  bn, ") to fold it into");
-    SN_USER_CHECK(layers.at(keras_of[bn]).input == keras_of[conv], path, ": batch norm '", keras_of[bn], "' does not read conv '",
-                  keras_of[conv], "': cannot fold the conv's bias");
+    SN_USER_CHECK(mean != t.end() && keras_of.count(bn), path, ": conv '", keras_of[conv],
+                  "' has a bias but no batch norm (", bn, ") to fold it into");
+    SN_USER_CHECK(layers.at(keras_of[bn]).input == keras_of[conv], path, ": batch norm '", keras_of[bn],
+                  "' does not read conv '", keras_of[conv], "': cannot fold the conv's bias");
     SN_USER_CHECK(b.numel() == mean->second.numel(), path, ": bias of '", keras_of[conv], "' and mean of '",
-                  keras_of[bn],
-                  "' differ in size");
+                  keras_of[bn], "' differ in size");
     Tensor folded = mean->second.clone();
     for (int64_t i = 0; i < folded.numel(); ++i) folded.data()[i] -= b.data()[i];
     mean->second = folded;
@@ -177,8 +178,7 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
   for (const char* arch : {"resnet50", "resnet101", "resnet152"})
     if (resnet_layout(arch).blocks == blocks) cfg.arch = arch;
   SN_USER_CHECK(!cfg.arch.empty(), path, ": blocks per stage ", blocks[0], ",", blocks[1], ",", blocks[2], ",",
-                blocks[3],
-                " match no bottleneck ResNet");
+                blocks[3], " match no bottleneck ResNet");
   SN_USER_CHECK(t.count("conv1.weight") && t.count("fc.weight"), path, ": no conv1 or no dense classifier");
   cfg.width = static_cast<int>(t["conv1.weight"].size(0));
   cfg.num_classes = static_cast<int>(t["fc.weight"].size(0));
@@ -204,7 +204,8 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
     int expect = mod == "conv1" ? 2 : 1;
     if (std::regex_match(mod, m, conv_re) && m[1] != "1" && m[2] == "0" && (m[3] == "downsample.0" || m[3] == strided))
       expect = 2;
-    SN_USER_CHECK(l.stride == expect, path, ": layer '", keras, "' (", mod, ") has stride ", l.stride, ", expected ", expect);
+    SN_USER_CHECK(l.stride == expect, path, ": layer '", keras, "' (", mod, ") has stride ", l.stride, ", expected ",
+                  expect);
   }
   const std::string act = layers.at(keras_of.at("fc")).activation;
   if (act == "softmax") c.notes.push_back("the Keras classifier ends in softmax; fc outputs the logits before it");
@@ -217,9 +218,10 @@ Converted convert_keras_resnet(const io::TfjsModel& model) {
   p.scale = 1.0;
   p.mean = {103.939, 116.779, 123.68};
   p.std = {1.0, 1.0, 1.0};
-  c.meta.metadata = {{"converted_from", path},
-                     {"format", "TensorFlow.js layers model (Keras " + model.topology.value("keras_version", "?") + ")"},
-                     {"notes", c.notes}};
+  c.meta.metadata = {
+      {"converted_from", path},
+      {"format", "TensorFlow.js layers model (Keras " + model.topology.value("keras_version", "?") + ")"},
+      {"notes", c.notes}};
   return c;
 }
 

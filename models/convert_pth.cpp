@@ -149,7 +149,8 @@ MobileNetV2Config mobilenet_v2_config(const std::map<std::string, Tensor>& t, co
         c.width_mult = k / 100.0;
         if (block_channels(c) == want) return c;
       }
-  SN_USER_FAIL(path, ": the channels of its blocks match no MobileNetV2 width (width_mult 0.01..4, round_nearest 8, "
+  SN_USER_FAIL(path,
+               ": the channels of its blocks match no MobileNetV2 width (width_mult 0.01..4, round_nearest 8, "
                "4, 2, 1)");
 }
 
@@ -166,8 +167,9 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
       if (t.dtype != "float32") c.notes.push_back("converted '" + t.name + "' from " + t.dtype + " to float32");
     } else {
       const std::string suffix = "num_batches_tracked";
-      SN_USER_CHECK(t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0,
-                    path, ": tensor '", t.name, "' has dtype ", t.dtype, "; the networks have only floating tensors");
+      SN_USER_CHECK(
+          t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0,
+          path, ": tensor '", t.name, "' has dtype ", t.dtype, "; the networks have only floating tensors");
       ++dropped;
     }
   }
@@ -182,8 +184,8 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
     const std::string arch = vgg ? "vgg16" : "mobilenet_v2";
     SN_USER_CHECK(opt.arch.empty() || opt.arch == arch, path, ": --arch ", opt.arch, " was given but the file holds a ",
                   arch);
-    const nlohmann::json options = vgg ? vgg_config(tensors, path).to_json()
-                                       : mobilenet_v2_config(tensors, path, opt.bn_eps).to_json();
+    const nlohmann::json options =
+        vgg ? vgg_config(tensors, path).to_json() : mobilenet_v2_config(tensors, path, opt.bn_eps).to_json();
     Rng rng(0);
     const nn::SkipInit skip;
     const auto model = make_classifier(arch, options, rng);  // only its names and shapes are used
@@ -195,8 +197,7 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
   ResNetConfig cfg;
   cfg.arch = infer_arch(tensors, path);
   SN_USER_CHECK(opt.arch.empty() || opt.arch == cfg.arch, path, ": --arch ", opt.arch,
-                " was given but the file holds a ",
-                cfg.arch);
+                " was given but the file holds a ", cfg.arch);
   auto dim0 = [&](const char* name) -> int {
     auto it = tensors.find(name);
     SN_USER_CHECK(it != tensors.end() && it->second.ndim() >= 1, path, ": missing tensor '", name, "'");

@@ -61,9 +61,7 @@ class FeatureExtractor {
 };
 
 // The functional stages: no module, no parameters, nothing to train.
-inline bool is_functional_stage(const std::string& stage) {
-  return stage == "flatten" || stage == "global_avg_pool";
-}
+inline bool is_functional_stage(const std::string& stage) { return stage == "flatten" || stage == "global_avg_pool"; }
 
 // Runs one feature stage of `net` on x.
 inline Tensor run_feature_stage(const nn::Module& net, const std::string& stage, const Tensor& x) {

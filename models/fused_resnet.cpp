@@ -43,8 +43,8 @@ const T& as(const nn::Module* m, const std::string& what) {
 FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precision, cpu::nchwc::ConvAlgo algo)
     : mode_(mode), precision_(precision) {
   SN_USER_CHECK(precision == Precision::F32 || cpu::nchwc::bf16_supported(),
-           "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a scratchnet built for it "
-           "(-march=native on such a CPU); this one has none: use --precision fp32");
+                "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a scratchnet built for it "
+                "(-march=native on such a CPU); this one has none: use --precision fp32");
   auto make = [&](const std::string& conv_name, const std::string& bn_name) {
     const auto& conv = as<nn::Conv2d>(model.submodule(conv_name), conv_name);
     const auto& bn = as<nn::BatchNorm2d>(model.submodule(bn_name), bn_name);
@@ -64,9 +64,8 @@ FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precisio
     }
     // Only the stem reads the 3-channel image itself (plain layout).
     const bool plain = conv_name == "conv1";
-    c.packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3),
-                                     conv.params.stride, conv.params.padding, plain,
-                                     !plain && precision == Precision::BF16, algo);
+    c.packed = cpu::nchwc::pack_conv(w.data(), b.data(), w.size(0), w.size(1), w.size(2), w.size(3), conv.params.stride,
+                                     conv.params.padding, plain, !plain && precision == Precision::BF16, algo);
     return c;
   };
   stem_ = make("conv1", "bn1");
@@ -100,7 +99,7 @@ FusedResNet::Blocked FusedResNet::make_blocked(int64_t N, int64_t C, int64_t H, 
 }
 
 FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool relu_after,
-                                        const Blocked* residual) const {
+                                       const Blocked* residual) const {
   namespace nc = cpu::nchwc;
   const nc::PackedConv& pc = c.packed;
   SN_CHECK(x.C == pc.C && x.bf16 == pc.bf16, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
@@ -138,8 +137,8 @@ FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool r
     shift[size_t(k)] = (beta ? beta[k] : 0.f) - m * scale[size_t(k)];
   }
   if (!pc.bf16) {
-    nc::scale_shift(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(),
-                    residual ? residual->data.data() : nullptr, relu_after);
+    nc::scale_shift(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(), residual ? residual->data.data() : nullptr,
+                    relu_after);
     return y;
   }
   Blocked out = make_blocked(N, pc.K, P, Q, true);

@@ -11,8 +11,8 @@
 namespace sn::models {
 
 nlohmann::json MobileNetV2Config::to_json() const {
-  return {{"num_classes", num_classes}, {"width_mult", width_mult}, {"round_nearest", round_nearest},
-          {"last_channel", last_channel}, {"dropout", dropout},     {"bn_eps", bn_eps}};
+  return {{"num_classes", num_classes},   {"width_mult", width_mult}, {"round_nearest", round_nearest},
+          {"last_channel", last_channel}, {"dropout", dropout},       {"bn_eps", bn_eps}};
 }
 
 MobileNetV2Config MobileNetV2Config::from_json(const nlohmann::json& j) {
@@ -27,8 +27,8 @@ MobileNetV2Config MobileNetV2Config::from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     SN_USER_FAIL("bad MobileNetV2 options ", j.dump(), ": ", e.what());
   }
-  SN_USER_CHECK(c.num_classes > 0 && c.width_mult > 0 && c.round_nearest > 0 && c.last_channel >= 0 &&
-                    c.dropout >= 0 && c.dropout < 1 && c.bn_eps > 0,
+  SN_USER_CHECK(c.num_classes > 0 && c.width_mult > 0 && c.round_nearest > 0 && c.last_channel >= 0 && c.dropout >= 0 &&
+                    c.dropout < 1 && c.bn_eps > 0,
                 "bad MobileNetV2 options ", j.dump());
   return c;
 }
@@ -44,7 +44,8 @@ static std::shared_ptr<nn::Conv2d> make_conv(int in, int out, int k, int stride,
   // PyTorch's fan_out of a (K, C/groups, R, S) weight is K*R*S (dim 0 times the
   // receptive field, groups not divided out), and kaiming_normal_'s default
   // nonlinearity leaky_relu(0) gives gain sqrt(2): N(0, 2 / (K*R*S)).
-  if (!nn::init_skipped()) c->weight.copy_(Tensor::randn(c->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(out * k * k))));
+  if (!nn::init_skipped())
+    c->weight.copy_(Tensor::randn(c->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(out * k * k))));
   return c;
 }
 
@@ -73,7 +74,7 @@ namespace {
 struct Setting {
   int t, c, n, s;  // expansion, channels, repeats, first stride
 };
-constexpr Setting kSettings[] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+constexpr Setting kSettings[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                  {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
 }  // namespace
 
@@ -86,8 +87,8 @@ std::vector<int> block_channels(const MobileNetV2Config& cfg) {
 
 MobileNetV2::MobileNetV2(const MobileNetV2Config& cfg, Rng& rng) : cfg_(cfg) {
   int in = make_divisible(32 * cfg.width_mult, cfg.round_nearest);
-  last_channel_ = cfg.last_channel > 0 ? cfg.last_channel
-                                       : make_divisible(1280 * std::max(1.0, cfg.width_mult), cfg.round_nearest);
+  last_channel_ =
+      cfg.last_channel > 0 ? cfg.last_channel : make_divisible(1280 * std::max(1.0, cfg.width_mult), cfg.round_nearest);
   features = register_module("features", std::make_shared<nn::Sequential>());
   features->append(std::make_shared<ConvBNReLU6>(3, in, 3, 2, 1, cfg.bn_eps, rng));
   for (const Setting& s : kSettings) {

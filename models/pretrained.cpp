@@ -1,9 +1,9 @@
 #include "models/pretrained.h"
 
-#include <cstdio>
-#include <cstdlib>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
 
 #include "engine/check.h"
 
@@ -35,8 +35,9 @@ std::string pretrained_weights(const std::string& model) {
   if (exists(path)) return path;
   SN_USER_CHECK(model == "resnet50", "no weights for ", model, " at ", path,
                 ": torchvision's ImageNet weights cannot be downloaded here; convert the .pth file you have (e.g. ",
-                model == "vgg16" ? "vgg16-397923af.pth" : model == "mobilenet_v2" ? "mobilenet_v2-b0353104.pth"
-                                                                                    : "resnet18-f37072fd.pth",
+                model == "vgg16"          ? "vgg16-397923af.pth"
+                : model == "mobilenet_v2" ? "mobilenet_v2-b0353104.pth"
+                                          : "resnet18-f37072fd.pth",
                 ") with `scratchnet convert --from pth FILE.pth --out ", path,
                 "` (see docs/WEIGHTS.md), or pass --weights");
   const std::string script = std::string(SCRATCHNET_SOURCE_DIR) + "/tools/fetch-weights.sh";

@@ -48,7 +48,8 @@ ResNetConfig ResNetConfig::from_json(const std::string& arch, const nlohmann::js
 // i.e. N(0, 2 / (K*R*S)): keeps activations' variance through ReLU stacks.
 static std::shared_ptr<nn::Conv2d> conv(int in, int out, int k, int stride, int pad, Rng& rng) {
   auto c = std::make_shared<nn::Conv2d>(in, out, k, stride, pad, /*bias=*/false, rng);
-  if (!nn::init_skipped()) c->weight.copy_(Tensor::randn(c->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(out * k * k))));
+  if (!nn::init_skipped())
+    c->weight.copy_(Tensor::randn(c->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(out * k * k))));
   return c;
 }
 

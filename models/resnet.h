@@ -78,7 +78,7 @@ class ResNet : public Classifier {
   ResNet(const ResNetConfig& cfg, Rng& rng);
 
   Tensor forward(const Tensor& x) override;  // (N,3,H,W) -> (N,num_classes) logits
-  Tensor features(const Tensor& x);           // (N,3,H,W) -> (N,num_features): up to avgpool, flattened
+  Tensor features(const Tensor& x);          // (N,3,H,W) -> (N,num_features): up to avgpool, flattened
   std::string type_name() const override { return "ResNet"; }
 
   const ResNetConfig& config() const { return cfg_; }

@@ -17,7 +17,8 @@ Children children_of(const Children& all, const std::string& prefix) {
   Children out;
   for (const auto& [name, m] : all) {
     if (name == prefix) continue;
-    const std::string rest = prefix.empty() ? name : (name.rfind(prefix + ".", 0) == 0 ? name.substr(prefix.size() + 1) : "");
+    const std::string rest =
+        prefix.empty() ? name : (name.rfind(prefix + ".", 0) == 0 ? name.substr(prefix.size() + 1) : "");
     if (!rest.empty() && rest.find('.') == std::string::npos) out.emplace_back(name, m);
   }
   return out;
@@ -40,13 +41,13 @@ struct Tracer {
     Shape out;
     const Children kids = children_of(all, name);
     if (auto* c = dynamic_cast<nn::Conv2d*>(m)) {
-      SN_CHECK(in.size() == 4 && in[1] == c->in_channels, "summary: ", name, " (", c->extra_repr(),
-               ") receives ", to_string(in));
+      SN_CHECK(in.size() == 4 && in[1] == c->in_channels, "summary: ", name, " (", c->extra_repr(), ") receives ",
+               to_string(in));
       out = {in[0], c->out_channels, pooled(in[2], c->kernel_size, c->params.stride, c->params.padding),
              pooled(in[3], c->kernel_size, c->params.stride, c->params.padding)};
       // Each output channel sees in_channels / groups inputs.
-      s.mult_adds += int64_t(c->out_channels) * (c->in_channels / c->params.groups) * c->kernel_size *
-                     c->kernel_size * out[2] * out[3];
+      s.mult_adds += int64_t(c->out_channels) * (c->in_channels / c->params.groups) * c->kernel_size * c->kernel_size *
+                     out[2] * out[3];
     } else if (dynamic_cast<nn::BatchNorm2d*>(m) || dynamic_cast<nn::ReLU*>(m) || dynamic_cast<nn::ReLU6*>(m) ||
                dynamic_cast<nn::Dropout*>(m)) {
       out = in;
@@ -107,7 +108,9 @@ size_t columns(const std::string& s) {
   return n;
 }
 
-std::string pad(const std::string& s, size_t width) { return s + std::string(width > columns(s) ? width - columns(s) : 0, ' '); }
+std::string pad(const std::string& s, size_t width) {
+  return s + std::string(width > columns(s) ? width - columns(s) : 0, ' ');
+}
 
 std::string shape_list(const Shape& s) {
   std::string out = "[";
@@ -146,7 +149,10 @@ std::string ModelSummary::text(int max_depth) const {
     for (int d = 1; d < r.depth; ++d) tree += "│    ";
     if (r.depth > 0) tree += "├─";
     const std::string label = r.depth == 0 ? r.type : tree + last_part(r.name) + " (" + r.type + ")";
-    const std::string trains = r.params == 0 ? "" : r.trainable == r.params ? "yes" : r.trainable == 0 ? "no" : "partly";
+    const std::string trains = r.params == 0             ? ""
+                               : r.trainable == r.params ? "yes"
+                               : r.trainable == 0        ? "no"
+                                                         : "partly";
     cells.push_back({label, shape_list(r.output), r.params ? with_commas(r.params) : "--", trains});
   }
   std::array<std::string, 4> head{"Layer (name: type)", "Output shape", "Param #", "Trains"};
@@ -185,10 +191,17 @@ std::string ModelSummary::text(int max_depth) const {
 nlohmann::json ModelSummary::json() const {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& r : rows)
-    layers.push_back({{"depth", r.depth}, {"name", r.name}, {"type", r.type}, {"output_shape", r.output},
-                      {"params", r.params}, {"trainable_params", r.trainable}});
-  return {{"input_shape", input},       {"layers", layers},          {"total_params", total},
-          {"trainable_params", trainable}, {"non_trainable_params", total - trainable},
+    layers.push_back({{"depth", r.depth},
+                      {"name", r.name},
+                      {"type", r.type},
+                      {"output_shape", r.output},
+                      {"params", r.params},
+                      {"trainable_params", r.trainable}});
+  return {{"input_shape", input},
+          {"layers", layers},
+          {"total_params", total},
+          {"trainable_params", trainable},
+          {"non_trainable_params", total - trainable},
           {"mult_adds", mult_adds}};
 }
 

@@ -23,11 +23,11 @@
 namespace sn::models {
 
 struct SummaryRow {
-  int depth = 0;        // 0: the model itself
-  std::string name;     // state_dict prefix: "layer1.0.conv1"
-  std::string type;     // "Conv2d", "Bottleneck", ...
-  Shape output;         // for a (1, 3, H, W) input
-  int64_t params = 0;   // this module and everything below it
+  int depth = 0;       // 0: the model itself
+  std::string name;    // state_dict prefix: "layer1.0.conv1"
+  std::string type;    // "Conv2d", "Bottleneck", ...
+  Shape output;        // for a (1, 3, H, W) input
+  int64_t params = 0;  // this module and everything below it
   int64_t trainable = 0;
   bool leaf = false;
 };

@@ -23,16 +23,16 @@ VGGConfig VGGConfig::from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     SN_USER_FAIL("bad VGG options ", j.dump(), ": ", e.what());
   }
-  SN_USER_CHECK(c.num_classes > 0 && c.width > 0 && c.hidden > 0 && c.dropout >= 0 && c.dropout < 1,
-                "bad VGG options ", j.dump());
+  SN_USER_CHECK(c.num_classes > 0 && c.width > 0 && c.hidden > 0 && c.dropout >= 0 && c.dropout < 1, "bad VGG options ",
+                j.dump());
   return c;
 }
 
 VGG::VGG(const VGGConfig& cfg, Rng& rng) : cfg_(cfg) {
   // torchvision's configuration "D"; 0 = a max pool.
   const int w = cfg.width;
-  const std::vector<int> layout{w, w, 0, 2 * w, 2 * w, 0, 4 * w, 4 * w, 4 * w, 0, 8 * w, 8 * w, 8 * w, 0,
-                                8 * w, 8 * w, 8 * w, 0};
+  const std::vector<int> layout{w, w,     0,     2 * w, 2 * w, 0,     4 * w, 4 * w, 4 * w,
+                                0, 8 * w, 8 * w, 8 * w, 0,     8 * w, 8 * w, 8 * w, 0};
   features = register_module("features", std::make_shared<nn::Sequential>());
   int in = 3;
   for (int c : layout) {
@@ -42,7 +42,8 @@ VGG::VGG(const VGGConfig& cfg, Rng& rng) : cfg_(cfg) {
     }
     // torchvision: kaiming_normal_(fan_out, relu) = N(0, 2 / (K*3*3)), bias 0.
     auto conv = std::make_shared<nn::Conv2d>(in, c, 3, 1, 1, /*bias=*/true, rng);
-    if (!nn::init_skipped()) conv->weight.copy_(Tensor::randn(conv->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(c * 9))));
+    if (!nn::init_skipped())
+      conv->weight.copy_(Tensor::randn(conv->weight.shape(), rng, std::sqrt(2.f / static_cast<float>(c * 9))));
     conv->bias.copy_(Tensor::zeros({c}));
     features->append(conv);
     features->append(std::make_shared<nn::ReLU>());

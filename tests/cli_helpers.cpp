@@ -1,12 +1,12 @@
 #include "tests/cli_helpers.h"
 
-#include <chrono>
-#include <csignal>
-#include <cstdio>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
 
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"

@@ -2,8 +2,8 @@
 // end (exit status and output), or beside the test (a Process to read from,
 // signal and wait for), for the tests of locking, interrupts and messages.
 #pragma once
-#include <string>
 #include <sys/types.h>
+#include <string>
 #include <utility>
 
 namespace sn::test {

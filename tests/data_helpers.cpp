@@ -12,8 +12,8 @@ data::Image pattern_image(int w, int h) {
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c)
-        img.at(x, y, c) = static_cast<uint8_t>(
-            (x * 37 + y * 71 + c * 113 + (x * y) % 29 * 5 + (x / 3) * (y / 5) * 11) % 256);
+        img.at(x, y, c) =
+            static_cast<uint8_t>((x * 37 + y * 71 + c * 113 + (x * y) % 29 * 5 + (x / 3) * (y / 5) * 11) % 256);
   return img;
 }
 

@@ -86,29 +86,29 @@ std::string data_path(const std::string& rel);
 // Skips a [cuda] test where no GPU can run it. Under CTest the process exits
 // with 77, which CTest reports as "Skipped"; run directly, the test warns and
 // returns, so the rest of the suite still runs. Either way it never passes silently.
-#define SN_REQUIRE_CUDA()                                                                 \
-  do {                                                                                    \
-    if (!::sn::cuda_available()) {                                                        \
-      const std::string why_ = ::sn::cuda_unavailable_reason();                           \
-      if (std::getenv("SCRATCHNET_UNDER_CTEST")) {                                        \
-        std::cout << "SKIPPED: " << why_ << std::endl;                                    \
-        std::exit(77);                                                                    \
-      }                                                                                   \
-      WARN("SKIPPED: " << why_);                                                          \
-      return;                                                                             \
-    }                                                                                     \
+#define SN_REQUIRE_CUDA()                                       \
+  do {                                                          \
+    if (!::sn::cuda_available()) {                              \
+      const std::string why_ = ::sn::cuda_unavailable_reason(); \
+      if (std::getenv("SCRATCHNET_UNDER_CTEST")) {              \
+        std::cout << "SKIPPED: " << why_ << std::endl;          \
+        std::exit(77);                                          \
+      }                                                         \
+      WARN("SKIPPED: " << why_);                                \
+      return;                                                   \
+    }                                                           \
   } while (0)
 
 // Skips the current test for a stated reason (e.g. optional downloaded weights
 // are absent), the same way SN_REQUIRE_CUDA does: exit 77 ("Skipped") under
 // CTest, a warning when run directly.
-#define SN_SKIP(reason)                                                                   \
-  do {                                                                                    \
-    const std::string why_ = (reason);                                                    \
-    if (std::getenv("SCRATCHNET_UNDER_CTEST")) {                                          \
-      std::cout << "SKIPPED: " << why_ << std::endl;                                      \
-      std::exit(77);                                                                      \
-    }                                                                                     \
-    WARN("SKIPPED: " << why_);                                                            \
-    return;                                                                               \
+#define SN_SKIP(reason)                              \
+  do {                                               \
+    const std::string why_ = (reason);               \
+    if (std::getenv("SCRATCHNET_UNDER_CTEST")) {     \
+      std::cout << "SKIPPED: " << why_ << std::endl; \
+      std::exit(77);                                 \
+    }                                                \
+    WARN("SKIPPED: " << why_);                       \
+    return;                                          \
   } while (0)

@@ -49,8 +49,8 @@ inline OpCase linear_case(int64_t N, int64_t in, int64_t out, bool bias) {
   c.with_params = bias;
   return c;
 }
-inline OpCase conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t stride,
-                        int64_t pad, bool bias) {
+inline OpCase conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t stride, int64_t pad,
+                        bool bias) {
   OpCase c{Op::Conv2d, N, C, H, W, K, R, stride, pad};
   c.with_params = bias;
   return c;

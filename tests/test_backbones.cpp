@@ -145,8 +145,7 @@ TEST_CASE("vgg16: logits equal PyTorch's (eval, and train mode with dropout 0)",
   CHECK(test::rel_l2_error(m->forward(x).to_vector(), fixture_tensor("vgg16_w2/logits_eval").to_vector()) > 1e-3);
 }
 
-TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval, and train mode with dropout 0)",
-          "[models][mobilenet][parity]") {
+TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval, and train mode with dropout 0)", "[models][mobilenet][parity]") {
   const Tensor x = fixture_input();
   NoGradGuard no_grad;
   auto m = converted("mobilenet_v2_w10");
@@ -224,8 +223,10 @@ TEST_CASE(".pth round trip: import, export as .snw, read back: every tensor bit-
   }
 }
 
-TEST_CASE("transfer model: the feature stages and the network's own head give the network's logits, dropout "
-          "follows the phase", "[models][train][vgg][mobilenet]") {
+TEST_CASE(
+    "transfer model: the feature stages and the network's own head give the network's logits, dropout "
+    "follows the phase",
+    "[models][train][vgg][mobilenet]") {
   const Tensor x = fixture_input().slice(0, 1);
   for (const std::string name : {"vgg16_w2", "mobilenet_v2_w10"}) {
     INFO(name);

@@ -42,8 +42,8 @@ std::string good_weights() {
   const std::string p = tmp_path("good.snw");
   io::WeightMeta meta;
   meta.architecture = "test";
-  io::write_weight_file(p, meta, {{"w", Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3})},
-                                  {"b", Tensor::from_vector({7, 8, 9}, {3})}});
+  io::write_weight_file(
+      p, meta, {{"w", Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3})}, {"b", Tensor::from_vector({7, 8, 9}, {3})}});
   return read_all(p);
 }
 
@@ -57,8 +57,8 @@ std::string str(const std::string& s) {
 // are pickled tuples such as "K\x02\x85" = (2,).
 std::string tensor_pickle(const std::string& size, const std::string& stride) {
   return "\x80\x02"s + "ccollections\nOrderedDict\n)R(" + str("w") + "ctorch._utils\n_rebuild_tensor_v2\n((" +
-         str("storage") + "ctorch\nFloatStorage\n" + str("0") + str("cpu") + "K\x10tQK\x00"s + size + stride +
-         "\x89" + "ccollections\nOrderedDict\n)RtRu.";
+         str("storage") + "ctorch\nFloatStorage\n" + str("0") + str("cpu") + "K\x10tQK\x00"s + size + stride + "\x89" +
+         "ccollections\nOrderedDict\n)RtRu.";
 }
 std::string pth(const std::string& name, const std::string& pickle) {
   return write_tmp(name, fuzz::pth_archive(pickle));
@@ -105,20 +105,22 @@ TEST_CASE("bad input: weight files with wrong magic, version, shape, truncation,
     const std::string text = j.dump();
     REQUIRE(64 + text.size() <= payload_offset);
     // Header size and checksum recomputed, so that the table check itself is reached.
-    std::string f = good.substr(0, 64) + text + std::string(payload_offset - 64 - text.size(), '\0') +
-                    good.substr(payload_offset);
+    std::string f =
+        good.substr(0, 64) + text + std::string(payload_offset - 64 - text.size(), '\0') + good.substr(payload_offset);
     for (int i = 0; i < 8; ++i) f[16 + i] = char(uint64_t(text.size()) >> (8 * i));
     fuzz::put_u32(f, 12, io::crc32(text.data(), text.size()));
     const std::string p = write_tmp("overflow.snw", f);
-    REQUIRE_THROWS_WITH(io::WeightFile(p), Contains(p) && Contains("tensor 'b' has shape") &&
-                                               Contains("too large for any file"));
+    REQUIRE_THROWS_WITH(io::WeightFile(p),
+                        Contains(p) && Contains("tensor 'b' has shape") && Contains("too large for any file"));
   }
 }
 
 TEST_CASE("bad input: .pth with a forbidden global or opcode is refused before anything runs", "[io][pth][bad]") {
-  const std::string p = pth("global.pth", std::string("\x80\x02") + "cos\nsystem\n" + str("touch /tmp/pwned") + "\x85R.");
+  const std::string p =
+      pth("global.pth", std::string("\x80\x02") + "cos\nsystem\n" + str("touch /tmp/pwned") + "\x85R.");
   REQUIRE_THROWS_WITH(io::read_pth(p), Contains(p) && Contains("forbidden global 'os.system'"));
-  const std::string q = pth("stack_global.pth", std::string("\x80\x04") + "\x8c\x08" + "builtins" + "\x8c\x04" + "exec" + "\x93.");
+  const std::string q =
+      pth("stack_global.pth", std::string("\x80\x04") + "\x8c\x08" + "builtins" + "\x8c\x04" + "exec" + "\x93.");
   REQUIRE_THROWS_WITH(io::read_pth(q), Contains(q) && Contains("forbidden global 'builtins.exec'"));
   // INST ('i') and OBJ ('o') build arbitrary objects: not in a state_dict, refused as opcodes.
   const std::string r = pth("inst.pth", std::string("\x80\x02(ios\nsystem\n."));
@@ -134,8 +136,8 @@ TEST_CASE("bad input: .pth storage past the end of the archive or of its entry",
   fuzz::put_u32(zip, cd + 20, 1 << 20);
   fuzz::put_u32(zip, cd + 24, 1 << 20);
   const std::string p = write_tmp("storage_past_end.pth", zip);
-  REQUIRE_THROWS_WITH(io::read_pth(p), Contains(p) && Contains("data of entry 'archive/data/0'") &&
-                                           Contains("runs past the end"));
+  REQUIRE_THROWS_WITH(io::read_pth(p),
+                      Contains(p) && Contains("data of entry 'archive/data/0'") && Contains("runs past the end"));
   // A tensor of 100 elements in a 16-element storage.
   const std::string q = pth("tensor_past_storage.pth", tensor_pickle("Kd\x85"s, "K\x01\x85"s));
   REQUIRE_THROWS_WITH(io::read_pth(q), Contains(q) && Contains("reaches past storage '0' of 16 elements"));
@@ -146,13 +148,18 @@ TEST_CASE("bad input: .pth storage past the end of the archive or of its entry",
 
 TEST_CASE("bad input: .pth with a recursive structure through the memo", "[io][pth][bad]") {
   // l = []; l.append(l): EMPTY_LIST BINPUT 0 BINGET 0 APPEND
-  const std::string p = pth("recursive_list.pth", "\x80\x02]q\x00h\x00" "a."s);
+  const std::string p = pth("recursive_list.pth",
+                            "\x80\x02]q\x00h\x00"
+                            "a."s);
   REQUIRE_THROWS_WITH(io::read_pth(p), Contains(p) && Contains("would contain itself"));
   // d = {}; d["k"] = d
   const std::string q = pth("recursive_dict.pth", "\x80\x02}q\x00"s + str("k") + "h\x00s."s);
   REQUIRE_THROWS_WITH(io::read_pth(q), Contains(q) && Contains("would contain itself"));
   // a = []; b = [a]; a.append(b): a cycle through two lists
-  const std::string r = pth("recursive_pair.pth", "\x80\x02]q\x00](h\x00" "eq\x01h\x00h\x01" "a."s);
+  const std::string r = pth("recursive_pair.pth",
+                            "\x80\x02]q\x00](h\x00"
+                            "eq\x01h\x00h\x01"
+                            "a."s);
   REQUIRE_THROWS_WITH(io::read_pth(r), Contains(r) && Contains("modified after being placed in another value"));
 }
 
@@ -162,9 +169,7 @@ TEST_CASE("bad input: .pth with a recursive structure through the memo", "[io][p
 
 namespace {
 std::string bad_image(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/bad/" + name; }
-nlohmann::json bad_expected() {
-  return nlohmann::json::parse(read_all(bad_image("expected.json")));
-}
+nlohmann::json bad_expected() { return nlohmann::json::parse(read_all(bad_image("expected.json"))); }
 // Largest per-byte difference between a decoded image and PIL's RGB bytes.
 int max_diff(const data::Image& img, const std::vector<int>& pil) {
   REQUIRE(img.pixels.size() == pil.size());
@@ -200,8 +205,12 @@ TEST_CASE("bad input: 16-bit, grayscale, RGBA, 1x1 and CMYK images decode as PIL
   const auto expected = bad_expected();
   // Lossless files must match PIL exactly; the JPEGs within 2 levels: PIL (libjpeg)
   // and stb_image use different IDCT and color-conversion roundings.
-  for (const auto& [file, tol] : std::vector<std::pair<std::string, int>>{
-           {"rgb16.png", 0}, {"gray.png", 0}, {"rgba.png", 0}, {"one_pixel.png", 0}, {"gray.jpg", 2}, {"cmyk.jpg", 2}}) {
+  for (const auto& [file, tol] : std::vector<std::pair<std::string, int>>{{"rgb16.png", 0},
+                                                                          {"gray.png", 0},
+                                                                          {"rgba.png", 0},
+                                                                          {"one_pixel.png", 0},
+                                                                          {"gray.jpg", 2},
+                                                                          {"cmyk.jpg", 2}}) {
     INFO(file);
     const auto& e = expected.at(file);
     const data::Image img = data::load_image(bad_image(file));

@@ -25,9 +25,12 @@ TEST_CASE("batch_norm: fast CPU equals reference, train and eval, forward and ba
       INFO(describe(s) << (training ? " train" : " eval"));
       const int64_t n = s.N * s.C * s.HW;
       auto x = to_double(to_float(random_doubles(n, rng, -2, 3))), dy = to_double(to_float(random_doubles(n, rng)));
-      auto w = to_double(to_float(random_doubles(s.C, rng, 0.5, 1.5))), b = to_double(to_float(random_doubles(s.C, rng)));
-      auto rm = to_double(to_float(random_doubles(s.C, rng))), rv = to_double(to_float(random_doubles(s.C, rng, 0.5, 2)));
-      auto xf = to_float(x), dyf = to_float(dy), wf = to_float(w), bf = to_float(b), rmf = to_float(rm), rvf = to_float(rv);
+      auto w = to_double(to_float(random_doubles(s.C, rng, 0.5, 1.5))),
+           b = to_double(to_float(random_doubles(s.C, rng)));
+      auto rm = to_double(to_float(random_doubles(s.C, rng))),
+           rv = to_double(to_float(random_doubles(s.C, rng, 0.5, 2)));
+      auto xf = to_float(x), dyf = to_float(dy), wf = to_float(w), bf = to_float(b), rmf = to_float(rm),
+           rvf = to_float(rv);
 
       std::vector<double> y(n), mean(s.C), invstd(s.C), dx(n), dw(s.C), db(s.C);
       ref::batch_norm_forward(s, x.data(), w.data(), b.data(), rm.data(), rv.data(), training, 0.1, 1e-5, y.data(),
@@ -61,8 +64,8 @@ TEST_CASE("batch_norm: fast results do not depend on the thread count", "[ops][b
     std::vector<float> rm(s.C, 0.f), rv(s.C, 1.f), y(x.size()), mean(s.C), invstd(s.C), dx(x.size()), dw(s.C), db(s.C);
     cpu::batch_norm_forward(s, x.data(), nullptr, nullptr, rm.data(), rv.data(), true, 0.1f, 1e-5f, y.data(),
                             mean.data(), invstd.data());
-    cpu::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), nullptr, true, 1e-5f, dx.data(), dw.data(),
-                             db.data());
+    cpu::batch_norm_backward(s, x.data(), dy.data(), mean.data(), invstd.data(), nullptr, true, 1e-5f, dx.data(),
+                             dw.data(), db.data());
     set_num_threads(0);
     return std::vector<std::vector<float>>{y, rm, rv, dx, dw, db};
   };
@@ -77,7 +80,7 @@ TEST_CASE("batch_norm: running statistics use momentum and the unbiased variance
   CHECK(rm.item() == Approx(0.25).epsilon(1e-6));
   CHECK(rv.item() == Approx(0.9 + 0.1 * 5.0 / 3.0).epsilon(1e-6));
   CHECK(y.to_vector()[0] == Approx(-1.5 / std::sqrt(1.25 + 1e-5)).epsilon(1e-6));  // batch stats, biased var
-  Tensor ye = batch_norm(x, w, b, rm, rv, false, 0.1f, 1e-5f);                      // eval: running stats, no update
+  Tensor ye = batch_norm(x, w, b, rm, rv, false, 0.1f, 1e-5f);                     // eval: running stats, no update
   CHECK(rm.item() == Approx(0.25).epsilon(1e-6));
   CHECK(ye.to_vector()[0] == Approx((1 - 0.25) / std::sqrt(0.9 + 0.1 * 5.0 / 3.0 + 1e-5)).epsilon(1e-6));
 }

@@ -28,20 +28,32 @@ std::string describe(const Conv2dShape& s) {
 // 3x3 / 7x7, stride 2 with padding, and ResNet-like channel counts; some with
 // more than one GEMM tile (P*Q > 256 columns, or K > 64 rows with P*Q < K).
 const std::vector<Conv2dShape> kShapes = {
-    make(1, 3, 9, 9, 4, 3, 1, 1),      make(2, 3, 11, 13, 5, 3, 2, 1),  make(1, 4, 7, 7, 6, 1, 1, 0),
-    make(2, 8, 8, 8, 16, 1, 2, 0),     make(1, 3, 23, 23, 4, 7, 2, 3),  make(3, 5, 6, 5, 3, 3, 1, 0),
-    make(5, 4, 9, 7, 6, 3, 2, 1),      make(1, 32, 7, 7, 130, 3, 1, 1), make(1, 8, 20, 20, 16, 3, 1, 1),
-    make(2, 16, 14, 14, 32, 3, 1, 1),  make(1, 3, 56, 56, 64, 7, 2, 3), make(1, 64, 28, 28, 128, 3, 2, 1),
-    make(2, 64, 14, 14, 256, 1, 1, 0), make(1, 5, 4, 4, 3, 5, 1, 2),
+    make(1, 3, 9, 9, 4, 3, 1, 1),
+    make(2, 3, 11, 13, 5, 3, 2, 1),
+    make(1, 4, 7, 7, 6, 1, 1, 0),
+    make(2, 8, 8, 8, 16, 1, 2, 0),
+    make(1, 3, 23, 23, 4, 7, 2, 3),
+    make(3, 5, 6, 5, 3, 3, 1, 0),
+    make(5, 4, 9, 7, 6, 3, 2, 1),
+    make(1, 32, 7, 7, 130, 3, 1, 1),
+    make(1, 8, 20, 20, 16, 3, 1, 1),
+    make(2, 16, 14, 14, 32, 3, 1, 1),
+    make(1, 3, 56, 56, 64, 7, 2, 3),
+    make(1, 64, 28, 28, 128, 3, 2, 1),
+    make(2, 64, 14, 14, 256, 1, 1, 0),
+    make(1, 5, 4, 4, 3, 5, 1, 2),
     // Small maps: the backward GEMMs take several images side by side (4 of 10x10,
     // 8 of 7x7): full and partial image groups, and weight-gradient groups of 6 images;
     // stride 2 (the input gradient by GEMM + col2im, not as a flipped convolution).
-    make(21, 3, 10, 10, 5, 3, 1, 1),   make(11, 6, 7, 7, 9, 3, 1, 1),   make(9, 4, 13, 13, 6, 3, 2, 1),
+    make(21, 3, 10, 10, 5, 3, 1, 1),
+    make(11, 6, 7, 7, 9, 3, 1, 1),
+    make(9, 4, 13, 13, 6, 3, 2, 1),
     // 1x1 on small maps: both backward GEMMs take 8 images' planes side by side.
     make(11, 6, 7, 7, 9, 1, 1, 0),
     // Stride 1 with 384+ output pixels: the input gradient as a flipped convolution,
     // padding R-1-pad = 2 here (unpadded 3x3) and 2 (5x5, pad 2).
-    make(2, 3, 22, 22, 4, 3, 1, 0),    make(1, 2, 20, 20, 3, 5, 1, 2),
+    make(2, 3, 22, 22, 4, 3, 1, 0),
+    make(1, 2, 20, 20, 3, 5, 1, 2),
 };
 }  // namespace
 
@@ -144,9 +156,12 @@ TEST_CASE("conv2d: reference backward matches finite differences (double)", "[op
     ref::conv2d_backward_input(s, r.data(), w.data(), dx.data());
     ref::conv2d_backward_weight(s, x.data(), r.data(), dw.data());
     ref::conv2d_backward_bias(s, r.data(), db.data());
-    CHECK(max_rel_error(dx, numeric_gradient([&](const std::vector<double>& v) { return loss(v, w, b); }, x), 1e-2) < 1e-6);
-    CHECK(max_rel_error(dw, numeric_gradient([&](const std::vector<double>& v) { return loss(x, v, b); }, w), 1e-2) < 1e-6);
-    CHECK(max_rel_error(db, numeric_gradient([&](const std::vector<double>& v) { return loss(x, w, v); }, b), 1e-2) < 1e-6);
+    CHECK(max_rel_error(dx, numeric_gradient([&](const std::vector<double>& v) { return loss(v, w, b); }, x), 1e-2) <
+          1e-6);
+    CHECK(max_rel_error(dw, numeric_gradient([&](const std::vector<double>& v) { return loss(x, v, b); }, w), 1e-2) <
+          1e-6);
+    CHECK(max_rel_error(db, numeric_gradient([&](const std::vector<double>& v) { return loss(x, w, v); }, b), 1e-2) <
+          1e-6);
   }
 }
 

@@ -14,35 +14,38 @@ using namespace sn::test;
 namespace {
 Conv2dShape make(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
                  int64_t pad, int64_t groups) {
-  Conv2dShape s{N, C, H, W, K, R, S, stride, pad, (H + 2 * pad - R) / stride + 1, (W + 2 * pad - S) / stride + 1,
+  Conv2dShape s{N,     C, H, W, K, R, S, stride, pad, (H + 2 * pad - R) / stride + 1, (W + 2 * pad - S) / stride + 1,
                 groups};
   return s;
 }
-Conv2dShape depthwise(int64_t N, int64_t C, int64_t H, int64_t stride) { return make(N, C, H, H, C, 3, 3, stride, 1, C); }
+Conv2dShape depthwise(int64_t N, int64_t C, int64_t H, int64_t stride) {
+  return make(N, C, H, H, C, 3, 3, stride, 1, C);
+}
 int64_t x_size(const Conv2dShape& s) { return s.N * s.C * s.H * s.W; }
 int64_t w_size(const Conv2dShape& s) { return s.K * (s.C / s.groups) * s.R * s.S; }
 int64_t y_size(const Conv2dShape& s) { return s.N * s.K * s.P * s.Q; }
 std::string describe(const Conv2dShape& s) {
   return "x (" + std::to_string(s.N) + "," + std::to_string(s.C) + "," + std::to_string(s.H) + "," +
          std::to_string(s.W) + ") K=" + std::to_string(s.K) + " " + std::to_string(s.R) + "x" + std::to_string(s.S) +
-         " stride=" + std::to_string(s.stride) + " pad=" + std::to_string(s.pad) + " groups=" + std::to_string(s.groups);
+         " stride=" + std::to_string(s.stride) + " pad=" + std::to_string(s.pad) +
+         " groups=" + std::to_string(s.groups);
 }
 
 // Every depthwise layer of torchvision's mobilenet_v2 at 224x224 (3x3, padding 1):
 // channels @ input size, stride. Batch 2, so planes of two images are told apart.
 const std::vector<Conv2dShape> kMobileNetV2 = {
-    depthwise(2, 32, 112, 1),  depthwise(2, 96, 112, 2), depthwise(2, 144, 56, 1), depthwise(2, 144, 56, 2),
-    depthwise(2, 192, 28, 1),  depthwise(2, 192, 28, 2), depthwise(2, 384, 14, 1), depthwise(2, 576, 14, 1),
-    depthwise(2, 576, 14, 2),  depthwise(2, 960, 7, 1),
+    depthwise(2, 32, 112, 1), depthwise(2, 96, 112, 2), depthwise(2, 144, 56, 1), depthwise(2, 144, 56, 2),
+    depthwise(2, 192, 28, 1), depthwise(2, 192, 28, 2), depthwise(2, 384, 14, 1), depthwise(2, 576, 14, 1),
+    depthwise(2, 576, 14, 2), depthwise(2, 960, 7, 1),
 };
 // Odd depthwise shapes (non-square kernels and maps, stride 3, no padding, a 1x1 map, a
 // kernel as large as the padded input) and general groups: 2 and 4 groups of several
 // channels each, fewer outputs than inputs per group, a depth multiplier (K = 2C, groups = C).
 const std::vector<Conv2dShape> kOdd = {
-    make(3, 5, 9, 7, 5, 3, 5, 2, 2, 5),   make(1, 4, 11, 10, 4, 5, 3, 3, 0, 4), make(2, 3, 1, 1, 3, 3, 3, 1, 1, 3),
-    make(1, 2, 4, 6, 2, 6, 8, 1, 1, 2),   make(2, 7, 13, 5, 7, 3, 3, 1, 1, 7),  make(1, 6, 10, 10, 6, 3, 3, 2, 1, 6),
-    make(2, 4, 9, 9, 6, 3, 3, 1, 1, 2),   make(3, 12, 8, 7, 8, 3, 3, 2, 1, 4),  make(1, 8, 10, 9, 16, 1, 1, 1, 0, 4),
-    make(2, 3, 8, 8, 6, 3, 3, 1, 1, 3),   make(5, 8, 7, 7, 8, 3, 3, 1, 1, 2),   make(1, 16, 12, 12, 16, 3, 3, 2, 1, 8),
+    make(3, 5, 9, 7, 5, 3, 5, 2, 2, 5), make(1, 4, 11, 10, 4, 5, 3, 3, 0, 4), make(2, 3, 1, 1, 3, 3, 3, 1, 1, 3),
+    make(1, 2, 4, 6, 2, 6, 8, 1, 1, 2), make(2, 7, 13, 5, 7, 3, 3, 1, 1, 7),  make(1, 6, 10, 10, 6, 3, 3, 2, 1, 6),
+    make(2, 4, 9, 9, 6, 3, 3, 1, 1, 2), make(3, 12, 8, 7, 8, 3, 3, 2, 1, 4),  make(1, 8, 10, 9, 16, 1, 1, 1, 0, 4),
+    make(2, 3, 8, 8, 6, 3, 3, 1, 1, 3), make(5, 8, 7, 7, 8, 3, 3, 1, 1, 2),   make(1, 16, 12, 12, 16, 3, 3, 2, 1, 8),
 };
 
 // Runs fast and reference (double, on the float-rounded inputs) and compares all three results.
@@ -109,8 +112,8 @@ TEST_CASE("conv2d grouped: reference backward matches finite differences (double
   // The loss sum(y * r) is linear in x and in w: central differences are exact up to
   // rounding (~1e-10 relative at h = 1e-6); 1e-6 with floor 1e-2 catches any wrong term.
   Rng rng(183);
-  for (const auto& s : {make(2, 4, 6, 5, 6, 3, 3, 2, 1, 2), make(1, 3, 7, 7, 3, 3, 3, 2, 1, 3),
-                        make(2, 4, 5, 6, 8, 3, 2, 1, 1, 4)}) {
+  for (const auto& s :
+       {make(2, 4, 6, 5, 6, 3, 3, 2, 1, 2), make(1, 3, 7, 7, 3, 3, 3, 2, 1, 3), make(2, 4, 5, 6, 8, 3, 2, 1, 1, 4)}) {
     INFO(describe(s));
     auto x = random_doubles(x_size(s), rng), w = random_doubles(w_size(s), rng), r = random_doubles(y_size(s), rng);
     auto loss_at = [&](const std::vector<double>& xv, const std::vector<double>& wv) {
@@ -179,8 +182,7 @@ TEST_CASE("conv2d grouped: bad shapes give a clear error", "[ops][conv][grouped]
   Tensor x = Tensor::randn({1, 6, 5, 5}, rng);
   REQUIRE_THROWS_WITH(conv2d(x, Tensor::randn({6, 2, 3, 3}, rng), Tensor(), {1, 1, 4}),
                       Catch::Contains("multiples of groups = 4"));
-  REQUIRE_THROWS_WITH(conv2d(x, Tensor::randn({4, 2, 3, 3}, rng), Tensor(), {1, 1, 2}),
-                      Catch::Contains("expects 4"));
+  REQUIRE_THROWS_WITH(conv2d(x, Tensor::randn({4, 2, 3, 3}, rng), Tensor(), {1, 1, 2}), Catch::Contains("expects 4"));
   REQUIRE_THROWS_WITH(conv2d(x, Tensor::randn({6, 1, 3, 3}, rng), Tensor(), {1, 1, 0}),
                       Catch::Contains("groups must be at least 1"));
   REQUIRE_THROWS_WITH(conv2d(x, Tensor::randn({5, 2, 3, 3}, rng), Tensor(), {1, 1, 3}),

@@ -28,8 +28,17 @@ struct Case {
 // algo: Auto takes Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 shapes (checked), Direct never.
 double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
                   nc::ConvAlgo algo = nc::ConvAlgo::Auto) {
-  const Conv2dShape s{c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad,
-                      nc::out_size(c.H, c.R, c.stride, c.pad), nc::out_size(c.W, c.S, c.stride, c.pad)};
+  const Conv2dShape s{c.N,
+                      c.C,
+                      c.H,
+                      c.W,
+                      c.K,
+                      c.R,
+                      c.S,
+                      c.stride,
+                      c.pad,
+                      nc::out_size(c.H, c.R, c.stride, c.pad),
+                      nc::out_size(c.W, c.S, c.stride, c.pad)};
   const auto x = random_doubles(size_t(s.N * s.C * s.H * s.W), rng);
   const auto w = random_doubles(size_t(s.K * s.C * s.R * s.S), rng, -0.5, 0.5);
   const auto b = random_doubles(size_t(s.K), rng);
@@ -54,7 +63,8 @@ double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
   // 64-byte aligned output, poisoned so that an unwritten element fails.
   const Tensor yt = Tensor::full({s.N * Kb * s.P * s.Q * 16}, NAN);
   if (residual) nc::to_blocked(rf.data(), s.N, s.K, s.P * s.Q, yt.data());
-  const nc::PackedConv pc = nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain, false, algo);
+  const nc::PackedConv pc =
+      nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain, false, algo);
   CHECK(pc.winograd == (algo == nc::ConvAlgo::Auto && !plain && s.R == 3 && s.S == 3 && s.stride == 1 && s.pad == 1));
   nc::conv2d(pc, s.N, s.H, s.W, xin.data(), yt.data(), relu, residual);
   // Padding channels of the output must stay exactly zero (they feed the next layer).
@@ -76,13 +86,12 @@ double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
 
 // ResNet-18/50 convolution shapes at batch 1 (C, H, K, R, stride).
 const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kResNetShapes = {
-    {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},   {64, 56, 128, 3, 2},
-    {64, 56, 256, 1, 1},   {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},   {256, 56, 128, 1, 1},
-    {256, 56, 512, 1, 2},  {128, 28, 128, 3, 1},  {128, 28, 256, 1, 2},  {128, 28, 256, 3, 2},
-    {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},  {512, 28, 128, 1, 1},  {512, 28, 256, 1, 1},
-    {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},  {256, 14, 512, 3, 2},
-    {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1}, {1024, 14, 512, 1, 1},
-    {1024, 14, 2048, 1, 2}, {512, 7, 512, 3, 1},  {512, 7, 2048, 1, 1},  {2048, 7, 512, 1, 1}};
+    {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},   {64, 56, 128, 3, 2},   {64, 56, 256, 1, 1},
+    {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},   {256, 56, 128, 1, 1},  {256, 56, 512, 1, 2},  {128, 28, 128, 3, 1},
+    {128, 28, 256, 1, 2},  {128, 28, 256, 3, 2},  {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},  {512, 28, 128, 1, 1},
+    {512, 28, 256, 1, 1},  {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},  {256, 14, 512, 3, 2},
+    {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1}, {1024, 14, 512, 1, 1}, {1024, 14, 2048, 1, 2},
+    {512, 7, 512, 3, 1},   {512, 7, 2048, 1, 1},  {2048, 7, 512, 1, 1}};
 }  // namespace
 
 // Float sums of up to C*R*S = 4608 products of O(1) values against a double
@@ -123,9 +132,9 @@ TEST_CASE("nchwc conv2d: odd shapes, partial blocks and tiles, residual, threads
   const int saved = num_threads();
   Rng rng(73);
   const std::vector<Case> cases = {
-      {1, 5, 9, 11, 7, 3, 3, 1, 1},    {3, 20, 7, 7, 36, 3, 3, 1, 1},   {2, 16, 8, 8, 16, 1, 1, 1, 0},
-      {2, 24, 13, 10, 48, 3, 3, 2, 1}, {1, 32, 5, 5, 80, 3, 3, 1, 0},   {1, 17, 6, 9, 64, 5, 3, 3, 2},
-      {4, 64, 7, 7, 65, 3, 3, 1, 1},   {1, 16, 1, 1, 16, 1, 1, 1, 0},   {2, 48, 14, 14, 112, 1, 1, 2, 0}};
+      {1, 5, 9, 11, 7, 3, 3, 1, 1},    {3, 20, 7, 7, 36, 3, 3, 1, 1}, {2, 16, 8, 8, 16, 1, 1, 1, 0},
+      {2, 24, 13, 10, 48, 3, 3, 2, 1}, {1, 32, 5, 5, 80, 3, 3, 1, 0}, {1, 17, 6, 9, 64, 5, 3, 3, 2},
+      {4, 64, 7, 7, 65, 3, 3, 1, 1},   {1, 16, 1, 1, 16, 1, 1, 1, 0}, {2, 48, 14, 14, 112, 1, 1, 2, 0}};
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (const Case& c : cases)
@@ -155,7 +164,8 @@ TEST_CASE("nchwc max pool and global average pool equal the plain kernels", "[nc
     nc::from_blocked(yb.data(), N, C, ps.P * ps.Q, got.data());
     // A maximum is exact; NaN compares equal to NaN here.
     size_t differ = 0;
-    for (size_t i = 0; i < got.size(); ++i) differ += !(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])));
+    for (size_t i = 0; i < got.size(); ++i)
+      differ += !(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])));
     CHECK(differ == 0);
     CHECK(std::count_if(got.begin(), got.end(), [](float v) { return std::isnan(v); }) > 0);
 

@@ -80,20 +80,19 @@ Errors bf16_errors(int64_t N, int64_t C, int64_t H, int64_t K, int64_t R, int64_
   double scale = 1e-30;
   for (double v : want_r) scale = std::max(scale, std::abs(v));
   for (size_t i = 0; i < got16.size(); ++i)
-    e.vs_rounded_bf16out_max = std::max(
-        e.vs_rounded_bf16out_max, (std::abs(got16[i] - want_r[i]) - std::abs(want_r[i]) / 256) / scale);
+    e.vs_rounded_bf16out_max =
+        std::max(e.vs_rounded_bf16out_max, (std::abs(got16[i] - want_r[i]) - std::abs(want_r[i]) / 256) / scale);
   e.vs_fp32_ref = rel_l2_error(got16, want);
   return e;
 }
 
 const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kShapes = {
-    {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},   {64, 56, 128, 3, 2},
-    {64, 56, 256, 1, 1},   {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},   {256, 56, 128, 1, 1},
-    {256, 56, 512, 1, 2},  {128, 28, 128, 3, 1},  {128, 28, 256, 1, 2},  {128, 28, 256, 3, 2},
-    {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},  {512, 28, 128, 1, 1},  {512, 28, 256, 1, 1},
-    {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},  {256, 14, 512, 3, 2},
-    {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1}, {1024, 14, 512, 1, 1},
-    {1024, 14, 2048, 1, 2}, {512, 7, 512, 3, 1},  {512, 7, 2048, 1, 1},  {2048, 7, 512, 1, 1}};
+    {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},   {64, 56, 128, 3, 2},   {64, 56, 256, 1, 1},
+    {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},   {256, 56, 128, 1, 1},  {256, 56, 512, 1, 2},  {128, 28, 128, 3, 1},
+    {128, 28, 256, 1, 2},  {128, 28, 256, 3, 2},  {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},  {512, 28, 128, 1, 1},
+    {512, 28, 256, 1, 1},  {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},  {256, 14, 512, 3, 2},
+    {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1}, {1024, 14, 512, 1, 1}, {1024, 14, 2048, 1, 2},
+    {512, 7, 512, 3, 1},   {512, 7, 2048, 1, 1},  {2048, 7, 512, 1, 1}};
 }  // namespace
 
 TEST_CASE("nchwc bf16 conv2d on every ResNet conv shape: exact on rounded inputs, within the bf16 bound of fp32",
@@ -115,7 +114,10 @@ TEST_CASE("nchwc bf16 conv2d: partial channel blocks, partial tiles, batches", "
   Rng rng(82);
   for (const auto& [N, C, H, K, R, stride] :
        {std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>{1, 5, 9, 7, 3, 1},
-        {3, 20, 7, 36, 3, 1}, {2, 24, 13, 48, 3, 2}, {4, 64, 7, 65, 3, 1}, {2, 48, 14, 112, 1, 2}}) {
+        {3, 20, 7, 36, 3, 1},
+        {2, 24, 13, 48, 3, 2},
+        {4, 64, 7, 65, 3, 1},
+        {2, 48, 14, 112, 1, 2}}) {
     CAPTURE(N, C, H, K, R, stride);
     const Errors e = bf16_errors(N, C, H, K, R, stride, false, rng);
     CHECK(e.vs_rounded_f32out < 1e-5);
@@ -137,9 +139,9 @@ TEST_CASE("FusedResNet bf16 runs in bfloat16 (not a silent float32 fallback) and
     model.eval();
     const Tensor x = Tensor::uniform({2, 3, 48, 48}, rng, -2, 2);
     const Tensor f32 = models::FusedResNet(model).features(x);
-    const Tensor f16 = models::FusedResNet(model, models::FusedResNet::BatchNorm::Folded,
-                                           models::FusedResNet::Precision::BF16)
-                           .features(x);
+    const Tensor f16 =
+        models::FusedResNet(model, models::FusedResNet::BatchNorm::Folded, models::FusedResNet::Precision::BF16)
+            .features(x);
     const double err = rel_l2_error(f16.to_vector(), f32.to_vector());
     // Through ~20-50 layers of bf16 rounding (~3e-3 each, partly averaging out).
     CHECK(err > 1e-4);  // a float32 fallback would give ~1e-7
@@ -175,4 +177,3 @@ TEST_CASE("FusedResNet bf16 batch statistics mode stays close to float32 and mov
       CHECK(rel_l2_error(sb[i].second.to_vector(), sa[i].second.to_vector()) < 5e-2);
     }
 }
-

@@ -11,8 +11,8 @@
 #include "tests/helpers.h"
 #if SCRATCHNET_CUDA
 #include "kernels/adam.cuh"
-#include "kernels/sgd.cuh"
 #include "kernels/reduce.cuh"
+#include "kernels/sgd.cuh"
 #endif
 
 using namespace sn;
@@ -61,7 +61,8 @@ TEST_CASE("cuda sgd_step equals the SGD update in double: plain, momentum, Neste
     double momentum, dampening, wd;
     bool nesterov;
   };
-  for (const Opt o : {Opt{0, 0, 0, false}, Opt{0.9, 0, 0, false}, Opt{0.9, 0.1, 1e-4, false}, Opt{0.9, 0, 1e-2, true}}) {
+  for (const Opt o :
+       {Opt{0, 0, 0, false}, Opt{0.9, 0, 0, false}, Opt{0.9, 0.1, 1e-4, false}, Opt{0.9, 0, 1e-2, true}}) {
     const int64_t n = 777;
     auto p = random_doubles(n, rng), buf = std::vector<double>(n, 0.0);
     for (auto& x : p) x = double(float(x));
@@ -105,8 +106,10 @@ TEST_CASE("cuda sum_outer_inner: bias-gradient sums over (outer, C, inner)", "[c
     cuda::sum_outer_inner(gx.data(), gy.data(), outer, C, inner);
     INFO("outer " << outer << " C " << C << " inner " << inner);
     const auto got = to_host(gy);
-    if (outer == 0) CHECK(got == std::vector<float>(C, 0.f));
-    else CHECK(rel_l2_error(got, ref) < 1e-5);  // float sums of <= 6272 values
+    if (outer == 0)
+      CHECK(got == std::vector<float>(C, 0.f));
+    else
+      CHECK(rel_l2_error(got, ref) < 1e-5);  // float sums of <= 6272 values
   }
 #endif
 }

@@ -18,7 +18,7 @@ struct Case {
 };
 // Small: depthwise stride 1 and 2 with odd sizes, a kernel as large as the padded map,
 // 2 and 4 groups of several channels, a depth multiplier.
-const Case kSmall[] = {{2, 5, 9, 7, 5, 3, 1, 1, 5}, {2, 6, 9, 8, 6, 3, 2, 1, 6}, {1, 3, 4, 4, 3, 6, 1, 1, 3},
+const Case kSmall[] = {{2, 5, 9, 7, 5, 3, 1, 1, 5}, {2, 6, 9, 8, 6, 3, 2, 1, 6},  {1, 3, 4, 4, 3, 6, 1, 1, 3},
                        {2, 4, 7, 7, 6, 3, 1, 1, 2}, {1, 12, 8, 9, 8, 3, 2, 1, 4}, {2, 3, 6, 6, 6, 3, 1, 1, 3}};
 // Every depthwise layer of torchvision's mobilenet_v2 at 224 (3x3, padding 1), one image.
 const Case kMobileNetV2[] = {{1, 32, 112, 112, 32, 3, 1, 1, 32},  {1, 96, 112, 112, 96, 3, 2, 1, 96},
@@ -81,7 +81,8 @@ TEST_CASE("cuda conv2d grouped native is deterministic", "[cuda][conv][grouped][
 #if SCRATCHNET_CUDA
   backend_config().conv = ConvBackend::Native;
   Rng rng(222);
-  Tensor x = Tensor::randn({2, 8, 10, 10}, rng), w = Tensor::randn({8, 1, 3, 3}, rng), gy = Tensor::randn({2, 8, 5, 5}, rng);
+  Tensor x = Tensor::randn({2, 8, 10, 10}, rng), w = Tensor::randn({8, 1, 3, 3}, rng),
+         gy = Tensor::randn({2, 8, 5, 5}, rng);
   auto run = [&] {
     Tensor gx = gpu_leaf(x), gw = gpu_leaf(w);
     Tensor y = conv2d(gx, gw, Tensor(), {2, 1, 8});

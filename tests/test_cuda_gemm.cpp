@@ -67,8 +67,10 @@ void run_case(const Case& c, Rng& rng) {
   // The padding between rows must be untouched (C0 there, or still NaN).
   for (int64_t i = 0; i < c.M && c.pad > 0; ++i) {
     const float v = out[c.shift + i * ldc + c.N];
-    if (c.beta == 0.f) CHECK(v != v);
-    else CHECK(v == float(C0[c.shift + i * ldc + c.N]));
+    if (c.beta == 0.f)
+      CHECK(v != v);
+    else
+      CHECK(v == float(C0[c.shift + i * ldc + c.N]));
   }
 }
 
@@ -80,13 +82,13 @@ TEST_CASE("cuda sgemm equals a double product: transposes, edges, alignment, bet
 #if SCRATCHNET_CUDA
   poison_all_allocations();
   Rng rng(61);
-  const int64_t sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {128, 128, 8}, {129, 130, 17}, {256, 384, 64}, {300, 257, 513},
-                              {2, 512, 32}, {32, 2, 512}, {1000, 3, 9}};
+  const int64_t sizes[][3] = {{1, 1, 1},       {7, 5, 3},    {128, 128, 8}, {129, 130, 17}, {256, 384, 64},
+                              {300, 257, 513}, {2, 512, 32}, {32, 2, 512},  {1000, 3, 9}};
   for (auto& sz : sizes)
     for (int t = 0; t < 4; ++t) {
       const bool ta = t & 1, tb = t & 2;
-      run_case({sz[0], sz[1], sz[2], ta, tb, 0, 0, 0.f, false}, rng);   // aligned: float4 paths
-      run_case({sz[0], sz[1], sz[2], ta, tb, 1, 1, 0.5f, true}, rng);   // odd ld, misaligned: scalar paths
+      run_case({sz[0], sz[1], sz[2], ta, tb, 0, 0, 0.f, false}, rng);  // aligned: float4 paths
+      run_case({sz[0], sz[1], sz[2], ta, tb, 1, 1, 0.5f, true}, rng);  // odd ld, misaligned: scalar paths
     }
   run_case({200, 200, 200, false, true, 4, 0, 1.f, true}, rng);  // padded but aligned
   run_case({64, 64, 0, false, false, 0, 0, 0.5f, true}, rng);    // K = 0: C = beta C + bias

@@ -61,8 +61,12 @@ TEST_CASE("cuda adaptive_avg_pool2d equals the reference, forward and backward",
 #if SCRATCHNET_CUDA
   poison_all_allocations();
   Rng rng(232);
-  for (auto [N, C, H, W, P, Q] : {std::array<int64_t, 6>{2, 3, 7, 7, 7, 7}, {2, 2, 10, 9, 7, 7}, {1, 3, 5, 5, 3, 3},
-                                  {2, 2, 3, 4, 7, 7}, {1, 2, 8, 11, 3, 5}, {4, 512, 14, 14, 7, 7}}) {
+  for (auto [N, C, H, W, P, Q] : {std::array<int64_t, 6>{2, 3, 7, 7, 7, 7},
+                                  {2, 2, 10, 9, 7, 7},
+                                  {1, 3, 5, 5, 3, 3},
+                                  {2, 2, 3, 4, 7, 7},
+                                  {1, 2, 8, 11, 3, 5},
+                                  {4, 512, 14, 14, 7, 7}}) {
     const AdaptivePool2dShape s{N, C, H, W, P, Q};
     Tensor x = Tensor::randn({N, C, H, W}, rng), gy = Tensor::randn({N, C, P, Q}, rng);
     auto xd = doubles(x), gyd = doubles(gy);

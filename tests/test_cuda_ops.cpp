@@ -40,9 +40,9 @@ using namespace sn::test;
 
 // ---- the kernel contract ---------------------------------------------------------------
 #if SCRATCHNET_CUDA
-#define SN_SAME_ENTRY(a, b, fn)                                           \
-  static_assert(std::is_same_v<decltype(&a::fn), decltype(&b::fn)>, #a "::" #fn " and " #b "::" #fn \
-                " differ: every backend has the signature of engine/kernel_contract.h")
+#define SN_SAME_ENTRY(a, b, fn)                                        \
+  static_assert(std::is_same_v<decltype(&a::fn), decltype(&b::fn)>, #a \
+                "::" #fn " and " #b "::" #fn " differ: every backend has the signature of engine/kernel_contract.h")
 SN_SAME_ENTRY(cpu, cuda, relu_forward);
 SN_SAME_ENTRY(cpu, cuda, relu_backward);
 SN_SAME_ENTRY(cpu, cuda, add_forward);
@@ -88,8 +88,8 @@ std::vector<OpCase> op_table() {
     for (int64_t n : {1, 5, 3000}) t.push_back(elementwise(op, n));
   // linear (N, in, out): the experiment's heads (2048 -> 2, 512 -> 2), odd sizes, more than one 128-tile.
   for (bool bias : {true, false})
-    for (auto [N, in, out] : {std::array<int64_t, 3>{32, 2048, 2}, {32, 512, 2}, {5, 7, 3}, {1, 1, 1},
-                              {130, 300, 129}, {64, 1000, 257}})
+    for (auto [N, in, out] :
+         {std::array<int64_t, 3>{32, 2048, 2}, {32, 512, 2}, {5, 7, 3}, {1, 1, 1}, {130, 300, 129}, {64, 1000, 257}})
       t.push_back(linear_case(N, in, out, bias));
   // conv2d: odd sizes, strides 1 and 2, 1x1 / 3x3 / 5x5 / 7x7 kernels, padding 0..3,
   // non-square images: every index path of im2col and col2im. The last: the split-K weight gradient.

@@ -26,16 +26,20 @@ namespace sn::test {
 
 const char* to_string(OpBackend b) {
   switch (b) {
-    case OpBackend::CpuFast: return "cpu";
-    case OpBackend::CudaNative: return "cuda";
-    case OpBackend::Cudnn: return "cudnn";
+    case OpBackend::CpuFast:
+      return "cpu";
+    case OpBackend::CudaNative:
+      return "cuda";
+    case OpBackend::Cudnn:
+      return "cudnn";
   }
   return "?";
 }
 
 const char* to_string(Op op) {
-  static const char* const names[] = {"relu",       "add",        "scale",   "linear",      "conv2d",       "batch_norm",
-                                      "max_pool2d", "avg_pool_1x1", "softmax", "log_softmax", "cross_entropy"};
+  static const char* const names[] = {"relu",    "add",         "scale",        "linear",
+                                      "conv2d",  "batch_norm",  "max_pool2d",   "avg_pool_1x1",
+                                      "softmax", "log_softmax", "cross_entropy"};
   return names[static_cast<int>(op)];
 }
 
@@ -181,9 +185,8 @@ void check_batch_norm(const OpCase& c, const Place& at, Rng& rng) {
   auto xd = dbl(x), gyd = dbl(gy), rmd = dbl(rm), rvd = dbl(rv);
   std::vector<double> wd = affine ? dbl(w) : std::vector<double>{}, bd = affine ? dbl(b) : std::vector<double>{};
   std::vector<double> yd(xd.size()), smd(c.C), sid(c.C), dxd(xd.size()), dwd(c.C), dbd(c.C);
-  ref::batch_norm_forward<double>(s, xd.data(), affine ? wd.data() : nullptr, affine ? bd.data() : nullptr,
-                                  rmd.data(), rvd.data(), c.training, momentum, c.eps, yd.data(), smd.data(),
-                                  sid.data());
+  ref::batch_norm_forward<double>(s, xd.data(), affine ? wd.data() : nullptr, affine ? bd.data() : nullptr, rmd.data(),
+                                  rvd.data(), c.training, momentum, c.eps, yd.data(), smd.data(), sid.data());
   ref::batch_norm_backward<double>(s, xd.data(), gyd.data(), smd.data(), sid.data(), affine ? wd.data() : nullptr,
                                    c.training, c.eps, dxd.data(), affine ? dwd.data() : nullptr,
                                    affine ? dbd.data() : nullptr);
@@ -272,15 +275,27 @@ void check_op_case(const OpCase& c, OpBackend backend, Rng& rng) {
   switch (c.op) {
     case Op::Relu:
     case Op::Add:
-    case Op::Scale: check_elementwise(c, at, rng); break;
-    case Op::Linear: check_linear(c, at, rng); break;
-    case Op::Conv2d: check_conv(c, at, backend, rng); break;
-    case Op::BatchNorm: check_batch_norm(c, at, rng); break;
+    case Op::Scale:
+      check_elementwise(c, at, rng);
+      break;
+    case Op::Linear:
+      check_linear(c, at, rng);
+      break;
+    case Op::Conv2d:
+      check_conv(c, at, backend, rng);
+      break;
+    case Op::BatchNorm:
+      check_batch_norm(c, at, rng);
+      break;
     case Op::MaxPool2d:
-    case Op::AvgPool1x1: check_pool(c, at, rng); break;
+    case Op::AvgPool1x1:
+      check_pool(c, at, rng);
+      break;
     case Op::Softmax:
     case Op::LogSoftmax:
-    case Op::CrossEntropy: check_rows(c, at, rng); break;
+    case Op::CrossEntropy:
+      check_rows(c, at, rng);
+      break;
   }
   backend_config().conv = ConvBackend::Cudnn;
 }

@@ -36,7 +36,7 @@ TEST_CASE("cuda argmax kernel: the CPU scan's answer, ties and NaN included", "[
     const int64_t N = sh[0], K = sh[1];
     Tensor x = Tensor::randn({N, K}, rng);
     float* p = x.data();
-    if (K > 3) p[K - 1] = p[1] = 100.f;  // a tie in row 0: the first one wins
+    if (K > 3) p[K - 1] = p[1] = 100.f;      // a tie in row 0: the first one wins
     if (N > 2 && K > 4) p[2 * K + 4] = NAN;  // NaN in row 2: whatever the scan gives, both give it
     std::vector<int64_t> want(N);
     auto xd = doubles(x);

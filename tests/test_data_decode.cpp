@@ -26,7 +26,8 @@ TEST_CASE("decode: the format comes from the content, not the name", "[data][dec
   CHECK(load_image(data_path("catanddog/train/Cat/7563.jpg")).width == 320);
 }
 
-TEST_CASE("decode: gray, gray+alpha, RGBA, 16-bit and palette PNGs become RGB as PIL's convert('RGB')", "[data][decode]") {
+TEST_CASE("decode: gray, gray+alpha, RGBA, 16-bit and palette PNGs become RGB as PIL's convert('RGB')",
+          "[data][decode]") {
   const std::string dir = scratch_dir("decode_modes");
   // One row, two pixels, each with a filter byte 0 in front of the row.
   struct Case {
@@ -39,7 +40,11 @@ TEST_CASE("decode: gray, gray+alpha, RGBA, 16-bit and palette PNGs become RGB as
       {"gray8", 8, 0, {0, 7, 200}, {}, {7, 7, 7, 200, 200, 200}},
       {"gray_alpha", 8, 4, {0, 9, 0, 250, 128}, {}, {9, 9, 9, 250, 250, 250}},  // alpha dropped, not composited
       {"rgba", 8, 6, {0, 1, 2, 3, 0, 4, 5, 6, 77}, {}, {1, 2, 3, 4, 5, 6}},
-      {"rgb16", 16, 2, {0, 0x12, 0x34, 0xAB, 0xCD, 0xFF, 0xFF, 0x00, 0x01, 0x80, 0x00, 0x7F, 0xFF}, {},
+      {"rgb16",
+       16,
+       2,
+       {0, 0x12, 0x34, 0xAB, 0xCD, 0xFF, 0xFF, 0x00, 0x01, 0x80, 0x00, 0x7F, 0xFF},
+       {},
        {0x12, 0xAB, 0xFF, 0x00, 0x80, 0x7F}},  // high byte, as PIL's "RGB;16B" unpacker
       {"palette", 8, 3, {0, 1, 0}, {10, 20, 30, 40, 50, 60}, {40, 50, 60, 10, 20, 30}},
   };
@@ -68,10 +73,11 @@ TEST_CASE("decode: binary PPM and PGM, and EXIF orientation ignored", "[data][de
   // An APP1 Exif segment saying "rotate 90 degrees" (orientation 6) right after
   // SOI: torchvision's loader ignores it, and so do we (same size, same pixels).
   const auto jpeg = io::read_file(data_path("catanddog/train/Cat/0.jpg"));
-  const std::vector<uint8_t> exif = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,       // APP1, length 34
-                                     'M', 'M', 0, 42, 0, 0, 0, 8,                             // TIFF header
-                                     0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0,          // 1 entry: Orientation = 6
-                                     0, 0, 0, 0};                                             // no next IFD
+  const std::vector<uint8_t> exif = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,  // APP1, length 34
+                                     'M',  'M',  0,    42,   0,   0,   0,   8,          // TIFF header
+                                     0,    1,    0x01, 0x12, 0,   3,   0,   0,   0, 1,
+                                     0,    6,    0,    0,   // 1 entry: Orientation = 6
+                                     0,    0,    0,    0};  // no next IFD
   std::vector<uint8_t> rotated = exif;
   rotated.insert(rotated.begin(), {0xFF, 0xD8});  // SOI
   rotated.insert(rotated.end(), jpeg.begin() + 2, jpeg.end());
@@ -123,7 +129,8 @@ TEST_CASE("decode: bad files give errors naming the file and the reason", "[data
   // would go over the whole image 601 times.
   std::vector<uint8_t> many_scans(jpeg.begin(), jpeg.end() - 2);
   const size_t sos_len = size_t(jpeg[sos + 2]) << 8 | jpeg[sos + 3];
-  for (int i = 0; i < 600; ++i) many_scans.insert(many_scans.end(), jpeg.begin() + sos, jpeg.begin() + sos + 2 + sos_len);
+  for (int i = 0; i < 600; ++i)
+    many_scans.insert(many_scans.end(), jpeg.begin() + sos, jpeg.begin() + sos + 2 + sos_len);
   many_scans.insert(many_scans.end(), {0xFF, 0xD9});
   const std::string text = "this is a text file, not a picture\n";
   const std::vector<Case> cases = {

@@ -56,6 +56,7 @@ TEST_CASE("draw: PNG round trip and tensor_to_image undoes ToTensor + Normalize"
   write_png(path, img);
   CHECK(load_image(path) == img);
   Rng rng(0);
-  const Tensor t = Compose({std::make_shared<ToTensor>(), std::make_shared<Normalize>(kImageNetMean, kImageNetStd)})(img, rng);
+  const Tensor t =
+      Compose({std::make_shared<ToTensor>(), std::make_shared<Normalize>(kImageNetMean, kImageNetStd)})(img, rng);
   CHECK(tensor_to_image(t, kImageNetMean, kImageNetStd) == img);  // float error << 0.5 level
 }

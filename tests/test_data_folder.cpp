@@ -28,8 +28,8 @@ TEST_CASE("folder: the cat/dog training set as torchvision sees it", "[data][fol
 
 TEST_CASE("folder: extension filter, sub-folders, sorting", "[data][folder]") {
   const std::string root = scratch_dir("folder_layout");
-  for (const char* p : {"b/x.JPG", "b/a.png", "b/notes.txt", "b/deeper/z.jpeg", "b/deep/y.webp", "a/1.Bmp",
-                        "a/10.ppm", "a/2.tif", "a/README"}) {
+  for (const char* p : {"b/x.JPG", "b/a.png", "b/notes.txt", "b/deeper/z.jpeg", "b/deep/y.webp", "a/1.Bmp", "a/10.ppm",
+                        "a/2.tif", "a/README"}) {
     fs::create_directories(fs::path(root + "/" + p).parent_path());
     write_bytes(root + "/" + p, {1});
   }
@@ -46,7 +46,8 @@ TEST_CASE("folder: extension filter, sub-folders, sorting", "[data][folder]") {
   CHECK_FALSE(has_image_extension("photo.gif"));  // not in torchvision's IMG_EXTENSIONS
 }
 
-TEST_CASE("folder: no class folders, an empty class, a missing root are errors naming the folder", "[data][folder][bad]") {
+TEST_CASE("folder: no class folders, an empty class, a missing root are errors naming the folder",
+          "[data][folder][bad]") {
   const std::string flat = scratch_dir("folder_flat");
   write_bytes(flat + "/cat.jpg", {1});  // images directly in root: no class folders
   CHECK_THROWS_WITH(ImageFolder::scan(flat), Catch::Contains(flat) && Catch::Contains("has no class folders"));
@@ -57,6 +58,7 @@ TEST_CASE("folder: no class folders, an empty class, a missing root are errors n
   write_bytes(empty_class + "/Dog/readme.txt", {1});
   CHECK_THROWS_WITH(ImageFolder::scan(empty_class),
                     Catch::Contains(empty_class + "/Dog") && Catch::Contains("has no image files"));
-  CHECK_THROWS_WITH(ImageFolder::scan(flat + "/nope"), Catch::Contains(flat + "/nope") && Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(ImageFolder::scan(flat + "/nope"),
+                    Catch::Contains(flat + "/nope") && Catch::Contains("does not exist"));
   CHECK_THROWS_WITH(ImageFolder::scan(flat + "/cat.jpg"), Catch::Contains("is not a directory"));
 }

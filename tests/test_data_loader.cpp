@@ -180,7 +180,8 @@ std::string folder_with_bad_files(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("loader: a bad file stops the epoch with its name, at the same batch for any worker count", "[data][loader][bad]") {
+TEST_CASE("loader: a bad file stops the epoch with its name, at the same batch for any worker count",
+          "[data][loader][bad]") {
   const std::string root = folder_with_bad_files("loader_bad_stop");
   const ImageFolder data = ImageFolder::scan(root);
   REQUIRE(data.size() == 6);
@@ -192,8 +193,8 @@ TEST_CASE("loader: a bad file stops the epoch with its name, at the same batch f
     loader.start_epoch(0);
     Batch b;
     INFO("workers " << workers);
-    CHECK_THROWS_WITH(loader.next(b), Catch::Contains(root + "/Cat/b_truncated.jpg") &&
-                                          Catch::Contains("corrupt or truncated"));
+    CHECK_THROWS_WITH(loader.next(b),
+                      Catch::Contains(root + "/Cat/b_truncated.jpg") && Catch::Contains("corrupt or truncated"));
   }
 }
 
@@ -223,7 +224,8 @@ TEST_CASE("loader: skip_bad_files leaves bad files out, warns, and lists them", 
   CHECK(loader.stats().cache_misses == 6);  // bad files are not decoded again in epoch 2
 }
 
-TEST_CASE("loader: images of different sizes without a fixed-size transform are an error naming the file", "[data][loader][bad]") {
+TEST_CASE("loader: images of different sizes without a fixed-size transform are an error naming the file",
+          "[data][loader][bad]") {
   const ImageFolder data = small_train_set(3);
   LoaderOptions o;
   o.batch_size = 6;

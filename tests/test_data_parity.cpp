@@ -32,9 +32,9 @@ std::vector<uint8_t> row_bytes(const Image& img, int y, int pixels = -1) {
 }
 
 struct Tolerance {
-  int max_abs;           // largest allowed |ours - PIL| on a byte
-  double differing;      // largest allowed share of bytes that differ
-  double mean_abs;       // largest allowed |mean difference| per channel (from the sums)
+  int max_abs;       // largest allowed |ours - PIL| on a byte
+  double differing;  // largest allowed share of bytes that differ
+  double mean_abs;   // largest allowed |mean difference| per channel (from the sums)
 };
 
 void compare(const std::string& what, const std::vector<uint8_t>& ours, const std::vector<uint8_t>& pil,
@@ -83,8 +83,8 @@ TEST_CASE("parity: decode, Resize, CenterCrop of real images match PIL", "[data]
     const auto size = fx.data(n + "_decoded_size");
     REQUIRE(img.width == int(size[0]));
     REQUIRE(img.height == int(size[1]));
-    compare(n + " decoded middle row", row_bytes(img, img.height / 2, std::min(200, img.width)), fixture_bytes(fx.data(n + "_decoded_row")),
-            dec_tol);
+    compare(n + " decoded middle row", row_bytes(img, img.height / 2, std::min(200, img.width)),
+            fixture_bytes(fx.data(n + "_decoded_row")), dec_tol);
     compare_sums(n + " decoded", channel_sums(img), fx.data(n + "_decoded_sum"), double(img.width) * img.height,
                  dec_tol);
 

@@ -64,8 +64,8 @@ TEST_CASE("resample: equals PIL's Image.resize(BILINEAR) exactly on synthetic im
     const ResizeBox box{a[4], a[5], a[6], a[7]};
     const Image in = pattern_image(iw, ih);
     const auto expect = fixture_bytes(fx.data(key));
-    INFO(key << ": " << iw << "x" << ih << " -> " << ow << "x" << oh << " box (" << box.x0 << ", " << box.y0
-              << ", " << box.x1 << ", " << box.y1 << ")");
+    INFO(key << ": " << iw << "x" << ih << " -> " << ow << "x" << oh << " box (" << box.x0 << ", " << box.y0 << ", "
+             << box.x1 << ", " << box.y1 << ")");
     const Image fast = cpu::resize_bilinear(in, ow, oh, box), slow = ref::resize_bilinear(in, ow, oh, box);
     REQUIRE(fast.width == ow);
     REQUIRE(fast.height == oh);
@@ -82,5 +82,6 @@ TEST_CASE("resample: bad sizes and boxes are errors, not crashes", "[data][resiz
   CHECK_THROWS_WITH(cpu::resize_bilinear(img, 5, 5, ResizeBox{0, 0, 11, 8}), Catch::Contains("exceeds"));
   CHECK_THROWS_WITH(cpu::resize_bilinear(img, 5, 5, ResizeBox{-1, 0, 5, 8}), Catch::Contains("negative"));
   CHECK_THROWS_WITH(cpu::resize_bilinear(img, 5, 5, ResizeBox{3, 0, 3, 8}), Catch::Contains("empty"));
-  CHECK_THROWS_WITH(cpu::resize_bilinear(Image(), 5, 5, ResizeBox{0, 0, 0, 0}), Catch::Contains("input image is empty"));
+  CHECK_THROWS_WITH(cpu::resize_bilinear(Image(), 5, 5, ResizeBox{0, 0, 0, 0}),
+                    Catch::Contains("input image is empty"));
 }

@@ -81,8 +81,8 @@ TEST_CASE("transforms: Compose checks the order and finds the cacheable prefix",
   Compose eval({std::make_shared<Resize>(16), std::make_shared<ToTensor>()});
   CHECK(eval.deterministic_prefix() == 1);
   // Same seed, same augmentation; another seed, another one.
-  Compose aug({std::make_shared<RandomResizedCrop>(8), std::make_shared<RandomHorizontalFlip>(),
-               std::make_shared<ToTensor>()});
+  Compose aug(
+      {std::make_shared<RandomResizedCrop>(8), std::make_shared<RandomHorizontalFlip>(), std::make_shared<ToTensor>()});
   Rng a(5), b(5), c(6);
   const Image img = pattern_image(40, 30);
   CHECK(aug(img, a).to_vector() == aug(img, b).to_vector());
@@ -123,7 +123,8 @@ static double ks_statistic(std::vector<double> a, std::vector<double> b) {
   return d;
 }
 
-TEST_CASE("transforms: RandomResizedCrop box distribution matches torchvision's get_params", "[data][transforms][rrc][stats]") {
+TEST_CASE("transforms: RandomResizedCrop box distribution matches torchvision's get_params",
+          "[data][transforms][rrc][stats]") {
   // tests/fixtures/data_rrc_torchvision.json: 1500 (h, w) boxes per case from
   // torchvision. We draw 20000 with our Rng and compare the distributions of
   // area fraction and log aspect with a two-sample KS test. Critical value at

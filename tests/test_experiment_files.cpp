@@ -1,17 +1,17 @@
 // The experiment's files: checkpoints (round trip, corruption, atomic
 // replacement), the run directory, metrics.jsonl, the progress output and
 // the report's building blocks. The training itself is in test_train.cpp.
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
-#include <unistd.h>
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
+#include "tests/helpers.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/progress.h"
 #include "tools/experiment/report.h"
 #include "tools/experiment/run_dir.h"
-#include "tests/helpers.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -30,7 +30,8 @@ static Checkpoint sample_checkpoint() {
   ck.config = {{"model", "resnet50"}, {"lr", 1e-3}};
   ck.base_weights_hash = "0123456789abcdef";
   ck.rng = Rng(42).state();
-  ck.model = {{"fc.weight", Tensor::randn({2, 5}, rng)}, {"fc.bias", Tensor::randn({2}, rng)},
+  ck.model = {{"fc.weight", Tensor::randn({2, 5}, rng)},
+              {"fc.bias", Tensor::randn({2}, rng)},
               {"bn1.running_mean", Tensor::randn({3}, rng)}};
   ck.optim = {{"exp_avg.fc.weight", Tensor::randn({2, 5}, rng)}};
   ck.optimizer = {{"step", 36}};

@@ -7,6 +7,7 @@
 // On a tiny run (reduced-width ResNet-18, 32x32 crops) over the 98 test photos.
 // SCRATCHNET_EXPORT_CHECK_RUN=RUN_DIR runs the ONNX Runtime case on that run
 // instead (e.g. the real ResNet-50 experiment) and prints the agreement.
+#include <sys/wait.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -14,19 +15,18 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sys/wait.h>
 
 #include "engine/autograd.h"
 #include "engine/data/decode.h"
 #include "engine/data/folder.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/weight_file.h"
+#include "models/resnet.h"
+#include "tests/helpers.h"
 #include "tools/experiment/evaluator.h"
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/trained_model.h"
 #include "tools/experiment/trainer.h"
-#include "models/resnet.h"
-#include "tests/helpers.h"
 #if SCRATCHNET_ONNX
 #include "models/onnx/onnx_import.h"
 #endif
@@ -177,7 +177,8 @@ TEST_CASE("export --format onnx: the ONNX checker accepts it, ONNX Runtime's log
   if (!train::path_exists(modules + "/onnxruntime-node/package.json"))
     SN_SKIP("onnxruntime-node is not installed in " + modules + " (tools/install-ort.sh)");
   const std::string dir = out.substr(0, out.rfind('/'));
-  const std::string in_file = dir + "/ort-input.f32", out_file = dir + "/ort-output.f32", cmds = dir + "/ort-cmds.jsonl";
+  const std::string in_file = dir + "/ort-input.f32", out_file = dir + "/ort-output.f32",
+                    cmds = dir + "/ort-cmds.jsonl";
   io::write_file_atomic(in_file, x.data(), static_cast<size_t>(x.numel()) * sizeof(float));
   std::remove(out_file.c_str());
   {
@@ -186,8 +187,9 @@ TEST_CASE("export --format onnx: the ONNX checker accepts it, ONNX Runtime's log
       << json{{"cmd", "run"}, {"key", "m"}, {"input", in_file}, {"output", out_file}}.dump() << "\n"
       << json{{"cmd", "quit"}}.dump() << "\n";
   }
-  const auto [wrc, answers] = run_shell("node " + quote(std::string(SN_SOURCE_DIR) + "/tools/bench/peers/worker_ort.js") +
-                                        " --threads 2 --modules " + quote(modules) + " < " + quote(cmds) + " 2>&1");
+  const auto [wrc, answers] =
+      run_shell("node " + quote(std::string(SN_SOURCE_DIR) + "/tools/bench/peers/worker_ort.js") +
+                " --threads 2 --modules " + quote(modules) + " < " + quote(cmds) + " 2>&1");
   INFO(answers);
   REQUIRE(wrc == 0);
   REQUIRE(answers.find("\"ok\":false") == std::string::npos);
@@ -200,8 +202,8 @@ TEST_CASE("export --format onnx: the ONNX checker accepts it, ONNX Runtime's log
   double worst = 0;
   int64_t same_top1 = 0;
   for (int64_t i = 0; i < logits.size(0); ++i) {
-    const std::vector<float> a(ort.begin() + i * k, ort.begin() + (i + 1) * k), b(ours.begin() + i * k,
-                                                                                 ours.begin() + (i + 1) * k);
+    const std::vector<float> a(ort.begin() + i * k, ort.begin() + (i + 1) * k),
+        b(ours.begin() + i * k, ours.begin() + (i + 1) * k);
     worst = std::max(worst, test::rel_l2_error(a, b));
     same_top1 += std::max_element(a.begin(), a.end()) - a.begin() == std::max_element(b.begin(), b.end()) - b.begin();
   }

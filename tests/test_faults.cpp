@@ -20,9 +20,9 @@
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
+#include "tests/helpers.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/run_dir.h"
-#include "tests/helpers.h"
 
 using namespace sn;
 using Catch::Contains;
@@ -44,8 +44,10 @@ void remove_tree(const std::string& dir) {
   for (const auto& n : list_dir(dir)) {
     const std::string p = dir + "/" + n;
     struct stat st {};
-    if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-    else ::unlink(p.c_str());
+    if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      remove_tree(p);
+    else
+      ::unlink(p.c_str());
   }
   ::rmdir(dir.c_str());
 }
@@ -112,7 +114,9 @@ std::string with_file_size_limit(rlim_t limit, const std::function<void()>& work
   if (pid == 0) {
     ::close(fds[0]);
     ::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit rl {limit, limit};
+    struct rlimit rl {
+      limit, limit
+    };
     ::setrlimit(RLIMIT_FSIZE, &rl);
     std::string msg;
     try {
@@ -232,8 +236,7 @@ TEST_CASE("fault: a full disk gives a clear error and leaves no half-written fil
     WARN("cannot mount a tmpfs here (" << fs.why << "): emulating a full disk with RLIMIT_FSIZE");
     ::mkdir(dir.c_str(), 0755);
     io::write_file_atomic(path, std::string("previous checkpoint"));
-    const std::string msg =
-        with_file_size_limit(1 << 20, [&] { io::write_file_atomic(path, big.data(), big.size()); });
+    const std::string msg = with_file_size_limit(1 << 20, [&] { io::write_file_atomic(path, big.data(), big.size()); });
     CHECK_THAT(msg, Contains(path) && Contains("File too large") && Contains("unchanged"));
     const auto kept = io::read_file(path);
     CHECK(std::string(kept.begin(), kept.end()) == "previous checkpoint");

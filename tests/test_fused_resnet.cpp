@@ -17,7 +17,8 @@ void randomize_bn(models::ResNet& m, Rng& rng) {
     const bool var = name.find("running_var") != std::string::npos;
     const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
     std::vector<float> v(size_t(t.numel()));
-    for (auto& e : v) e = float(var ? rng.uniform(0.5, 2.0) : (weight ? rng.uniform(0.5, 1.5) : rng.uniform(-0.3, 0.3)));
+    for (auto& e : v)
+      e = float(var ? rng.uniform(0.5, 2.0) : (weight ? rng.uniform(0.5, 1.5) : rng.uniform(-0.3, 0.3)));
     t.copy_(Tensor::from_vector(v, t.shape()));
   }
 }

@@ -72,7 +72,9 @@ TEST_CASE("fuzz regressions: checkpoint reader", "[train][fuzz]") {
 }
 
 #ifdef SN_FUZZ_HAVE_IMAGE
-TEST_CASE("fuzz regressions: image decoding and transforms", "[data][fuzz]") { replay("image", fuzz::run_image, false); }
+TEST_CASE("fuzz regressions: image decoding and transforms", "[data][fuzz]") {
+  replay("image", fuzz::run_image, false);
+}
 #endif
 
 #if SCRATCHNET_ONNX

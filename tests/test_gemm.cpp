@@ -4,8 +4,8 @@
 // several column chunks and row blocks.
 #include <tuple>
 
-#include "engine/cpu/gemm/gemm.h"
 #include "engine/cpu/gemm/driver.h"
+#include "engine/cpu/gemm/gemm.h"
 #include "engine/parallel.h"
 #include "tests/helpers.h"
 
@@ -47,9 +47,18 @@ void check_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float beta, 
 
 TEST_CASE("sgemm: fast equals reference on odd sizes and edge tails", "[gemm]") {
   Rng rng(11);
-  for (auto [M, N, K] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
-           {1, 1, 1}, {8, 48, 256}, {7, 15, 3}, {9, 17, 257}, {13, 49, 100}, {33, 47, 513}, {64, 200, 31},
-           {130, 97, 600}, {5, 1, 70}, {1, 300, 9}, {17, 1000, 40}, {300, 16, 16}})
+  for (auto [M, N, K] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1},
+                                                                           {8, 48, 256},
+                                                                           {7, 15, 3},
+                                                                           {9, 17, 257},
+                                                                           {13, 49, 100},
+                                                                           {33, 47, 513},
+                                                                           {64, 200, 31},
+                                                                           {130, 97, 600},
+                                                                           {5, 1, 70},
+                                                                           {1, 300, 9},
+                                                                           {17, 1000, 40},
+                                                                           {300, 16, 16}})
     for (float beta : {0.f, 1.f, 0.5f}) check_sgemm(false, false, M, N, K, beta, rng);
 }
 

@@ -56,9 +56,17 @@ TEST_CASE("gpu_weights.py: bfloat16 pack is a valid .snw, rounded to nearest eve
 
   // Values that pin the rounding down: exact bfloat16 values, ties (to even,
   // both directions), just above and below a tie, negatives, subnormals, zero.
-  std::vector<float> v = {0.f, -0.f, 1.f, -2.5f, from_bits(0x3F808000u) /* tie, even below */,
-                          from_bits(0x3F818000u) /* tie, even above */, from_bits(0x3F808001u),
-                          from_bits(0x3F807FFFu), from_bits(0x00000001u) /* subnormal */, 3.0e38f, -1.0e-30f};
+  std::vector<float> v = {0.f,
+                          -0.f,
+                          1.f,
+                          -2.5f,
+                          from_bits(0x3F808000u) /* tie, even below */,
+                          from_bits(0x3F818000u) /* tie, even above */,
+                          from_bits(0x3F808001u),
+                          from_bits(0x3F807FFFu),
+                          from_bits(0x00000001u) /* subnormal */,
+                          3.0e38f,
+                          -1.0e-30f};
   Rng rng(3);
   std::vector<float> big(3000);
   for (auto& x : big) x = float(rng.normal()) * 0.05f;

@@ -26,7 +26,7 @@ TEST_CASE("host allocator: a freed large block is handed out again for the same 
   void* b = host_alloc(bytes - 100);  // same size class (7 MiB)
   CHECK(b == a);
   CHECK(host_cache_stats().hits == hits + 1);
-  void* c = host_alloc(bytes * 3);     // another class: a fresh block
+  void* c = host_alloc(bytes * 3);  // another class: a fresh block
   CHECK(c != a);
   host_free(b, bytes - 100);
   host_free(c, bytes * 3);

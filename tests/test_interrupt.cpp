@@ -4,19 +4,19 @@
 // interrupted epoch, the last complete checkpoint and the command that
 // continues; a second Ctrl-C stops at once. The runs are tiny and slowed by a
 // test hook (--slow-batch-ms) so that the signal lands mid-run every time.
+#include <sys/wait.h>
 #include <chrono>
 #include <csignal>
 #include <regex>
-#include <sys/wait.h>
 #include <thread>
 
+#include "tests/cli_helpers.h"
+#include "tests/helpers.h"
+#include "tests/train_fixture.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/interrupt.h"
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/trainer.h"
-#include "tests/cli_helpers.h"
-#include "tests/helpers.h"
-#include "tests/train_fixture.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -51,13 +51,15 @@ TEST_CASE("scratchnet train: SIGINT stops after the current batch, exit 130, say
   // batch ended an epoch, that epoch's checkpoint is written first.
   std::smatch m;
   int last = 0;
-  if (std::regex_search(out, m, std::regex("training interrupted by SIGINT \\(Ctrl-C\\) during epoch (\\d+) of 50, "
-                                           "after batch ([1-3]) of 4; nothing of epoch (\\d+) is saved"))) {
+  if (std::regex_search(out, m,
+                        std::regex("training interrupted by SIGINT \\(Ctrl-C\\) during epoch (\\d+) of 50, "
+                                   "after batch ([1-3]) of 4; nothing of epoch (\\d+) is saved"))) {
     CHECK(m[1] == m[3]);
     last = std::stoi(m[1]) - 1;
   } else {
-    REQUIRE(std::regex_search(out, m, std::regex("training interrupted by SIGINT \\(Ctrl-C\\) after epoch (\\d+) of 50 "
-                                                 "\\(its checkpoint is saved\\)")));
+    REQUIRE(std::regex_search(out, m,
+                              std::regex("training interrupted by SIGINT \\(Ctrl-C\\) after epoch (\\d+) of 50 "
+                                         "\\(its checkpoint is saved\\)")));
     last = std::stoi(m[1]);
   }
   REQUIRE(last >= 1);

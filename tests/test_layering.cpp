@@ -27,8 +27,12 @@ struct Rule {
 };
 
 const std::vector<Rule> kRules{
-    {"engine/", "models/"},        {"engine/", "tools/"},         {"models/", "tools/"},
-    {"kernels/", "engine/ops.h"},  {"kernels/", "engine/autograd.h"}, {"kernels/", "engine/tensor.h"},
+    {"engine/", "models/"},
+    {"engine/", "tools/"},
+    {"models/", "tools/"},
+    {"kernels/", "engine/ops.h"},
+    {"kernels/", "engine/autograd.h"},
+    {"kernels/", "engine/tensor.h"},
     {"kernels/", "engine/cpu/"},
 };
 
@@ -53,8 +57,8 @@ std::vector<std::string> layering_violations(const fs::path& root) {
         if (!std::regex_search(line, m, include_line)) continue;
         const std::string target = m[1];
         if (target.rfind(rule.forbidden, 0) == 0)
-          out.push_back(fs::relative(entry.path(), root).string() + ":" + std::to_string(n) + ": " + line +
-                        "  (" + rule.from + " may not include " + rule.forbidden + ")");
+          out.push_back(fs::relative(entry.path(), root).string() + ":" + std::to_string(n) + ": " + line + "  (" +
+                        rule.from + " may not include " + rule.forbidden + ")");
       }
     }
   }
@@ -63,8 +67,9 @@ std::vector<std::string> layering_violations(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("layering: engine/ includes nothing from models/ or tools/, models/ nothing from tools/, kernels/ no autograd API",
-          "[suite][layering]") {
+TEST_CASE(
+    "layering: engine/ includes nothing from models/ or tools/, models/ nothing from tools/, kernels/ no autograd API",
+    "[suite][layering]") {
   const fs::path root = SN_SOURCE_DIR;
   REQUIRE(fs::is_directory(root / "engine"));
   REQUIRE(fs::is_directory(root / "kernels"));

@@ -9,8 +9,8 @@ using namespace sn::test;
 TEST_CASE("linear: fast CPU equals reference, forward and backward", "[ops][linear]") {
   // Fast float vs double reference: relative L2 1e-5 (float dot products up to length 2048, see test_conv2d).
   Rng rng(40);
-  for (auto [N, in, out] : {std::tuple<int64_t, int64_t, int64_t>{1, 512, 2}, {32, 512, 2}, {3, 7, 5},
-                            {1, 2048, 1000}, {70, 300, 130}}) {
+  for (auto [N, in, out] :
+       {std::tuple<int64_t, int64_t, int64_t>{1, 512, 2}, {32, 512, 2}, {3, 7, 5}, {1, 2048, 1000}, {70, 300, 130}}) {
     INFO("N=" << N << " in=" << in << " out=" << out);
     auto x = to_double(to_float(random_doubles(N * in, rng))), w = to_double(to_float(random_doubles(out * in, rng)));
     auto b = to_double(to_float(random_doubles(out, rng))), dy = to_double(to_float(random_doubles(N * out, rng)));
@@ -50,9 +50,12 @@ TEST_CASE("linear: reference backward matches finite differences (double)", "[op
   ref::linear_backward_input(N, in, out, r.data(), w.data(), dx.data());
   ref::linear_backward_weight(N, in, out, x.data(), r.data(), dw.data());
   ref::linear_backward_bias(N, out, r.data(), db.data());
-  CHECK(max_rel_error(dx, numeric_gradient([&](const std::vector<double>& v) { return loss(v, w, b); }, x), 1e-2) < 1e-6);
-  CHECK(max_rel_error(dw, numeric_gradient([&](const std::vector<double>& v) { return loss(x, v, b); }, w), 1e-2) < 1e-6);
-  CHECK(max_rel_error(db, numeric_gradient([&](const std::vector<double>& v) { return loss(x, w, v); }, b), 1e-2) < 1e-6);
+  CHECK(max_rel_error(dx, numeric_gradient([&](const std::vector<double>& v) { return loss(v, w, b); }, x), 1e-2) <
+        1e-6);
+  CHECK(max_rel_error(dw, numeric_gradient([&](const std::vector<double>& v) { return loss(x, v, b); }, w), 1e-2) <
+        1e-6);
+  CHECK(max_rel_error(db, numeric_gradient([&](const std::vector<double>& v) { return loss(x, w, v); }, b), 1e-2) <
+        1e-6);
 }
 
 TEST_CASE("linear: autograd wiring equals the reference backward", "[ops][linear][autograd]") {
@@ -70,5 +73,6 @@ TEST_CASE("linear: autograd wiring equals the reference backward", "[ops][linear
   CHECK(rel_l2_error(x.grad().to_vector(), dx) < 1e-5);
   CHECK(rel_l2_error(w.grad().to_vector(), dw) < 1e-5);
   CHECK(rel_l2_error(b.grad().to_vector(), db) < 1e-5);
-  REQUIRE_THROWS_WITH(linear(x, Tensor::zeros({3, 5}), Tensor()), Catch::Contains("(3, 5)") && Catch::Contains("(5, 6)"));
+  REQUIRE_THROWS_WITH(linear(x, Tensor::zeros({3, 5}), Tensor()),
+                      Catch::Contains("(3, 5)") && Catch::Contains("(5, 6)"));
 }

@@ -66,7 +66,7 @@ TEST_CASE("memory: resident memory does not grow per epoch after the first (CPU 
     data::Batch b;
     double loss_sum = 0;
     while (loader.next(b)) {
-      Tensor x = relu(conv(b.images));                      // (N, 8, 16, 16)
+      Tensor x = relu(conv(b.images));                          // (N, 8, 16, 16)
       Tensor logits = fc(flatten(adaptive_avg_pool2d_1x1(x)));  // (N, 2)
       Tensor loss = cross_entropy(logits, b.labels);
       adam.zero_grad();

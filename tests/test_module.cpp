@@ -63,13 +63,23 @@ TEST_CASE("module: state_dict names and order follow PyTorch", "[nn][module]") {
   for (auto& [n, t] : net.state_dict()) names.push_back(n);
   // What torch's state_dict() gives for the same nest (without num_batches_tracked):
   // each module's parameters, then its buffers, then its children, in registration order.
-  const std::vector<std::string> expected = {
-      "conv1.weight",          "bn1.weight",          "bn1.bias",
-      "bn1.running_mean",      "bn1.running_var",     "layer1.0.conv.weight",
-      "layer1.0.bn.weight",    "layer1.0.bn.bias",    "layer1.0.bn.running_mean",
-      "layer1.0.bn.running_var", "layer1.1.conv.weight", "layer1.1.bn.weight",
-      "layer1.1.bn.bias",      "layer1.1.bn.running_mean", "layer1.1.bn.running_var",
-      "fc.weight",             "fc.bias"};
+  const std::vector<std::string> expected = {"conv1.weight",
+                                             "bn1.weight",
+                                             "bn1.bias",
+                                             "bn1.running_mean",
+                                             "bn1.running_var",
+                                             "layer1.0.conv.weight",
+                                             "layer1.0.bn.weight",
+                                             "layer1.0.bn.bias",
+                                             "layer1.0.bn.running_mean",
+                                             "layer1.0.bn.running_var",
+                                             "layer1.1.conv.weight",
+                                             "layer1.1.bn.weight",
+                                             "layer1.1.bn.bias",
+                                             "layer1.1.bn.running_mean",
+                                             "layer1.1.bn.running_var",
+                                             "fc.weight",
+                                             "fc.bias"};
   CHECK(names == expected);
   CHECK(net.named_parameters().size() == 11);
   CHECK(net.named_buffers().size() == 6);
@@ -86,11 +96,13 @@ TEST_CASE("module: load_state_dict copies values and names the offending tensor"
 
   auto missing = as_map(a.state_dict());
   missing.erase("layer1.1.bn.running_var");
-  REQUIRE_THROWS_WITH(b.load_state_dict(missing), Catch::Contains("missing") && Catch::Contains("layer1.1.bn.running_var"));
+  REQUIRE_THROWS_WITH(b.load_state_dict(missing),
+                      Catch::Contains("missing") && Catch::Contains("layer1.1.bn.running_var"));
 
   auto unexpected = as_map(a.state_dict());
   unexpected["layer1.2.conv.weight"] = Tensor::zeros({4, 4, 3, 3});
-  REQUIRE_THROWS_WITH(b.load_state_dict(unexpected), Catch::Contains("unexpected") && Catch::Contains("layer1.2.conv.weight"));
+  REQUIRE_THROWS_WITH(b.load_state_dict(unexpected),
+                      Catch::Contains("unexpected") && Catch::Contains("layer1.2.conv.weight"));
   b.load_state_dict(unexpected, /*strict=*/false);  // non-strict ignores extra names
 
   auto wrong = as_map(a.state_dict());

@@ -7,8 +7,8 @@
 #if SCRATCHNET_ONNX  // the whole file: built only with libonnx-dev
 #include <onnx/onnx_pb.h>
 
-#include <map>
 #include <sys/wait.h>
+#include <map>
 
 #include "engine/autograd.h"
 #include "engine/check.h"

@@ -22,8 +22,8 @@ double param_error(const Tensor& ours, const std::vector<float>& torch) {
 
 // Feeds the stored gradient of each step, steps, and returns the worst error
 // of the parameters against PyTorch's after each step.
-double replay(optim::Optimizer& opt, std::vector<Tensor>& params, const Fixture& f, const std::string& run,
-              int from, int to) {
+double replay(optim::Optimizer& opt, std::vector<Tensor>& params, const Fixture& f, const std::string& run, int from,
+              int to) {
   double worst = 0;
   for (int t = from; t < to; ++t) {
     opt.zero_grad();
@@ -31,7 +31,8 @@ double replay(optim::Optimizer& opt, std::vector<Tensor>& params, const Fixture&
       params[i].accumulate_grad(f.tensor(run + ".grad" + std::to_string(t) + "." + std::to_string(i)));
     opt.step();
     for (size_t i = 0; i < params.size(); ++i)
-      worst = std::max(worst, param_error(params[i], f.data(run + ".param" + std::to_string(t) + "." + std::to_string(i))));
+      worst =
+          std::max(worst, param_error(params[i], f.data(run + ".param" + std::to_string(t) + "." + std::to_string(i))));
   }
   return worst;
 }
@@ -105,8 +106,8 @@ TEST_CASE("Adam: bad state is rejected naming the tensor, and leaves the optimiz
   REQUIRE_THROWS_WITH(adam.load_state(extra), Catch::Contains("unexpected") && Catch::Contains("state.1.exp_avg"));
   auto wrong = good;
   wrong[1].second = Tensor::zeros({3, 2});
-  REQUIRE_THROWS_WITH(adam.load_state(wrong), Catch::Contains("state.0.exp_avg") && Catch::Contains("(3, 2)") &&
-                                                  Catch::Contains("(2, 3)"));
+  REQUIRE_THROWS_WITH(adam.load_state(wrong),
+                      Catch::Contains("state.0.exp_avg") && Catch::Contains("(3, 2)") && Catch::Contains("(2, 3)"));
   auto bad_step = good;
   bad_step[0].second = Tensor::full({}, 2.5f);
   REQUIRE_THROWS_WITH(adam.load_state(bad_step), Catch::Contains("whole number"));
@@ -114,7 +115,8 @@ TEST_CASE("Adam: bad state is rejected naming the tensor, and leaves the optimiz
   REQUIRE_THROWS_WITH(optim::Adam({p}, {1e-3, 1.0, 0.999, 1e-8, 0}), Catch::Contains("betas"));
 }
 
-TEST_CASE("SGD: 10 steps equal torch.optim.SGD (momentum, Nesterov + weight decay, dampening)", "[optim][sgd][parity]") {
+TEST_CASE("SGD: 10 steps equal torch.optim.SGD (momentum, Nesterov + weight decay, dampening)",
+          "[optim][sgd][parity]") {
   const Fixture f = load_fixture("optim_sgd");
   struct Run {
     std::string name;

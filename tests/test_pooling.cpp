@@ -86,8 +86,17 @@ TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU equals reference", "[ops][avgpool]"
   Rng rng(33);
   // The AVX-512 path sums blocks of 16 planes: full and short blocks, several 256-plane
   // chunks, plane sizes below, at and above one vector (16), with and without prefetch (hw > 256).
-  for (auto [planes, hw] : {std::pair<int64_t, int64_t>{3, 1}, {10, 49}, {2048, 49}, {7, 3136}, {16, 16}, {33, 15},
-                            {37, 17}, {600, 49}, {20, 300}, {40, 3136}, {17, 1}}) {
+  for (auto [planes, hw] : {std::pair<int64_t, int64_t>{3, 1},
+                            {10, 49},
+                            {2048, 49},
+                            {7, 3136},
+                            {16, 16},
+                            {33, 15},
+                            {37, 17},
+                            {600, 49},
+                            {20, 300},
+                            {40, 3136},
+                            {17, 1}}) {
     auto x = to_float(random_doubles(planes * hw, rng)), dy = to_float(random_doubles(planes, rng));
     std::vector<double> y_ref(planes), dx_ref(planes * hw);
     ref::avg_pool_1x1_forward(planes, hw, to_double(x).data(), y_ref.data());
@@ -123,7 +132,8 @@ TEST_CASE("adaptive_avg_pool2d_1x1: fast CPU result does not depend on the threa
   }
 }
 
-TEST_CASE("adaptive_avg_pool2d_1x1: backward matches finite differences, autograd wiring", "[ops][avgpool][gradcheck]") {
+TEST_CASE("adaptive_avg_pool2d_1x1: backward matches finite differences, autograd wiring",
+          "[ops][avgpool][gradcheck]") {
   Rng rng(34);
   const int64_t planes = 6, hw = 10;
   auto x = random_doubles(planes * hw, rng), r = random_doubles(planes, rng);

@@ -1,11 +1,11 @@
 // `scratchnet predict`: the real ImageNet ResNet-50 on cat.jpg (when the
 // converted weights are present), and the command's output and errors.
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "engine/autograd.h"
 #include "engine/data/decode.h"

@@ -3,18 +3,18 @@
 // gives with a checkpoint is exactly the accuracy `eval` reports for it (a
 // tiny run: reduced-width ResNet-18, 32x32 crops; the arithmetic is the
 // same as the real experiment's).
-#include <cmath>
 #include <sys/wait.h>
+#include <cmath>
 
 #include "engine/data/folder.h"
 #include "engine/io/atomic_file.h"
+#include "tests/helpers.h"
+#include "tests/train_fixture.h"
 #include "tools/experiment/evaluator.h"
 #include "tools/experiment/report.h"
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/trained_model.h"
 #include "tools/experiment/trainer.h"
-#include "tests/helpers.h"
-#include "tests/train_fixture.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -24,8 +24,7 @@ namespace {
 
 // Runs the scratchnet binary; returns (exit status, stdout and, unless stdout_only, stderr).
 std::pair<int, std::string> run_cli(const std::string& args, bool stdout_only = false) {
-  const std::string cmd =
-      std::string(SN_BINARY_DIR) + "/scratchnet " + args + (stdout_only ? " 2>/dev/null" : " 2>&1");
+  const std::string cmd = std::string(SN_BINARY_DIR) + "/scratchnet " + args + (stdout_only ? " 2>/dev/null" : " 2>&1");
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
@@ -126,8 +125,8 @@ TEST_CASE("predict --run: on the 98 test photos, the accuracy of a checkpoint is
     CHECK(k.doc.at("epoch") == epoch);
     CHECK(k.correct == c["correct"].get<int64_t>());
   }
-  const auto [rc, out] = run_cli("predict --run " + quote(run) + " --epoch last --device cpu " +
-                                 quote(test::data_path("cat.jpg")));
+  const auto [rc, out] =
+      run_cli("predict --run " + quote(run) + " --epoch last --device cpu " + quote(test::data_path("cat.jpg")));
   INFO(out);
   CHECK(rc == 0);
   CHECK(out.find("epoch 3 (last)") != std::string::npos);
@@ -141,7 +140,8 @@ TEST_CASE("predict --run: a broken file is named, the others are classified, exi
   io::write_file_atomic(bogus, std::string("this is not a JPEG"));
   const std::string cat = test::data_path("cat.jpg");
   auto [rc, out] = run_cli("predict --run " + quote(run) + " --epoch 2 --device cpu --json " + quote(cat) + " " +
-                           quote(bogus) + " /nonexistent/photo.png " + quote(cat), true);
+                               quote(bogus) + " /nonexistent/photo.png " + quote(cat),
+                           true);
   INFO(out);
   CHECK(rc == 2);
   const json j = json::parse(out);
@@ -152,8 +152,8 @@ TEST_CASE("predict --run: a broken file is named, the others are classified, exi
   CHECK(j["failed"][0]["path"] == bogus);
   CHECK(j["failed"][1]["path"] == "/nonexistent/photo.png");
   // On stderr: each file named, and how many failed.
-  std::tie(rc, out) = run_cli("predict --run " + quote(run) + " --epoch 2 --device cpu " + quote(bogus) + " " +
-                              quote(cat));
+  std::tie(rc, out) =
+      run_cli("predict --run " + quote(run) + " --epoch 2 --device cpu " + quote(bogus) + " " + quote(cat));
   CHECK(rc == 2);
   CHECK(out.find("not-a-photo.jpg") != std::string::npos);
   CHECK(out.find("1 of 2 images could not be classified") != std::string::npos);

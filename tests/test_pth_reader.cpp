@@ -59,13 +59,13 @@ std::string unicode(const std::string& s) {
 // OrderedDict{"w": tensor of 2 floats from data/0}
 const std::string kOneTensorPickle = std::string("\x80\x02") + "ccollections\nOrderedDict\n)R(" + unicode("w") +
                                      "ctorch._utils\n_rebuild_tensor_v2\n((" + unicode("storage") +
-                                     "ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu") + "K\x02tQK\x00K\x02\x85K\x01\x85\x89"s +
-                                     "ccollections\nOrderedDict\n)RtRu.";
+                                     "ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu") +
+                                     "K\x02tQK\x00K\x02\x85K\x01\x85\x89"s + "ccollections\nOrderedDict\n)RtRu.";
 
 std::string write_pth(const std::string& name, const std::string& pickle, const std::string& storage0) {
   const std::string path = std::string(SN_BINARY_DIR) + "/" + name;
-  const std::string zip = make_zip({{"archive/data.pkl", pickle}, {"archive/data/0", storage0},
-                                    {"archive/version", "3\n"}});
+  const std::string zip =
+      make_zip({{"archive/data.pkl", pickle}, {"archive/data/0", storage0}, {"archive/version", "3\n"}});
   io::write_file_atomic(path, zip);
   return path;
 }
@@ -143,7 +143,8 @@ TEST_CASE("pth: a hand-built archive loads, hostile or damaged ones are rejected
   SECTION("a whitelisted type name may not be called") {
     const std::string p = std::string("\x80\x02") + "ctorch\nFloatStorage\n)R.";
     const auto path = write_pth("call.pth", p, two_floats());
-    REQUIRE_THROWS_WITH(io::read_pth(path), Catch::Contains("torch.FloatStorage may appear in the file but not be called"));
+    REQUIRE_THROWS_WITH(io::read_pth(path),
+                        Catch::Contains("torch.FloatStorage may appear in the file but not be called"));
   }
   SECTION("unsupported opcode") {
     const std::string p = std::string("\x80\x02") + "I42\n.";  // INT (text protocol 0)

@@ -7,9 +7,9 @@
 #include <memory>
 
 #include "engine/io/atomic_file.h"
+#include "tests/helpers.h"
 #include "tools/experiment/report.h"
 #include "tools/experiment/run_dir.h"
-#include "tests/helpers.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -41,14 +41,22 @@ RunPaths synthetic_run(const std::string& name) {
   write_json(run.config(), {{"model", "resnet50"}, {"data", "catanddog"}, {"epochs", 13}, {"lr", 1e-3}});
   {
     MetricsWriter m(run.metrics(), false);
-    m.write({{"type", "start"}, {"classes", {"Cat", "Dog"}}, {"train_images", 385}, {"test_images", 98},
+    m.write({{"type", "start"},
+             {"classes", {"Cat", "Dog"}},
+             {"train_images", 385},
+             {"test_images", 98},
              {"machine", {{"cpu", "test cpu"}, {"cores", 2}}}});
     for (int e = 1; e <= 13; ++e)
-      m.write({{"type", "epoch"}, {"epoch", e}, {"train_loss", 0.6 / e}, {"train_acc", 0.8 + 0.01 * e},
-               {"time_s", 30.0}, {"images_per_s", 12.8}});
+      m.write({{"type", "epoch"},
+               {"epoch", e},
+               {"train_loss", 0.6 / e},
+               {"train_acc", 0.8 + 0.01 * e},
+               {"time_s", 30.0},
+               {"images_per_s", 12.8}});
   }
   json eval = {{"classes", {"Cat", "Dog"}}, {"time_s", 40.0}};
-  for (int e = 1; e <= 13; ++e) eval["checkpoints"].push_back({{"epoch", e}, {"acc", 0.85 + 0.008 * e}, {"loss", 0.5 / e}});
+  for (int e = 1; e <= 13; ++e)
+    eval["checkpoints"].push_back({{"epoch", e}, {"acc", 0.85 + 0.008 * e}, {"loss", 0.5 / e}});
   eval["best"] = {{"epoch", 13}, {"acc", 0.954}};
   eval["per_class"] = {{{"class", "Cat"}, {"correct", 45}, {"total", 48}, {"acc", 45.0 / 48}},
                        {{"class", "Dog"}, {"correct", 48}, {"total", 50}, {"acc", 0.96}}};
@@ -58,16 +66,20 @@ RunPaths synthetic_run(const std::string& name) {
     const std::string path = test::data_path(std::string("catanddog/test/") + (dog ? "Dog/" : "Cat/") +
                                              std::to_string((dog ? 8100 : 8100) + i % 10) + ".jpg");
     const bool correct = i % 7 != 3;
-    eval["predictions"].push_back({{"path", path}, {"label", dog ? "Dog" : "Cat"},
-                                   {"pred", correct == dog ? "Dog" : "Cat"}, {"correct", correct}});
+    eval["predictions"].push_back({{"path", path},
+                                   {"label", dog ? "Dog" : "Cat"},
+                                   {"pred", correct == dog ? "Dog" : "Cat"},
+                                   {"correct", correct}});
   }
   // Misclassified: 5 photos, with the probability of the (wrong) predicted class.
   for (int i = 0; i < 5; ++i) {
     const bool dog = i % 2;
     eval["misclassified"].push_back({{"path", test::data_path(std::string("catanddog/test/") + (dog ? "Dog/" : "Cat/") +
                                                               std::to_string(8110 + i) + ".jpg")},
-                                     {"label", dog ? "Dog" : "Cat"}, {"pred", dog ? "Cat" : "Dog"},
-                                     {"prob", 0.5 + 0.1 * i}, {"correct", false}});
+                                     {"label", dog ? "Dog" : "Cat"},
+                                     {"pred", dog ? "Cat" : "Dog"},
+                                     {"prob", 0.5 + 0.1 * i},
+                                     {"correct", false}});
   }
   write_json(run.eval(), eval);
   return run;

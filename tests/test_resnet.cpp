@@ -1,9 +1,9 @@
 // ResNet-18/50: torchvision's names, shapes, parameter counts and print(model);
 // logits equal to PyTorch's on golden fixtures (tools/fixtures/make_model_fixtures.py).
+#include <sys/stat.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sys/stat.h>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
@@ -35,7 +35,8 @@ Tensor upsample2(const Tensor& x) {
   Tensor y = Tensor::empty({N, C, 2 * H, 2 * W});
   for (int64_t nc = 0; nc < N * C; ++nc)
     for (int64_t h = 0; h < 2 * H; ++h)
-      for (int64_t w = 0; w < 2 * W; ++w) y.data()[(nc * 2 * H + h) * 2 * W + w] = x.data()[(nc * H + h / 2) * W + w / 2];
+      for (int64_t w = 0; w < 2 * W; ++w)
+        y.data()[(nc * 2 * H + h) * 2 * W + w] = x.data()[(nc * H + h / 2) * W + w / 2];
   return y;
 }
 std::string pth(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name + ".pth"; }
@@ -84,8 +85,8 @@ void check_logits(const Tensor& got, const std::string& key) {
 void check_train_logits(const Tensor& got, const std::string& key) {
   const double ours = logits_error(got, key + "_f64");
   const double torch32 = test::rel_l2_error(fixture_tensor(key).to_vector(), fixture_tensor(key + "_f64").to_vector());
-  std::cout << key << ": rel L2 to float64 " << ours << " (PyTorch float32: " << torch32
-            << "), to PyTorch float32 " << logits_error(got, key) << "\n";
+  std::cout << key << ": rel L2 to float64 " << ours << " (PyTorch float32: " << torch32 << "), to PyTorch float32 "
+            << logits_error(got, key) << "\n";
   INFO(key << ": error to float64 " << ours << ", PyTorch float32's " << torch32);
   CHECK(ours < std::max(1e-4, 1.5 * torch32));
 }
@@ -104,8 +105,8 @@ TEST_CASE("resnet: parameter counts and state_dict names match torchvision", "[m
 
   // Order and names at reduced width (torchvision's state_dict has the int64
   // num_batches_tracked counters in addition, which scratchnet does not keep).
-  for (const auto& [name, arch, width] : {std::tuple<std::string, std::string, int>{"resnet18_w4", "resnet18", 4},
-                                          {"resnet50_w2", "resnet50", 2}}) {
+  for (const auto& [name, arch, width] :
+       {std::tuple<std::string, std::string, int>{"resnet18_w4", "resnet18", 4}, {"resnet50_w2", "resnet50", 2}}) {
     models::ResNetConfig cfg;
     cfg.arch = arch;
     cfg.width = width;
@@ -143,7 +144,8 @@ TEST_CASE("resnet: config JSON round trip and errors", "[models][resnet]") {
   CHECK(back.width == 8);
   CHECK(back.block_stride == models::BlockStride::V1);
   CHECK(back.bn_eps == 1e-3);
-  REQUIRE_THROWS_WITH(models::ResNetConfig::from_json("resnet19", {}), Catch::Contains("unknown architecture 'resnet19'"));
+  REQUIRE_THROWS_WITH(models::ResNetConfig::from_json("resnet19", {}),
+                      Catch::Contains("unknown architecture 'resnet19'"));
   REQUIRE_THROWS_WITH(models::ResNetConfig::from_json("resnet50", {{"block_stride", "v2"}}), Catch::Contains("v2"));
 }
 
@@ -251,18 +253,22 @@ std::string write_keras_model(const nn::NamedTensors& sd, const std::string& dir
       for (int64_t o = 0; o < O; ++o)
         for (int64_t i = 0; i < I; ++i)
           for (int64_t h = 0; h < H; ++h)
-            for (int64_t w = 0; w < W; ++w) hwio.data()[((h * W + w) * I + i) * O + o] = t.data()[((o * I + i) * H + h) * W + w];
+            for (int64_t w = 0; w < W; ++w)
+              hwio.data()[((h * W + w) * I + i) * O + o] = t.data()[((o * I + i) * H + h) * W + w];
       add(k + "/kernel", hwio);
       Tensor b = Tensor::uniform({O}, rng, -0.5f, 0.5f);
       add(k + "/bias", b);
-      const std::string bn = mod == "conv1" ? "bn1"
+      const std::string bn = mod == "conv1"      ? "bn1"
                              : mod.back() == '0' ? mod.substr(0, mod.size() - 1) + "1"
                                                  : mod.substr(0, mod.size() - 5) + "bn" + mod.back();
       bias[bn] = b;
       int stride = mod == "conv1" ? 2 : 1;
-      if (mod.find(".0.") == 6 && mod[5] != '1' && (mod.find("conv1") != std::string::npos || mod.find("downsample") != std::string::npos))
+      if (mod.find(".0.") == 6 && mod[5] != '1' &&
+          (mod.find("conv1") != std::string::npos || mod.find("downsample") != std::string::npos))
         stride = 2;  // v1: layer2-4 block 0 strides in conv1 and the shortcut
-      layers.push_back({{"name", k}, {"class_name", "Conv2D"}, {"config", {{"strides", {stride, stride}}}},
+      layers.push_back({{"name", k},
+                        {"class_name", "Conv2D"},
+                        {"config", {{"strides", {stride, stride}}}},
                         {"inbound_nodes", nlohmann::json::array()}});
     } else if (mod == "fc") {
       if (param == "weight") {
@@ -289,7 +295,9 @@ std::string write_keras_model(const nn::NamedTensors& sd, const std::string& dir
                                  : mod.back() == '1' && mod.find("downsample") != std::string::npos
                                      ? mod.substr(0, mod.size() - 1) + "0"
                                      : mod.substr(0, mod.size() - 3) + "conv" + mod.back();
-        layers.push_back({{"name", k}, {"class_name", "BatchNormalization"}, {"config", {{"epsilon", 0.001}}},
+        layers.push_back({{"name", k},
+                          {"class_name", "BatchNormalization"},
+                          {"config", {{"epsilon", 0.001}}},
                           {"inbound_nodes", {{{keras_name(conv), 0, 0, nlohmann::json::object()}}}}});
       }
     }
@@ -297,7 +305,8 @@ std::string write_keras_model(const nn::NamedTensors& sd, const std::string& dir
   io::write_file_atomic(dir + "/group1-shard1of1.bin", shard);
   const nlohmann::json model = {
       {"format", "layers-model"},
-      {"modelTopology", {{"keras_version", "test"}, {"model_config", {{"class_name", "Model"}, {"config", {{"layers", layers}}}}}}},
+      {"modelTopology",
+       {{"keras_version", "test"}, {"model_config", {{"class_name", "Model"}, {"config", {{"layers", layers}}}}}}},
       {"weightsManifest", {{{"paths", {"group1-shard1of1.bin"}}, {"weights", weights}}}}};
   io::write_file_atomic(dir + "/model.json", model.dump());
   return dir;
@@ -305,7 +314,8 @@ std::string write_keras_model(const nn::NamedTensors& sd, const std::string& dir
 
 }  // namespace
 
-TEST_CASE("convert keras: a Keras-layout ResNet-50 converts back to torchvision's, same logits", "[models][convert][parity]") {
+TEST_CASE("convert keras: a Keras-layout ResNet-50 converts back to torchvision's, same logits",
+          "[models][convert][parity]") {
   const auto src = models::convert_pth(pth("resnet50_w2"));
   Rng rng(5);
   const std::string dir = write_keras_model(src.tensors, std::string(SN_BINARY_DIR) + "/keras_r50_w2", rng);
@@ -344,8 +354,9 @@ TEST_CASE("convert keras: wrong strides or foreign layers are named errors", "[m
     for (auto& l : j["modelTopology"]["model_config"]["config"]["layers"])
       if (l["name"] == "res4b_branch2b") l["config"]["strides"] = {2, 2};
     io::write_file_atomic(dir + "/model.json", j.dump());
-    REQUIRE_THROWS_WITH(models::convert_keras_resnet(io::read_tfjs(dir)),
-                        Catch::Contains("model.json") && Catch::Contains("'res4b_branch2b'") && Catch::Contains("stride 2"));
+    REQUIRE_THROWS_WITH(models::convert_keras_resnet(io::read_tfjs(dir)), Catch::Contains("model.json") &&
+                                                                              Catch::Contains("'res4b_branch2b'") &&
+                                                                              Catch::Contains("stride 2"));
   }
   SECTION("a layer that is not part of a ResNet") {
     j["weightsManifest"][0]["weights"][0]["name"] = "dense_7/kernel";

@@ -3,17 +3,17 @@
 // the lock of a killed holder; `train`, `train --resume`, `eval` and `report`
 // on a directory another `train` is using all stop with that one line and
 // change nothing.
+#include <sys/wait.h>
+#include <unistd.h>
 #include <csignal>
 #include <fstream>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
-#include "tools/experiment/run_dir.h"
-#include "tools/experiment/run_lock.h"
 #include "tests/cli_helpers.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/run_lock.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -140,8 +140,8 @@ TEST_CASE("scratchnet: a run directory in use stops a second train, a --resume, 
   REQUIRE(WIFSIGNALED(holder.wait(30)));
   const auto done = list_checkpoints(RunPaths(run));
   const int next = done.empty() ? 1 : done.back().first + 1;
-  const auto [rc, out] = test::run_scratchnet("train --resume '" + run + "' --epochs " + std::to_string(next) +
-                                              " --quiet");
+  const auto [rc, out] =
+      test::run_scratchnet("train --resume '" + run + "' --epochs " + std::to_string(next) + " --quiet");
   INFO(out);
   CHECK(rc == 0);
   CHECK(path_exists(RunPaths(run).checkpoint(next)));

@@ -30,9 +30,9 @@ TEST_CASE("samples: train_batch.png is the batch `train` draws at epoch 1 (its R
 
   auto samples = [&](uint64_t seed) {
     const std::string dir = test::fresh_run_dir("samples-out-" + std::to_string(seed));
-    const auto [rc2, out2] = test::run_scratchnet("samples --data '" + c.data + "/train' --cat '" +
-                                                  std::string(SN_DATA_DIR) + "/cat.jpg' --out '" + dir +
-                                                  "' --resize 40 --crop 32 --seed " + std::to_string(seed));
+    const auto [rc2, out2] =
+        test::run_scratchnet("samples --data '" + c.data + "/train' --cat '" + std::string(SN_DATA_DIR) +
+                             "/cat.jpg' --out '" + dir + "' --resize 40 --crop 32 --seed " + std::to_string(seed));
     INFO(out2);
     REQUIRE(rc2 == 0);
     return read_bytes(dir + "/train_batch.png");

@@ -1,8 +1,8 @@
 // log_softmax, softmax, cross_entropy, argmax: fast vs reference, finite
 // differences in double, stability, autograd wiring, label errors.
+#include "engine/check.h"
 #include "engine/cpu/cross_entropy.h"
 #include "engine/cpu/softmax.h"
-#include "engine/check.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "tests/helpers.h"
@@ -128,23 +128,34 @@ TEST_CASE("softmax family: backward matches finite differences (double)", "[ops]
   std::vector<double> y(N * K), g(N * K);
   ref::log_softmax_forward(N, K, x.data(), y.data());
   ref::log_softmax_backward(N, K, y.data(), r.data(), g.data());
-  CHECK(max_rel_error(g, numeric_gradient([&](const std::vector<double>& v) {
-                        std::vector<double> o(N * K);
-                        ref::log_softmax_forward(N, K, v.data(), o.data());
-                        return dot(o);
-                      }, x), 1e-2) < 1e-6);
+  CHECK(max_rel_error(g,
+                      numeric_gradient(
+                          [&](const std::vector<double>& v) {
+                            std::vector<double> o(N * K);
+                            ref::log_softmax_forward(N, K, v.data(), o.data());
+                            return dot(o);
+                          },
+                          x),
+                      1e-2) < 1e-6);
   ref::softmax_forward(N, K, x.data(), y.data());
   ref::softmax_backward(N, K, y.data(), r.data(), g.data());
-  CHECK(max_rel_error(g, numeric_gradient([&](const std::vector<double>& v) {
-                        std::vector<double> o(N * K);
-                        ref::softmax_forward(N, K, v.data(), o.data());
-                        return dot(o);
-                      }, x), 1e-2) < 1e-6);
+  CHECK(max_rel_error(g,
+                      numeric_gradient(
+                          [&](const std::vector<double>& v) {
+                            std::vector<double> o(N * K);
+                            ref::softmax_forward(N, K, v.data(), o.data());
+                            return dot(o);
+                          },
+                          x),
+                      1e-2) < 1e-6);
   const std::vector<int64_t> labels = {2, 0, 3};
   ref::cross_entropy_backward(N, K, x.data(), labels.data(), 1.0, g.data());
-  CHECK(max_rel_error(g, numeric_gradient([&](const std::vector<double>& v) {
-                        return ref::cross_entropy_forward(N, K, v.data(), labels.data());
-                      }, x), 1e-2) < 1e-6);
+  CHECK(max_rel_error(
+            g,
+            numeric_gradient(
+                [&](const std::vector<double>& v) { return ref::cross_entropy_forward(N, K, v.data(), labels.data()); },
+                x),
+            1e-2) < 1e-6);
 }
 
 TEST_CASE("cross_entropy: stable for huge logits, equals log_softmax form", "[ops][cross_entropy]") {

@@ -6,11 +6,11 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "tools/experiment/trainer.h"
 #include "models/resnet.h"
 #include "models/summary.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"
+#include "tools/experiment/trainer.h"
 
 using namespace sn;
 using nlohmann::json;
@@ -18,8 +18,7 @@ using nlohmann::json;
 namespace {
 
 std::pair<int, std::string> run_cli(const std::string& args, bool stdout_only = false) {
-  const std::string cmd =
-      std::string(SN_BINARY_DIR) + "/scratchnet " + args + (stdout_only ? " 2>/dev/null" : " 2>&1");
+  const std::string cmd = std::string(SN_BINARY_DIR) + "/scratchnet " + args + (stdout_only ? " 2>/dev/null" : " 2>&1");
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);

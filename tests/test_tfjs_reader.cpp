@@ -21,12 +21,13 @@ std::string make_model(const std::string& name, const std::string& dtype = "floa
   bytes = bytes.substr(0, bytes.size() - drop) + std::string(extra, '\0');
   io::write_file_atomic(dir + "/s1.bin", bytes.substr(0, 16));
   io::write_file_atomic(dir + "/s2.bin", bytes.substr(16));
-  nlohmann::json j = {
-      {"format", "layers-model"},
-      {"modelTopology", {{"keras_version", "test"}}},
-      {"weightsManifest",
-       {{{"paths", {"s1.bin", "s2.bin"}},
-         {"weights", {{{"name", "a"}, {"shape", {2, 3}}, {"dtype", dtype}}, {{"name", "b"}, {"shape", {5}}, {"dtype", "float32"}}}}}}}};
+  nlohmann::json j = {{"format", "layers-model"},
+                      {"modelTopology", {{"keras_version", "test"}}},
+                      {"weightsManifest",
+                       {{{"paths", {"s1.bin", "s2.bin"}},
+                         {"weights",
+                          {{{"name", "a"}, {"shape", {2, 3}}, {"dtype", dtype}},
+                           {{"name", "b"}, {"shape", {5}}, {"dtype", "float32"}}}}}}}};
   io::write_file_atomic(dir + "/model.json", j.dump());
   return dir;
 }

@@ -56,7 +56,8 @@ TEST_CASE("parity: conv2d forward and backward equal PyTorch", "[parity][conv]")
     int stride, pad;
     bool bias;
   };
-  for (const Config& c : {Config{"s2p1_bias", 2, 1, true}, Config{"1x1", 1, 0, false}, Config{"7x7s2p3_bias", 2, 3, true}}) {
+  for (const Config& c :
+       {Config{"s2p1_bias", 2, 1, true}, Config{"1x1", 1, 0, false}, Config{"7x7s2p3_bias", 2, 3, true}}) {
     Tensor x = param(f, c.name + ".x"), w = param(f, c.name + ".w");
     Tensor b = c.bias ? param(f, c.name + ".b") : Tensor();
     Tensor y = conv2d(x, w, b, {c.stride, c.pad});

@@ -3,25 +3,25 @@
 // (fine-tuning and the transfer model: test_transfer_model.cpp). All on tiny
 // runs (tests/train_fixture.h): a reduced-width ResNet-18 on 32x32 crops of
 // 16 real photos.
-#include <csignal>
-#include <cmath>
-#include <fstream>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <thread>
 
 #include "engine/autograd.h"
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/weight_file.h"
 #include "engine/ops.h"
+#include "models/resnet.h"
+#include "tests/helpers.h"
+#include "tests/train_fixture.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/evaluator.h"
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/trainer.h"
-#include "models/resnet.h"
-#include "tests/helpers.h"
-#include "tests/train_fixture.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -39,7 +39,9 @@ std::vector<json> deterministic_metrics(const std::string& run) {
   std::vector<json> out;
   for (auto r : read_jsonl(RunPaths(run).metrics())) {
     if (r.value("type", "") != "epoch") continue;
-    out.push_back({{"epoch", r["epoch"]}, {"train_loss", r["train_loss"]}, {"train_acc", r["train_acc"]},
+    out.push_back({{"epoch", r["epoch"]},
+                   {"train_loss", r["train_loss"]},
+                   {"train_acc", r["train_acc"]},
                    {"images", r["images"]}});
   }
   return out;
@@ -247,7 +249,7 @@ TEST_CASE("train: bad input gives clear errors and leaves nothing behind", "[exp
   SECTION("a weight file for another architecture") {
     cfg.model = "resnet50";
     REQUIRE_THROWS_WITH(run_train(cfg), Catch::Contains(cfg.weights) && Catch::Contains("holds a resnet18") &&
-                                        Catch::Contains("model is resnet50"));
+                                            Catch::Contains("model is resnet50"));
   }
   SECTION("a missing weight file") {
     cfg.weights = out + "-missing.snw";
@@ -279,7 +281,8 @@ TEST_CASE("train: a non-finite loss stops with epoch and batch named, earlier ch
   TrainConfig runtime = cfg;
   runtime.epochs = 4;
   runtime.data.clear();
-  REQUIRE_THROWS_WITH(resume(run, runtime), Catch::Contains("non-finite loss") && Catch::Contains("at epoch 3, batch 2") &&
+  REQUIRE_THROWS_WITH(resume(run, runtime), Catch::Contains("non-finite loss") &&
+                                                Catch::Contains("at epoch 3, batch 2") &&
                                                 Catch::Contains("epochs 1-2") && Catch::Contains("intact"));
   CHECK(list_checkpoints(RunPaths(run)).size() == 2);
   CHECK(bytes_of(RunPaths(run).checkpoint(1)) == ck1);
@@ -311,7 +314,8 @@ TEST_CASE("scratchnet train/eval: unknown options and missing arguments are erro
   CHECK(out.find("/nonexistent-run") != std::string::npos);
 }
 
-TEST_CASE("train and eval --precision bf16: recorded in the run, refused where it cannot apply", "[experiment][train][cli][bf16]") {
+TEST_CASE("train and eval --precision bf16: recorded in the run, refused where it cannot apply",
+          "[experiment][train][cli][bf16]") {
   if (!cpu::nchwc::bf16_supported()) {
     // Where the CPU has no AVX512_BF16 the option must say so, not run in float32.
     const auto [rc, out] = run_cli(tiny_cli_args(test::fresh_run_dir("bf16_refused")) + " --epochs 1 --precision bf16");
@@ -337,7 +341,8 @@ TEST_CASE("train and eval --precision bf16: recorded in the run, refused where i
   CHECK(lb != lf);
   CHECK(std::abs(lb - lf) < 0.05 * std::abs(lf) + 1e-3);
   // Where bf16 cannot apply it is refused with the reason, never run in float32.
-  std::tie(rc, out) = run_cli(tiny_cli_args(test::fresh_run_dir("bf16_ft")) + " --precision bf16 --train-layers layer4,fc");
+  std::tie(rc, out) =
+      run_cli(tiny_cli_args(test::fresh_run_dir("bf16_ft")) + " --precision bf16 --train-layers layer4,fc");
   CHECK(rc != 0);
   CHECK(out.find("frozen backbone") != std::string::npos);
 }

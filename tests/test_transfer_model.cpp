@@ -6,13 +6,13 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "models/resnet.h"
+#include "tests/helpers.h"
+#include "tests/train_fixture.h"
 #include "tools/experiment/backbone.h"
 #include "tools/experiment/optimizer_state.h"
 #include "tools/experiment/trainer.h"
 #include "tools/experiment/transfer_model.h"
-#include "models/resnet.h"
-#include "tests/helpers.h"
-#include "tests/train_fixture.h"
 
 using namespace sn;
 using namespace sn::train;
@@ -135,7 +135,6 @@ TEST_CASE("fine-tuning layer4+fc: gradients match finite differences", "[experim
   CHECK(std::abs(fd_r - dot(along_r)) <= 0.05 * std::abs(dot(along_r)));
 }
 
-
 TEST_CASE("TransferModel features: the folded snapshot in inference equals the plain forward, and follows new weights",
           "[experiment][fused]") {
   // Two models over two copies of the same random backbone: fc alone trains in
@@ -182,7 +181,6 @@ TEST_CASE("TransferModel features: the folded snapshot in inference equals the p
   folded.load_checkpoint_state(state, "test state");
   plain.load_checkpoint_state(state, "test state");
   const Tensor loaded = folded.features(x);
-  CHECK(rel_err(loaded, after) > 1e-2);  // the change is visible...
+  CHECK(rel_err(loaded, after) > 1e-2);              // the change is visible...
   CHECK(rel_err(loaded, plain.features(x)) < 1e-5);  // ...and equals the plain forward
 }
-

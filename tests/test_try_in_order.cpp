@@ -17,10 +17,13 @@ TEST_CASE("try_in_order: the first candidate fails, the second is chosen, the th
   const std::vector<int> cands = {7, 1, 2};
   std::vector<int> tried;
   std::vector<std::string> why;
-  const size_t i = try_in_order(cands, [&](int c) -> std::string {
-    tried.push_back(c);
-    return c == 7 ? "CUDNN_STATUS_NOT_SUPPORTED" : "";  // forced failure of the first
-  }, &why);
+  const size_t i = try_in_order(
+      cands,
+      [&](int c) -> std::string {
+        tried.push_back(c);
+        return c == 7 ? "CUDNN_STATUS_NOT_SUPPORTED" : "";  // forced failure of the first
+      },
+      &why);
   CHECK(i == 1);
   CHECK(cands[i] == 1);
   CHECK(tried == std::vector<int>{7, 1});
@@ -31,32 +34,42 @@ TEST_CASE("try_in_order: the first candidate fails, the second is chosen, the th
 TEST_CASE("try_in_order: the first that works is taken at once, none working says why for each", "[algo]") {
   std::vector<std::string> why = {"stale"};
   int calls = 0;
-  CHECK(try_in_order(std::vector<int>{3, 4}, [&](int) { ++calls; return std::string(); }, &why) == 0);
+  CHECK(try_in_order(
+            std::vector<int>{3, 4},
+            [&](int) {
+              ++calls;
+              return std::string();
+            },
+            &why) == 0);
   CHECK(calls == 1);
   CHECK(why.empty());  // cleared
 
   const std::vector<int> cands = {0, 1, 5};
-  const size_t i = try_in_order(cands, [](int c) { return "failed " + std::to_string(c); }, &why);
+  const size_t i = try_in_order(
+      cands, [](int c) { return "failed " + std::to_string(c); }, &why);
   CHECK(i == cands.size());
   CHECK(why == std::vector<std::string>{"failed 0", "failed 1", "failed 5"});
   const std::string msg = describe_failures(cands, why, [](int c) { return "ALGO_" + std::to_string(c); });
   CHECK(msg == "ALGO_0: failed 0; ALGO_1: failed 1; ALGO_5: failed 5");
 
-  CHECK(try_in_order(std::vector<int>{}, [](int) { return std::string(); }, &why) == 0);  // empty: size() == 0
+  CHECK(try_in_order(
+            std::vector<int>{}, [](int) { return std::string(); }, &why) == 0);  // empty: size() == 0
   CHECK(describe_failures(std::vector<int>{}, why, [](int) { return std::string(); }) == "no candidates");
-  CHECK(try_in_order(cands, [](int c) { return c == 5 ? "" : "no"; }, nullptr) == 2);  // reasons not wanted
+  CHECK(try_in_order(
+            cands, [](int c) { return c == 5 ? "" : "no"; }, nullptr) == 2);  // reasons not wanted
 }
 
 TEST_CASE("try_in_order: an error no other candidate can avoid propagates at once", "[algo]") {
   int calls = 0;
   std::vector<std::string> why;
-  CHECK_THROWS_WITH(try_in_order(std::vector<int>{1, 2, 3},
-                                 [&](int c) -> std::string {
-                                   ++calls;
-                                   if (c == 2) throw std::runtime_error("device lost");
-                                   return "not supported";
-                                 },
-                                 &why),
+  CHECK_THROWS_WITH(try_in_order(
+                        std::vector<int>{1, 2, 3},
+                        [&](int c) -> std::string {
+                          ++calls;
+                          if (c == 2) throw std::runtime_error("device lost");
+                          return "not supported";
+                        },
+                        &why),
                     "device lost");
   CHECK(calls == 2);
 }
@@ -99,16 +112,13 @@ TEST_CASE("cuDNN conv candidates: TF32 off puts FFT/Winograd last, drops tensor-
   // FMA + deterministic, FMA, other math (run as FMA), then the approximate ones in the same order.
   CHECK(algos(off) == std::vector<int>{CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
                                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_FFT});
+                                       CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, CUDNN_CONVOLUTION_FWD_ALGO_FFT});
   for (const auto& c : off) CHECK(c.math == CUDNN_FMA_MATH);
 
   const auto on = cudnn::order_conv_candidates(perf.data(), n, true, cudnn::forward_algo_approximate);
   CHECK(algos(on) == std::vector<int>{CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
-                                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
-                                      CUDNN_CONVOLUTION_FWD_ALGO_FFT,
-                                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
-                                      CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
+                                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+                                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM});
   CHECK(on[1].math == CUDNN_TENSOR_OP_MATH);
   CHECK(on[3].math == CUDNN_FMA_MATH);

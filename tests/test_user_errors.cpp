@@ -10,11 +10,11 @@
 #include "engine/data/folder.h"
 #include "engine/data/loader.h"
 #include "engine/data/transforms.h"
-#include "tools/experiment/run_dir.h"
-#include "tools/experiment/trainer.h"
 #include "tests/cli_helpers.h"
 #include "tests/helpers.h"
 #include "tests/train_fixture.h"
+#include "tools/experiment/run_dir.h"
+#include "tools/experiment/trainer.h"
 
 using namespace sn;
 
@@ -80,8 +80,8 @@ TEST_CASE("errors: a bad image found by a loader worker thread reaches the calle
   lo.batch_size = 4;
   lo.num_workers = 2;
   lo.quiet = true;
-  data::DataLoader loader(folder, data::Compose({std::make_shared<data::Resize>(8, 8), std::make_shared<data::ToTensor>()}),
-                          lo);
+  data::DataLoader loader(
+      folder, data::Compose({std::make_shared<data::Resize>(8, 8), std::make_shared<data::ToTensor>()}), lo);
   loader.start_epoch(0);
   data::Batch b;
   try {
@@ -93,8 +93,7 @@ TEST_CASE("errors: a bad image found by a loader worker thread reaches the calle
   }
 }
 
-TEST_CASE("scratchnet: a user's mistake is one plain line, an internal failure keeps file and line",
-          "[errors][cli]") {
+TEST_CASE("scratchnet: a user's mistake is one plain line, an internal failure keeps file and line", "[errors][cli]") {
   const std::string run = test::fresh_run_dir("errors_cli");
   const std::string tiny = test::tiny_train_args(run) + " --quiet";
   // The tiny run's options but the data folder and the weights, which the cases replace.

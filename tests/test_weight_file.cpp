@@ -132,8 +132,8 @@ TEST_CASE("weight file: each kind of damage gives its own error naming file and 
     auto b = bytes;
     b[payload_offset + 64 + 5] ^= 0x10;  // inside "sub.b", the second tensor
     save(bad, b);
-    REQUIRE_THROWS_WITH(io::WeightFile(bad), Catch::Contains(bad) && Catch::Contains("checksum mismatch") &&
-                                                 Catch::Contains("'sub.b'"));
+    REQUIRE_THROWS_WITH(io::WeightFile(bad),
+                        Catch::Contains(bad) && Catch::Contains("checksum mismatch") && Catch::Contains("'sub.b'"));
   }
   SECTION("flipped byte in the padding between tensors") {
     auto b = bytes;
@@ -151,8 +151,8 @@ TEST_CASE("weight file: each kind of damage gives its own error naming file and 
     io::write_weight_file(bad, tiny_meta(), {{"w", Tensor::zeros({2, 3})}});
     io::WeightFile f(bad);
     Tiny m;
-    REQUIRE_THROWS_WITH(f.load_into(m), Catch::Contains(bad) && Catch::Contains("missing tensor 'sub.b'") &&
-                                            Catch::Contains("(4,)"));
+    REQUIRE_THROWS_WITH(f.load_into(m),
+                        Catch::Contains(bad) && Catch::Contains("missing tensor 'sub.b'") && Catch::Contains("(4,)"));
   }
   SECTION("wrong shape") {
     io::write_weight_file(bad, tiny_meta(), {{"w", Tensor::zeros({3, 2})}, {"sub.b", Tensor::zeros({4})}});

@@ -1,14 +1,14 @@
 #include "tests/train_fixture.h"
 
 #include <dirent.h>
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 #include <vector>
 
 #include "engine/io/weight_file.h"
-#include "tools/experiment/run_dir.h"
 #include "models/resnet.h"
 #include "tests/helpers.h"
+#include "tools/experiment/run_dir.h"
 
 namespace sn::test {
 

@@ -9,7 +9,8 @@ namespace sn {
 
 // ---- reference: one bin at a time ----------------------------------------------
 namespace ref {
-template <typename T> void adaptive_avg_pool2d_forward(const AdaptivePool2dShape& s, const T* x, T* y) {
+template <typename T>
+void adaptive_avg_pool2d_forward(const AdaptivePool2dShape& s, const T* x, T* y) {
   for (int64_t plane = 0; plane < s.N * s.C; ++plane)
     for (int64_t p = 0; p < s.P; ++p)
       for (int64_t q = 0; q < s.Q; ++q) {
@@ -22,7 +23,8 @@ template <typename T> void adaptive_avg_pool2d_forward(const AdaptivePool2dShape
       }
 }
 
-template <typename T> void adaptive_avg_pool2d_backward(const AdaptivePool2dShape& s, const T* dy, T* dx) {
+template <typename T>
+void adaptive_avg_pool2d_backward(const AdaptivePool2dShape& s, const T* dy, T* dx) {
   std::fill_n(dx, s.N * s.C * s.H * s.W, T(0));
   for (int64_t plane = 0; plane < s.N * s.C; ++plane)
     for (int64_t p = 0; p < s.P; ++p)
@@ -35,7 +37,7 @@ template <typename T> void adaptive_avg_pool2d_backward(const AdaptivePool2dShap
       }
 }
 
-#define SN_INSTANTIATE(T)                                                                     \
+#define SN_INSTANTIATE(T)                                                                 \
   template void adaptive_avg_pool2d_forward<T>(const AdaptivePool2dShape&, const T*, T*); \
   template void adaptive_avg_pool2d_backward<T>(const AdaptivePool2dShape&, const T*, T*);
 SN_INSTANTIATE(float)

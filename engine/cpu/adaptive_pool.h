@@ -18,8 +18,10 @@ inline int64_t adaptive_bin_begin(int64_t i, int64_t in, int64_t out) { return i
 inline int64_t adaptive_bin_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
 
 namespace ref {
-template <typename T> void adaptive_avg_pool2d_forward(const AdaptivePool2dShape& s, const T* x, T* y);
-template <typename T> void adaptive_avg_pool2d_backward(const AdaptivePool2dShape& s, const T* dy, T* dx);
+template <typename T>
+void adaptive_avg_pool2d_forward(const AdaptivePool2dShape& s, const T* x, T* y);
+template <typename T>
+void adaptive_avg_pool2d_backward(const AdaptivePool2dShape& s, const T* dy, T* dx);
 }  // namespace ref
 
 // Fast path: threads over (n,c) planes. The backward gathers (each dx element sums the

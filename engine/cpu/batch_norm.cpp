@@ -60,16 +60,17 @@ void batch_norm_backward(const BatchNormShape& s, const T* x, const T* dy, const
     for (int64_t n = 0; n < s.N; ++n)
       for (int64_t i = 0; i < s.HW; ++i) {
         const T xhat = (x[at(n, i)] - mean) * invstd;
-        dx[at(n, i)] = training ? w * invstd * (dy[at(n, i)] - mean_dy - xhat * mean_dy_xhat) : w * invstd * dy[at(n, i)];
+        dx[at(n, i)] =
+            training ? w * invstd * (dy[at(n, i)] - mean_dy - xhat * mean_dy_xhat) : w * invstd * dy[at(n, i)];
       }
   }
 }
 
-#define SN_INSTANTIATE(T)                                                                                            \
-  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, T*, T*, bool, T, T, T*, \
-                                      T*, T*);                                                                      \
-  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*,    \
-                                       bool, T, T*, T*, T*);
+#define SN_INSTANTIATE(T)                                                                                              \
+  template void batch_norm_forward<T>(const BatchNormShape&, const T*, const T*, const T*, T*, T*, bool, T, T, T*, T*, \
+                                      T*);                                                                             \
+  template void batch_norm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*, bool,  \
+                                       T, T*, T*, T*);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)
 #undef SN_INSTANTIATE

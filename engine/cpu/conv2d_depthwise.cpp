@@ -24,7 +24,11 @@ namespace {
 struct Padded {
   int64_t stride, pad, H, W, rows, L;  // rows = H + 2*pad padded rows, each `stride` phase rows of L
   explicit Padded(const Conv2dShape& s)
-      : stride(s.stride), pad(s.pad), H(s.H), W(s.W), rows(s.H + 2 * s.pad),
+      : stride(s.stride),
+        pad(s.pad),
+        H(s.H),
+        W(s.W),
+        rows(s.H + 2 * s.pad),
         L((s.W + 2 * s.pad + s.stride - 1) / s.stride) {}
   int64_t size() const { return rows * stride * L; }
   // Phase row of padded row i holding tap t's inputs, shifted so entry q is output column q's.

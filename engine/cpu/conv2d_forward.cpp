@@ -15,8 +15,8 @@ namespace sn::cpu {
 
 using namespace packed_gemm;
 
-void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
-                         bool relu, bool accumulate) {
+void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y, bool relu,
+                         bool accumulate) {
   const int64_t image_in = s.C * s.H * s.W, image_out = s.K * s.P * s.Q;
   SN_CHECK(image_in < (int64_t(1) << 30), "conv2d: one input image of ", image_in,
            " floats is too large for 32-bit gather offsets");

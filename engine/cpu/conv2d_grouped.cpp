@@ -20,7 +20,8 @@ struct Groups {
 };
 }  // namespace
 
-template <typename T> void conv2d_grouped_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+template <typename T>
+void conv2d_grouped_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Groups g(s);
   for (int64_t n = 0; n < s.N; ++n)
     for (int64_t k = 0; k < s.K; ++k)
@@ -39,7 +40,8 @@ template <typename T> void conv2d_grouped_forward(const Conv2dShape& s, const T*
         }
 }
 
-template <typename T> void conv2d_grouped_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+template <typename T>
+void conv2d_grouped_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   const Groups g(s);
   std::fill_n(dx, s.N * s.C * s.H * s.W, T(0));
   for (int64_t n = 0; n < s.N; ++n)
@@ -58,7 +60,8 @@ template <typename T> void conv2d_grouped_backward_input(const Conv2dShape& s, c
         }
 }
 
-template <typename T> void conv2d_grouped_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+template <typename T>
+void conv2d_grouped_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
   const Groups g(s);
   std::fill_n(dw, s.K * g.Cg * s.R * s.S, T(0));
   for (int64_t n = 0; n < s.N; ++n)
@@ -77,7 +80,7 @@ template <typename T> void conv2d_grouped_backward_weight(const Conv2dShape& s, 
         }
 }
 
-#define SN_INSTANTIATE(T)                                                                         \
+#define SN_INSTANTIATE(T)                                                                        \
   template void conv2d_grouped_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
   template void conv2d_grouped_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);    \
   template void conv2d_grouped_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);

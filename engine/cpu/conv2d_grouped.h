@@ -18,9 +18,12 @@
 namespace sn {
 
 namespace ref {
-template <typename T> void conv2d_grouped_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
-template <typename T> void conv2d_grouped_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
-template <typename T> void conv2d_grouped_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);
+template <typename T>
+void conv2d_grouped_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void conv2d_grouped_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
+template <typename T>
+void conv2d_grouped_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);
 }  // namespace ref
 
 // Fast path. Depthwise (G == C == K, is_depthwise) runs its own memory-bound kernel

@@ -47,7 +47,8 @@ const std::vector<uint16_t>& shift_masks(const Conv2dShape& s) {
       for (int64_t p = 0; p < s.P; ++p)
         for (int64_t q = 0; q < s.Q; ++q) {
           const int64_t h = p - s.pad + r, v = q - s.pad + t, j = p * s.Q + q;
-          if (h >= 0 && h < s.H && v >= 0 && v < s.W) mask[size_t((r * s.S + t) * groups + j / 16)] |= uint16_t(1u << (j % 16));
+          if (h >= 0 && h < s.H && v >= 0 && v < s.W)
+            mask[size_t((r * s.S + t) * groups + j / 16)] |= uint16_t(1u << (j % 16));
         }
   key = k;
   return mask;

@@ -36,9 +36,9 @@ alignas(64) const float kZeros[kBlock] = {};
 // MASKED, only the pixels whose bit is set in `valid` take part: a tap that
 // falls into the padding for some pixels costs them nothing (no FMA on zeros).
 template <int M, int OCB, int L, bool MASKED>
-__attribute__((always_inline)) inline void tap_steps(__m512 (&acc)[M][OCB], const float* const (&p)[M],
-                                                     const float*& w, int64_t len, uint32_t valid) {
-SN_UNROLL_STEPS
+__attribute__((always_inline)) inline void tap_steps(__m512 (&acc)[M][OCB], const float* const (&p)[M], const float*& w,
+                                                     int64_t len, uint32_t valid) {
+  SN_UNROLL_STEPS
   for (int64_t c = 0; c < (L ? L : len); ++c) {
     __m512 wv[OCB];
 #pragma GCC unroll 4
@@ -80,8 +80,8 @@ void tile_kernel(const TileArgs& a) {
     uint32_t valid = all;
 #pragma GCC unroll 6
     for (int m = 0; m < M; ++m) {
-      const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
-                                     unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
+      const bool inside =
+          !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) && unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
       p[m] = inside ? x + a.base[m] + tap.off : kZeros;
       if (!inside) valid &= ~(1u << m);
     }
@@ -123,8 +123,8 @@ void tile_kernel(const TileArgs& a) {
     const Tap tap = a.taps[t];
     const float* p[M];
     for (int m = 0; m < M; ++m) {
-      const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
-                                     unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
+      const bool inside =
+          !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) && unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
       p[m] = inside ? x + a.base[m] + tap.off : kZeros;
     }
     for (int64_t c = 0; c < len; ++c) {
@@ -148,8 +148,10 @@ using KernelFn = void (*)(const TileArgs&);
 // of the work: no bounds test at all); 1 blocked x, some taps in the padding;
 // 2 plain, pre-padded x (run-time steps per tap).
 enum Variant { kInterior = 0, kEdge = 1, kPlain = 2 };
-#define SN_OCB(M, OCB) {tile_kernel<M, OCB, 16, false>, tile_kernel<M, OCB, 16, true>, tile_kernel<M, OCB, 0, false>}
-#define SN_ROW(M) {SN_OCB(M, 1), SN_OCB(M, 2), SN_OCB(M, 3), SN_OCB(M, 4)}
+#define SN_OCB(M, OCB) \
+  { tile_kernel<M, OCB, 16, false>, tile_kernel<M, OCB, 16, true>, tile_kernel<M, OCB, 0, false> }
+#define SN_ROW(M) \
+  { SN_OCB(M, 1), SN_OCB(M, 2), SN_OCB(M, 3), SN_OCB(M, 4) }
 const KernelFn kTable[kMaxM][kGroup][3] = {SN_ROW(1), SN_ROW(2), SN_ROW(3), SN_ROW(4), SN_ROW(5), SN_ROW(6)};
 #undef SN_ROW
 #undef SN_OCB
@@ -170,7 +172,8 @@ int64_t tile::balanced_block(int64_t units, int64_t per_block, int64_t groups) {
   const int threads = num_threads();
   int64_t nblocks = (units + per_block - 1) / per_block;
   const int64_t min_tasks = 8 * int64_t(threads);
-  if (threads > 1 && nblocks * groups < min_tasks) nblocks = std::min<int64_t>(units, (min_tasks + groups - 1) / groups);
+  if (threads > 1 && nblocks * groups < min_tasks)
+    nblocks = std::min<int64_t>(units, (min_tasks + groups - 1) / groups);
   return (units + nblocks - 1) / nblocks;
 }
 
@@ -189,7 +192,9 @@ namespace {
 // Taps in the order the packed weights follow them (see the header).
 int64_t tap_count(const PackedConv& pc) { return pc.plain_input ? pc.C * pc.R : blocks(pc.C) * pc.R * pc.S; }
 int64_t tap_len(const PackedConv& pc) { return pc.plain_input ? pc.S : kBlock; }
-int group_blocks(const PackedConv& pc, int64_t g) { return int(std::min<int64_t>(kGroup, pc.out_blocks() - g * kGroup)); }
+int group_blocks(const PackedConv& pc, int64_t g) {
+  return int(std::min<int64_t>(kGroup, pc.out_blocks() - g * kGroup));
+}
 // Offset of group g's weights: every earlier group holds kGroup blocks.
 int64_t group_offset(const PackedConv& pc, int64_t g) { return g * tap_count(pc) * tap_len(pc) * kGroup * kBlock; }
 }  // namespace
@@ -238,8 +243,9 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
     // of a vector holds the weights of channels c and c+1 for output j, as
     // the dot-product instruction (vdpbf16ps) pairs them. Rounded to nearest even.
     const int64_t n = groups * taps * len * kGroup * kBlock;
-    pc.weights_bf16 = std::shared_ptr<uint16_t>(static_cast<uint16_t*>(std::aligned_alloc(64, size_t((n * 2 + 63) / 64 * 64))),
-                                                [](uint16_t* q) { std::free(q); });
+    pc.weights_bf16 =
+        std::shared_ptr<uint16_t>(static_cast<uint16_t*>(std::aligned_alloc(64, size_t((n * 2 + 63) / 64 * 64))),
+                                  [](uint16_t* q) { std::free(q); });
     SN_CHECK(pc.weights_bf16 != nullptr, "conv2d (nchwc): out of memory for packed bfloat16 weights");
     uint16_t* bw = pc.weights_bf16.get();
     for (int64_t g = 0; g < groups; ++g) {
@@ -273,8 +279,8 @@ void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64
   });
 }
 
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu,
-            bool accumulate, bool out_bf16) {
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu, bool accumulate,
+            bool out_bf16) {
   SN_CHECK(!out_bf16 || pc.bf16, "conv2d (nchwc): bfloat16 output needs bfloat16 weights");
   if (pc.winograd) {
     SN_CHECK(N > 0 && H > 0 && W > 0, "conv2d (nchwc): empty input ", N, "x", H, "x", W);
@@ -296,8 +302,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
   } else {
     for (int64_t cb = 0; cb < Cb; ++cb)
       for (int64_t r = 0; r < pc.R; ++r)
-        for (int64_t s = 0; s < pc.S; ++s)
-          taps.push_back({(cb * H * W + r * W + s) * kBlock, int32_t(r), int32_t(s)});
+        for (int64_t s = 0; s < pc.S; ++s) taps.push_back({(cb * H * W + r * W + s) * kBlock, int32_t(r), int32_t(s)});
   }
   const int64_t ntaps = int64_t(taps.size());
 
@@ -308,8 +313,8 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
   // Pixel blocks of whole tiles, and groups of kGroup output blocks: a task is one of each.
   const int64_t groups = (Kb + kGroup - 1) / kGroup;
   const int64_t in_bytes_per_px = (pc.plain_input ? pc.C : Cb * kBlock) * pc.stride * pc.stride * 4;
-  const int64_t tiles_per_block = balanced_block(
-      ntiles, std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256), groups);
+  const int64_t tiles_per_block =
+      balanced_block(ntiles, std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256), groups);
   const int64_t nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
   const int64_t tasks = nblocks * groups;
 

@@ -38,9 +38,9 @@ enum class ConvAlgo { Auto, Direct };
 
 struct PackedConv {
   int64_t K = 0, C = 0, R = 0, S = 0, stride = 1, pad = 0;
-  bool plain_input = false;  // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
-  bool bf16 = false;         // weights (and x) in bfloat16, see conv2d
-  bool winograd = false;     // weights hold Winograd's U = G g G^T (cpu/conv2d_winograd.h)
+  bool plain_input = false;                // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
+  bool bf16 = false;                       // weights (and x) in bfloat16, see conv2d
+  bool winograd = false;                   // weights hold Winograd's U = G g G^T (cpu/conv2d_winograd.h)
   std::shared_ptr<float> weights;          // float32: 64-byte aligned, see above
   std::shared_ptr<uint16_t> weights_bf16;  // bfloat16: the same order, channels in pairs
   std::shared_ptr<float> bias;             // Kb*16, zero past K (always float32)
@@ -61,8 +61,8 @@ inline int64_t out_size(int64_t in, int64_t R, int64_t stride, int64_t pad) { re
 // Element types: float32, or with pc.bf16 a bfloat16 x (uint16_t) and y in
 // bfloat16 (out_bf16, also the residual) or float32. bfloat16 products are
 // summed in float32 (vdpbf16ps), two input channels per instruction.
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu,
-            bool accumulate, bool out_bf16 = false);
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu, bool accumulate,
+            bool out_bf16 = false);
 
 // Whether the bfloat16 kernels can run here: compiled with AVX512_BF16 and
 // the CPU has it (checked at run time).

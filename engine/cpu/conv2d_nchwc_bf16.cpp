@@ -40,7 +40,7 @@ inline __m512 load_out(const void* p, bool bf16) {
 template <int M, int OCB, bool MASKED>
 __attribute__((always_inline)) inline void pair_steps(__m512 (&acc)[M][OCB], const uint16_t* const (&p)[M],
                                                       const uint16_t*& w, uint32_t valid) {
-SN_UNROLL_STEPS
+  SN_UNROLL_STEPS
   for (int c2 = 0; c2 < 8; ++c2) {
     __m512bh wv[OCB];
 #pragma GCC unroll 4
@@ -69,8 +69,8 @@ void kernel(const TileArgs& a) {
     for (int o = 0; o < OCB; ++o) {
       acc[m][o] = _mm512_load_ps(a.bias + 16 * o);
       if (a.accumulate)
-        acc[m][o] = _mm512_add_ps(load_out(static_cast<char*>(a.y[m]) + size_t(o * a.ystride) * elem, OUT_BF16),
-                                  acc[m][o]);
+        acc[m][o] =
+            _mm512_add_ps(load_out(static_cast<char*>(a.y[m]) + size_t(o * a.ystride) * elem, OUT_BF16), acc[m][o]);
     }
   const uint16_t* w = static_cast<const uint16_t*>(a.w);
   constexpr uint32_t all = (1u << M) - 1;
@@ -80,8 +80,8 @@ void kernel(const TileArgs& a) {
     uint32_t valid = all;
 #pragma GCC unroll 6
     for (int m = 0; m < M; ++m) {
-      const bool inside = !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) &&
-                                     unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
+      const bool inside =
+          !CHECK || (unsigned(a.ih0[m] + tap.r) < unsigned(a.H) && unsigned(a.iw0[m] + tap.s) < unsigned(a.W));
       p[m] = inside ? x + a.base[m] + tap.off : kZeros16;
       if (!inside) valid &= ~(1u << m);
     }
@@ -107,9 +107,12 @@ void kernel(const TileArgs& a) {
     }
 }
 
-#define SN_OUT(M, OCB, CHECK) {kernel<M, OCB, CHECK, false>, kernel<M, OCB, CHECK, true>}
-#define SN_OCB(M, OCB) {SN_OUT(M, OCB, false), SN_OUT(M, OCB, true)}
-#define SN_ROW(M) {SN_OCB(M, 1), SN_OCB(M, 2), SN_OCB(M, 3), SN_OCB(M, 4)}
+#define SN_OUT(M, OCB, CHECK) \
+  { kernel<M, OCB, CHECK, false>, kernel<M, OCB, CHECK, true> }
+#define SN_OCB(M, OCB) \
+  { SN_OUT(M, OCB, false), SN_OUT(M, OCB, true) }
+#define SN_ROW(M) \
+  { SN_OCB(M, 1), SN_OCB(M, 2), SN_OCB(M, 3), SN_OCB(M, 4) }
 // kTable[M-1][OCB-1][edge][out_bf16]
 const KernelFn kTable[kMaxM][kGroup][2][2] = {SN_ROW(1), SN_ROW(2), SN_ROW(3), SN_ROW(4), SN_ROW(5), SN_ROW(6)};
 #undef SN_ROW

@@ -13,7 +13,7 @@
 // step loop stays rolled (same arithmetic, same order).
 #if defined(__SANITIZE_ADDRESS__)  // GCC
 #define SN_NCHWC_SANITIZED 1
-#elif defined(__has_feature)       // clang
+#elif defined(__has_feature)  // clang
 #if __has_feature(address_sanitizer)
 #define SN_NCHWC_SANITIZED 1
 #endif
@@ -50,15 +50,15 @@ struct Tap {
 // (uint16_t), y float or bfloat16, as the kernel was chosen for.
 struct TileArgs {
   const void* x;
-  const int64_t* base;        // M: element offset of each pixel's tap (0,0) in x
-  const int32_t *ih0, *iw0;   // M: its top-left input position, for the padding test
+  const int64_t* base;       // M: element offset of each pixel's tap (0,0) in x
+  const int32_t *ih0, *iw0;  // M: its top-left input position, for the padding test
   int32_t H, W;
   const Tap* taps;
-  int64_t ntaps, len;         // len: input channels (or filter columns) per tap
-  const void* w;              // packed weights of the chunk's first tap
-  void* const* y;             // M: output of each pixel in the group's first block
-  int64_t ystride;            // elements between output blocks
-  const float* bias;          // the group's OCB*16 biases
+  int64_t ntaps, len;                  // len: input channels (or filter columns) per tap
+  const void* w;                       // packed weights of the chunk's first tap
+  void* const* y;                      // M: output of each pixel in the group's first block
+  int64_t ystride;                     // elements between output blocks
+  const float* bias;                   // the group's OCB*16 biases
   bool first, last, relu, accumulate;  // accumulate: y holds a residual to add (first chunk)
 };
 

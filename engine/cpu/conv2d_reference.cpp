@@ -7,7 +7,8 @@
 
 namespace sn::ref {
 
-template <typename T> void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   for (int64_t n = 0; n < s.N; ++n)
     for (int64_t k = 0; k < s.K; ++k)
       for (int64_t p = 0; p < s.P; ++p)
@@ -25,7 +26,8 @@ template <typename T> void conv2d_forward(const Conv2dShape& s, const T* x, cons
 }
 
 // dx[n,c,h,v] = sum over every (k,p,q,r,t) where x[n,c,h,v] was read, of dy * w.
-template <typename T> void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   std::fill_n(dx, s.N * s.C * s.H * s.W, T(0));
   for (int64_t n = 0; n < s.N; ++n)
     for (int64_t k = 0; k < s.K; ++k)
@@ -43,7 +45,8 @@ template <typename T> void conv2d_backward_input(const Conv2dShape& s, const T* 
 }
 
 // dw[k,c,r,t] = sum over (n,p,q) of dy[n,k,p,q] * the x value it multiplied.
-template <typename T> void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+template <typename T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
   std::fill_n(dw, s.K * s.C * s.R * s.S, T(0));
   for (int64_t n = 0; n < s.N; ++n)
     for (int64_t k = 0; k < s.K; ++k)
@@ -60,7 +63,8 @@ template <typename T> void conv2d_backward_weight(const Conv2dShape& s, const T*
         }
 }
 
-template <typename T> void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
+template <typename T>
+void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
   for (int64_t k = 0; k < s.K; ++k) {
     T acc = 0;
     for (int64_t n = 0; n < s.N; ++n)
@@ -69,10 +73,10 @@ template <typename T> void conv2d_backward_bias(const Conv2dShape& s, const T* d
   }
 }
 
-#define SN_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);     \
-  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);        \
-  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);       \
+#define SN_INSTANTIATE(T)                                                                \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);    \
+  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);   \
   template void conv2d_backward_bias<T>(const Conv2dShape&, const T*, T*);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)

@@ -39,13 +39,29 @@ inline Vec vrelu(Vec a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
 struct Vec {
   float v[kBlock];
 };
-inline Vec vload(const float* p) { Vec r; std::copy(p, p + kBlock, r.v); return r; }
+inline Vec vload(const float* p) {
+  Vec r;
+  std::copy(p, p + kBlock, r.v);
+  return r;
+}
 inline Vec vloadu(const float* p) { return vload(p); }
 inline void vstore(float* p, const Vec& v) { std::copy(v.v, v.v + kBlock, p); }
-inline Vec vadd(const Vec& a, const Vec& b) { Vec r; for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] + b.v[l]; return r; }
-inline Vec vsub(const Vec& a, const Vec& b) { Vec r; for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] - b.v[l]; return r; }
+inline Vec vadd(const Vec& a, const Vec& b) {
+  Vec r;
+  for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] + b.v[l];
+  return r;
+}
+inline Vec vsub(const Vec& a, const Vec& b) {
+  Vec r;
+  for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] - b.v[l];
+  return r;
+}
 inline Vec vzero() { return Vec{}; }
-inline Vec vrelu(const Vec& a) { Vec r; for (int l = 0; l < kBlock; ++l) r.v[l] = std::max(a.v[l], 0.f); return r; }
+inline Vec vrelu(const Vec& a) {
+  Vec r;
+  for (int l = 0; l < kBlock; ++l) r.v[l] = std::max(a.v[l], 0.f);
+  return r;
+}
 #endif
 
 alignas(64) const float kZeroBias[kGroup * kBlock] = {};
@@ -99,8 +115,8 @@ inline void input_transform(const Vec (&d)[4][4], float* out, int64_t stride) {
 inline void output_transform(const float* in, int64_t stride, Vec (&y)[2][2]) {
   Vec r[2][4];
   for (int j = 0; j < 4; ++j) {
-    const Vec m0 = vload(in + (0 + j) * stride), m1 = vload(in + (4 + j) * stride),
-              m2 = vload(in + (8 + j) * stride), m3 = vload(in + (12 + j) * stride);
+    const Vec m0 = vload(in + (0 + j) * stride), m1 = vload(in + (4 + j) * stride), m2 = vload(in + (8 + j) * stride),
+              m3 = vload(in + (12 + j) * stride);
     r[0][j] = vadd(vadd(m0, m1), m2);
     r[1][j] = vsub(vsub(m1, m2), m3);
   }
@@ -188,7 +204,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
     const int64_t tap_elems = kBlock * ocb * kBlock;
     const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (tap_elems * 4));
     const int64_t mstride = kGroup * per_block * kBlock;  // between positions xi in M
-    thread_local std::vector<void*> yp;  // per thread, reused across tasks
+    thread_local std::vector<void*> yp;                   // per thread, reused across tasks
     yp.resize(size_t(nt));
     TileArgs a{};
     a.len = kBlock, a.ystride = per_block * kBlock, a.bias = kZeroBias;

@@ -10,7 +10,8 @@
 namespace sn {
 
 namespace {
-template <typename T> T row_loss(int64_t K, const T* x, int64_t label) {
+template <typename T>
+T row_loss(int64_t K, const T* x, int64_t label) {
   T m = x[0];
   for (int64_t j = 1; j < K; ++j) m = x[j] > m ? x[j] : m;
   T sum = 0;
@@ -20,7 +21,8 @@ template <typename T> T row_loss(int64_t K, const T* x, int64_t label) {
 }  // namespace
 
 namespace ref {
-template <typename T> T cross_entropy_forward(int64_t N, int64_t K, const T* x, const int64_t* labels) {
+template <typename T>
+T cross_entropy_forward(int64_t N, int64_t K, const T* x, const int64_t* labels) {
   T total = 0;
   for (int64_t i = 0; i < N; ++i) total += row_loss(K, x + i * K, labels[i]);
   return total / T(N);

@@ -9,7 +9,8 @@
 namespace sn {
 
 namespace ref {
-template <typename T> T cross_entropy_forward(int64_t N, int64_t K, const T* x, const int64_t* labels);
+template <typename T>
+T cross_entropy_forward(int64_t N, int64_t K, const T* x, const int64_t* labels);
 template <typename T>
 void cross_entropy_backward(int64_t N, int64_t K, const T* x, const int64_t* labels, T g, T* dx);
 }  // namespace ref

@@ -8,35 +8,42 @@ namespace sn {
 
 // ---- reference: one obvious loop per op --------------------------------------
 namespace ref {
-template <typename T> void relu_forward(const T* x, T* y, int64_t n) {
+template <typename T>
+void relu_forward(const T* x, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
 }
-template <typename T> void relu_backward(const T* x, const T* dy, T* dx, int64_t n) {
+template <typename T>
+void relu_backward(const T* x, const T* dy, T* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
 }
 // PyTorch's relu6 is hardtanh(0, 6): its gradient is 0 at x == 0 and x == 6 too.
-template <typename T> void relu6_forward(const T* x, T* y, int64_t n) {
+template <typename T>
+void relu6_forward(const T* x, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] < T(0) ? T(0) : (x[i] > T(6) ? T(6) : x[i]);
 }
-template <typename T> void relu6_backward(const T* x, const T* dy, T* dx, int64_t n) {
+template <typename T>
+void relu6_backward(const T* x, const T* dy, T* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) && x[i] < T(6) ? dy[i] : T(0);
 }
-template <typename T> void add_forward(const T* a, const T* b, T* y, int64_t n) {
+template <typename T>
+void add_forward(const T* a, const T* b, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
-template <typename T> void mul_forward(const T* a, const T* b, T* y, int64_t n) {
+template <typename T>
+void mul_forward(const T* a, const T* b, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
 }
-template <typename T> void scale_forward(const T* x, T s, T* y, int64_t n) {
+template <typename T>
+void scale_forward(const T* x, T s, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s;
 }
 #define SN_INSTANTIATE(T)                                           \
   template void relu_forward<T>(const T*, T*, int64_t);             \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t); \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);  \
   template void relu6_forward<T>(const T*, T*, int64_t);            \
   template void relu6_backward<T>(const T*, const T*, T*, int64_t); \
-  template void add_forward<T>(const T*, const T*, T*, int64_t);   \
-  template void mul_forward<T>(const T*, const T*, T*, int64_t);   \
+  template void add_forward<T>(const T*, const T*, T*, int64_t);    \
+  template void mul_forward<T>(const T*, const T*, T*, int64_t);    \
   template void scale_forward<T>(const T*, T, T*, int64_t);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)

@@ -5,13 +5,20 @@
 namespace sn {
 
 namespace ref {
-template <typename T> void relu_forward(const T* x, T* y, int64_t n);
-template <typename T> void relu_backward(const T* x, const T* dy, T* dx, int64_t n);  // dx = dy * (x > 0)
-template <typename T> void relu6_forward(const T* x, T* y, int64_t n);                 // y = min(max(x, 0), 6)
-template <typename T> void relu6_backward(const T* x, const T* dy, T* dx, int64_t n);  // dx = dy * (0 < x < 6)
-template <typename T> void add_forward(const T* a, const T* b, T* y, int64_t n);
-template <typename T> void mul_forward(const T* a, const T* b, T* y, int64_t n);  // y = a * b (dropout's mask)
-template <typename T> void scale_forward(const T* x, T s, T* y, int64_t n);
+template <typename T>
+void relu_forward(const T* x, T* y, int64_t n);
+template <typename T>
+void relu_backward(const T* x, const T* dy, T* dx, int64_t n);  // dx = dy * (x > 0)
+template <typename T>
+void relu6_forward(const T* x, T* y, int64_t n);  // y = min(max(x, 0), 6)
+template <typename T>
+void relu6_backward(const T* x, const T* dy, T* dx, int64_t n);  // dx = dy * (0 < x < 6)
+template <typename T>
+void add_forward(const T* a, const T* b, T* y, int64_t n);
+template <typename T>
+void mul_forward(const T* a, const T* b, T* y, int64_t n);  // y = a * b (dropout's mask)
+template <typename T>
+void scale_forward(const T* x, T s, T* y, int64_t n);
 }  // namespace ref
 
 namespace cpu {

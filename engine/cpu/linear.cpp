@@ -6,7 +6,8 @@
 namespace sn {
 
 namespace ref {
-template <typename T> void linear_forward(int64_t N, int64_t in, int64_t out, const T* x, const T* w, const T* bias, T* y) {
+template <typename T>
+void linear_forward(int64_t N, int64_t in, int64_t out, const T* x, const T* w, const T* bias, T* y) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < out; ++o) {
       T acc = bias ? bias[o] : T(0);
@@ -14,7 +15,8 @@ template <typename T> void linear_forward(int64_t N, int64_t in, int64_t out, co
       y[n * out + o] = acc;
     }
 }
-template <typename T> void linear_backward_input(int64_t N, int64_t in, int64_t out, const T* dy, const T* w, T* dx) {
+template <typename T>
+void linear_backward_input(int64_t N, int64_t in, int64_t out, const T* dy, const T* w, T* dx) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t i = 0; i < in; ++i) {
       T acc = 0;
@@ -22,7 +24,8 @@ template <typename T> void linear_backward_input(int64_t N, int64_t in, int64_t 
       dx[n * in + i] = acc;
     }
 }
-template <typename T> void linear_backward_weight(int64_t N, int64_t in, int64_t out, const T* x, const T* dy, T* dw) {
+template <typename T>
+void linear_backward_weight(int64_t N, int64_t in, int64_t out, const T* x, const T* dy, T* dw) {
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) {
       T acc = 0;
@@ -30,17 +33,18 @@ template <typename T> void linear_backward_weight(int64_t N, int64_t in, int64_t
       dw[o * in + i] = acc;
     }
 }
-template <typename T> void linear_backward_bias(int64_t N, int64_t out, const T* dy, T* db) {
+template <typename T>
+void linear_backward_bias(int64_t N, int64_t out, const T* dy, T* db) {
   for (int64_t o = 0; o < out; ++o) {
     T acc = 0;
     for (int64_t n = 0; n < N; ++n) acc += dy[n * out + o];
     db[o] = acc;
   }
 }
-#define SN_INSTANTIATE(T)                                                                          \
-  template void linear_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*);    \
-  template void linear_backward_input<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);       \
-  template void linear_backward_weight<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);      \
+#define SN_INSTANTIATE(T)                                                                       \
+  template void linear_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*); \
+  template void linear_backward_input<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);    \
+  template void linear_backward_weight<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);   \
   template void linear_backward_bias<T>(int64_t, int64_t, const T*, T*);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)

@@ -8,10 +8,14 @@
 namespace sn {
 
 namespace ref {
-template <typename T> void linear_forward(int64_t N, int64_t in, int64_t out, const T* x, const T* w, const T* bias, T* y);
-template <typename T> void linear_backward_input(int64_t N, int64_t in, int64_t out, const T* dy, const T* w, T* dx);
-template <typename T> void linear_backward_weight(int64_t N, int64_t in, int64_t out, const T* x, const T* dy, T* dw);
-template <typename T> void linear_backward_bias(int64_t N, int64_t out, const T* dy, T* db);
+template <typename T>
+void linear_forward(int64_t N, int64_t in, int64_t out, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void linear_backward_input(int64_t N, int64_t in, int64_t out, const T* dy, const T* w, T* dx);
+template <typename T>
+void linear_backward_weight(int64_t N, int64_t in, int64_t out, const T* x, const T* dy, T* dw);
+template <typename T>
+void linear_backward_bias(int64_t N, int64_t out, const T* dy, T* db);
 }  // namespace ref
 
 // Fast path: the three products through cpu::sgemm (engine/cpu/gemm/gemm.h).

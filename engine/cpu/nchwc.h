@@ -39,8 +39,7 @@ void from_blocked(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
 
 // Max pooling, square window, zero-padded input positions never win
 // (they are skipped, as in PyTorch): x (N,Cb,H,W,16) -> y (N,Cb,P,Q,16).
-void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int kernel, int stride, int pad,
-                float* y);
+void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int kernel, int stride, int pad, float* y);
 
 // Global average pooling: x (N,Cb,HW,16) -> y (N,C) (the first C channels);
 // the bfloat16 version sums in float32.

@@ -29,8 +29,10 @@ struct SgdStep {
 };
 
 namespace ref {
-template <typename T> void adam_step(T* p, const T* grad, T* m, T* v, int64_t n, const AdamStep& h);
-template <typename T> void sgd_step(T* p, const T* grad, T* buf, int64_t n, const SgdStep& h);  // buf unused without momentum
+template <typename T>
+void adam_step(T* p, const T* grad, T* m, T* v, int64_t n, const AdamStep& h);
+template <typename T>
+void sgd_step(T* p, const T* grad, T* buf, int64_t n, const SgdStep& h);  // buf unused without momentum
 }  // namespace ref
 
 namespace cpu {

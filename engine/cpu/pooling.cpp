@@ -26,7 +26,8 @@ inline Window window(const Pool2dShape& s, int64_t p, int64_t q) {
   return {std::max<int64_t>(h, 0), std::min(h + s.kernel, s.H), std::max<int64_t>(w, 0), std::min(w + s.kernel, s.W)};
 }
 // Position (h*W + w) of the first maximum of a window; NaN wins, as in PyTorch.
-template <typename T> inline int64_t argmax_in(const Pool2dShape& s, const T* plane, const Window& win) {
+template <typename T>
+inline int64_t argmax_in(const Pool2dShape& s, const T* plane, const Window& win) {
   int64_t best = win.h0 * s.W + win.w0;
   for (int64_t h = win.h0; h < win.h1; ++h)
     for (int64_t w = win.w0; w < win.w1; ++w) {
@@ -40,7 +41,8 @@ template <typename T> inline int64_t argmax_in(const Pool2dShape& s, const T* pl
 
 // ---- reference ---------------------------------------------------------------------
 namespace ref {
-template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y) {
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y) {
   for (int64_t nc = 0; nc < s.N * s.C; ++nc)
     for (int64_t p = 0; p < s.P; ++p)
       for (int64_t q = 0; q < s.Q; ++q) {
@@ -48,7 +50,8 @@ template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, 
         y[(nc * s.P + p) * s.Q + q] = plane[argmax_in(s, plane, window(s, p, q))];
       }
 }
-template <typename T> void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
+template <typename T>
+void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
   std::fill_n(dx, s.N * s.C * s.H * s.W, T(0));
   for (int64_t nc = 0; nc < s.N * s.C; ++nc)
     for (int64_t p = 0; p < s.P; ++p)
@@ -57,21 +60,23 @@ template <typename T> void max_pool2d_backward(const Pool2dShape& s, const T* x,
         dx[nc * s.H * s.W + argmax_in(s, plane, window(s, p, q))] += dy[(nc * s.P + p) * s.Q + q];
       }
 }
-template <typename T> void avg_pool_1x1_forward(int64_t planes, int64_t hw, const T* x, T* y) {
+template <typename T>
+void avg_pool_1x1_forward(int64_t planes, int64_t hw, const T* x, T* y) {
   for (int64_t i = 0; i < planes; ++i) {
     T acc = 0;
     for (int64_t j = 0; j < hw; ++j) acc += x[i * hw + j];
     y[i] = acc / T(hw);
   }
 }
-template <typename T> void avg_pool_1x1_backward(int64_t planes, int64_t hw, const T* dy, T* dx) {
+template <typename T>
+void avg_pool_1x1_backward(int64_t planes, int64_t hw, const T* dy, T* dx) {
   for (int64_t i = 0; i < planes; ++i)
     for (int64_t j = 0; j < hw; ++j) dx[i * hw + j] = dy[i] / T(hw);
 }
-#define SN_INSTANTIATE(T)                                                                 \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*);                 \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*);      \
-  template void avg_pool_1x1_forward<T>(int64_t, int64_t, const T*, T*);                 \
+#define SN_INSTANTIATE(T)                                                           \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*);            \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*); \
+  template void avg_pool_1x1_forward<T>(int64_t, int64_t, const T*, T*);            \
   template void avg_pool_1x1_backward<T>(int64_t, int64_t, const T*, T*);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)
@@ -139,7 +144,8 @@ namespace {
 // lanes and tree, whatever its place in the block, so each mean's rounding does
 // not depend on where the block or thread chunk starts. kFull: n == 16, known
 // at compile time so the loops over the 16 planes unroll and v stays in registers.
-template <bool kFull> inline void mean16(int64_t n, int64_t hw, const float* x, float* y) {
+template <bool kFull>
+inline void mean16(int64_t n, int64_t hw, const float* x, float* y) {
   const int planes = kFull ? 16 : static_cast<int>(n);
   __m512 v[16];
   for (int k = 0; k < 16; ++k) v[k] = _mm512_setzero_ps();

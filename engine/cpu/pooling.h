@@ -15,10 +15,14 @@
 namespace sn {
 
 namespace ref {
-template <typename T> void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y);
-template <typename T> void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx);
-template <typename T> void avg_pool_1x1_forward(int64_t planes, int64_t hw, const T* x, T* y);
-template <typename T> void avg_pool_1x1_backward(int64_t planes, int64_t hw, const T* dy, T* dx);  // dx = dy / hw
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y);
+template <typename T>
+void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx);
+template <typename T>
+void avg_pool_1x1_forward(int64_t planes, int64_t hw, const T* x, T* y);
+template <typename T>
+void avg_pool_1x1_backward(int64_t planes, int64_t hw, const T* dy, T* dx);  // dx = dy / hw
 }  // namespace ref
 
 // Fast path: threads over (n,c) planes; inner loops over contiguous rows. The global

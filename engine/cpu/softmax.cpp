@@ -9,7 +9,8 @@ namespace sn {
 
 namespace {
 // One row of each op; ref:: runs them row after row, cpu:: over threads.
-template <typename T> void log_softmax_row(int64_t K, const T* x, T* y) {
+template <typename T>
+void log_softmax_row(int64_t K, const T* x, T* y) {
   T m = x[0];
   for (int64_t j = 1; j < K; ++j) m = x[j] > m ? x[j] : m;
   T sum = 0;
@@ -17,24 +18,28 @@ template <typename T> void log_softmax_row(int64_t K, const T* x, T* y) {
   const T lse = m + std::log(sum);
   for (int64_t j = 0; j < K; ++j) y[j] = x[j] - lse;
 }
-template <typename T> void log_softmax_backward_row(int64_t K, const T* y, const T* dy, T* dx) {
+template <typename T>
+void log_softmax_backward_row(int64_t K, const T* y, const T* dy, T* dx) {
   T sum = 0;
   for (int64_t j = 0; j < K; ++j) sum += dy[j];
   for (int64_t j = 0; j < K; ++j) dx[j] = dy[j] - std::exp(y[j]) * sum;
 }
-template <typename T> void softmax_row(int64_t K, const T* x, T* y) {
+template <typename T>
+void softmax_row(int64_t K, const T* x, T* y) {
   T m = x[0];
   for (int64_t j = 1; j < K; ++j) m = x[j] > m ? x[j] : m;
   T sum = 0;
   for (int64_t j = 0; j < K; ++j) sum += (y[j] = std::exp(x[j] - m));
   for (int64_t j = 0; j < K; ++j) y[j] /= sum;
 }
-template <typename T> void softmax_backward_row(int64_t K, const T* y, const T* dy, T* dx) {
+template <typename T>
+void softmax_backward_row(int64_t K, const T* y, const T* dy, T* dx) {
   T dot = 0;
   for (int64_t j = 0; j < K; ++j) dot += dy[j] * y[j];
   for (int64_t j = 0; j < K; ++j) dx[j] = y[j] * (dy[j] - dot);
 }
-template <typename T> int64_t argmax_row(int64_t K, const T* x) {
+template <typename T>
+int64_t argmax_row(int64_t K, const T* x) {
   int64_t best = 0;
   for (int64_t j = 1; j < K; ++j)
     if (x[j] > x[best]) best = j;  // strict: ties keep the first
@@ -60,26 +65,31 @@ inline void fast_softmax_row(int64_t K, const float* x, float* y) {
 }  // namespace
 
 namespace ref {
-template <typename T> void log_softmax_forward(int64_t N, int64_t K, const T* x, T* y) {
+template <typename T>
+void log_softmax_forward(int64_t N, int64_t K, const T* x, T* y) {
   for (int64_t i = 0; i < N; ++i) log_softmax_row(K, x + i * K, y + i * K);
 }
-template <typename T> void log_softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx) {
+template <typename T>
+void log_softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx) {
   for (int64_t i = 0; i < N; ++i) log_softmax_backward_row(K, y + i * K, dy + i * K, dx + i * K);
 }
-template <typename T> void softmax_forward(int64_t N, int64_t K, const T* x, T* y) {
+template <typename T>
+void softmax_forward(int64_t N, int64_t K, const T* x, T* y) {
   for (int64_t i = 0; i < N; ++i) softmax_row(K, x + i * K, y + i * K);
 }
-template <typename T> void softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx) {
+template <typename T>
+void softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx) {
   for (int64_t i = 0; i < N; ++i) softmax_backward_row(K, y + i * K, dy + i * K, dx + i * K);
 }
-template <typename T> void argmax(int64_t N, int64_t K, const T* x, int64_t* out) {
+template <typename T>
+void argmax(int64_t N, int64_t K, const T* x, int64_t* out) {
   for (int64_t i = 0; i < N; ++i) out[i] = argmax_row(K, x + i * K);
 }
-#define SN_INSTANTIATE(T)                                                              \
-  template void log_softmax_forward<T>(int64_t, int64_t, const T*, T*);               \
-  template void log_softmax_backward<T>(int64_t, int64_t, const T*, const T*, T*);    \
-  template void softmax_forward<T>(int64_t, int64_t, const T*, T*);                   \
-  template void softmax_backward<T>(int64_t, int64_t, const T*, const T*, T*);        \
+#define SN_INSTANTIATE(T)                                                          \
+  template void log_softmax_forward<T>(int64_t, int64_t, const T*, T*);            \
+  template void log_softmax_backward<T>(int64_t, int64_t, const T*, const T*, T*); \
+  template void softmax_forward<T>(int64_t, int64_t, const T*, T*);                \
+  template void softmax_backward<T>(int64_t, int64_t, const T*, const T*, T*);     \
   template void argmax<T>(int64_t, int64_t, const T*, int64_t*);
 SN_INSTANTIATE(float)
 SN_INSTANTIATE(double)

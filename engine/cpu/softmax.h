@@ -10,11 +10,16 @@
 namespace sn {
 
 namespace ref {
-template <typename T> void log_softmax_forward(int64_t N, int64_t K, const T* x, T* y);
-template <typename T> void log_softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx);
-template <typename T> void softmax_forward(int64_t N, int64_t K, const T* x, T* y);
-template <typename T> void softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx);
-template <typename T> void argmax(int64_t N, int64_t K, const T* x, int64_t* out);  // first maximum of each row
+template <typename T>
+void log_softmax_forward(int64_t N, int64_t K, const T* x, T* y);
+template <typename T>
+void log_softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx);
+template <typename T>
+void softmax_forward(int64_t N, int64_t K, const T* x, T* y);
+template <typename T>
+void softmax_backward(int64_t N, int64_t K, const T* y, const T* dy, T* dx);
+template <typename T>
+void argmax(int64_t N, int64_t K, const T* x, int64_t* out);  // first maximum of each row
 }  // namespace ref
 
 // Fast path: rows split over threads; max, exp and sums vectorized (Eigen), so it equals

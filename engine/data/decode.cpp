@@ -1,11 +1,11 @@
 #include "engine/data/decode.h"
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 
 #include "engine/check.h"
 #include "engine/data/image_guard.h"
@@ -47,14 +47,22 @@ namespace sn::data {
 
 const char* format_name(ImageFormat f) {
   switch (f) {
-    case ImageFormat::JPEG: return "JPEG";
-    case ImageFormat::PNG: return "PNG";
-    case ImageFormat::BMP: return "BMP";
-    case ImageFormat::GIF: return "GIF";
-    case ImageFormat::PNM: return "PNM";
-    case ImageFormat::TIFF: return "TIFF";
-    case ImageFormat::WebP: return "WebP";
-    case ImageFormat::Unknown: break;
+    case ImageFormat::JPEG:
+      return "JPEG";
+    case ImageFormat::PNG:
+      return "PNG";
+    case ImageFormat::BMP:
+      return "BMP";
+    case ImageFormat::GIF:
+      return "GIF";
+    case ImageFormat::PNM:
+      return "PNM";
+    case ImageFormat::TIFF:
+      return "TIFF";
+    case ImageFormat::WebP:
+      return "WebP";
+    case ImageFormat::Unknown:
+      break;
   }
   return "unknown";
 }
@@ -170,8 +178,8 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
   int w = 0, h = 0, comp = 0;
   stbi_uc* p = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 4);
   SN_USER_CHECK(p != nullptr || !stb_budget::exceeded, name, ": ", format_name(info.format),
-                " data expands beyond the ",
-                budget, " bytes its ", info.width, "x", info.height, " header allows: refusing a decompression bomb");
+                " data expands beyond the ", budget, " bytes its ", info.width, "x", info.height,
+                " header allows: refusing a decompression bomb");
   SN_USER_CHECK(p != nullptr, name, ": cannot decode ", format_name(info.format), ": corrupt or truncated data",
                 stb_reason());
   Image img;

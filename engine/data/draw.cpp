@@ -159,8 +159,8 @@ Image make_grid(const std::vector<GridTile>& tiles, const GridStyle& st) {
     const GridTile& t = tiles[i];
     blit(grid, t.image, cx + (cell_w - t.image.width) / 2, cy + (cell_h - t.image.height) / 2);
     if (caption_h && !t.caption.empty())
-      draw_text(grid, cx + (cell_w - text_width(t.caption, st.caption_px)) / 2, cy + cell_h + st.padding / 4,
-                t.caption, t.caption_color, st.caption_px);
+      draw_text(grid, cx + (cell_w - text_width(t.caption, st.caption_px)) / 2, cy + cell_h + st.padding / 4, t.caption,
+                t.caption_color, st.caption_px);
   }
   return grid;
 }

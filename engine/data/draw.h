@@ -40,10 +40,10 @@ struct GridTile {
 };
 struct GridStyle {
   int columns = 6;
-  int padding = 8;            // pixels around and between cells
-  float caption_px = 16.f;    // 0: no caption row
+  int padding = 8;          // pixels around and between cells
+  float caption_px = 16.f;  // 0: no caption row
   Color background = kWhite;
-  std::string title;          // drawn above the grid if not empty
+  std::string title;  // drawn above the grid if not empty
   float title_px = 20.f;
 };
 // Cells are as large as the largest tile; smaller tiles are centered in theirs.

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace sn::data {
 
-const std::vector<std::string> kImageExtensions = {".jpg", ".jpeg", ".png", ".ppm", ".bmp",
+const std::vector<std::string> kImageExtensions = {".jpg", ".jpeg", ".png",  ".ppm", ".bmp",
                                                    ".pgm", ".tif",  ".tiff", ".webp"};
 
 bool has_image_extension(const std::string& filename) {

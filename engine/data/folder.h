@@ -24,10 +24,10 @@ bool has_image_extension(const std::string& filename);  // case-insensitive
 
 struct ImageFolder {
   std::string root;
-  std::vector<std::string> classes;     // sorted sub-folder names; label = index
-  std::vector<std::string> paths;       // every sample, class by class, sorted
-  std::vector<int64_t> labels;          // paths.size() labels
-  std::vector<int64_t> class_counts;    // images per class
+  std::vector<std::string> classes;   // sorted sub-folder names; label = index
+  std::vector<std::string> paths;     // every sample, class by class, sorted
+  std::vector<int64_t> labels;        // paths.size() labels
+  std::vector<int64_t> class_counts;  // images per class
 
   static ImageFolder scan(const std::string& root);
   size_t size() const { return paths.size(); }

@@ -28,8 +28,8 @@ void write_png(const std::string& path, const Image& image) {
     const auto* p = static_cast<const uint8_t*>(data);
     out->insert(out->end(), p, p + size);
   };
-  const int ok = stbi_write_png_to_func(append, &png, image.width, image.height, Image::channels,
-                                        image.pixels.data(), static_cast<int>(image.stride()));
+  const int ok = stbi_write_png_to_func(append, &png, image.width, image.height, Image::channels, image.pixels.data(),
+                                        static_cast<int>(image.stride()));
   SN_CHECK(ok, "write_png: ", path, ": stb_image_write could not encode the image");
   io::write_file_atomic(path, png.data(), png.size());
 }

@@ -8,7 +8,7 @@
 namespace sn::data {
 
 void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& name) {
-  bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id 0-3], by the DHT segments read so far
+  bool defined[2][4] = {};   // [class: 0 DC, 1 AC][table id 0-3], by the DHT segments read so far
   bool progressive = false;  // the frame header read last was SOF2
   int scans = 0;
   size_t pos = 2;  // after SOI (FF D8)
@@ -72,7 +72,9 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& na
 }
 
 void check_png_chunks(const uint8_t* d, size_t n, const std::string& name) {
-  auto be32 = [&](size_t p) { return uint32_t(d[p]) << 24 | uint32_t(d[p + 1]) << 16 | uint32_t(d[p + 2]) << 8 | d[p + 3]; };
+  auto be32 = [&](size_t p) {
+    return uint32_t(d[p]) << 24 | uint32_t(d[p + 1]) << 16 | uint32_t(d[p + 2]) << 8 | d[p + 3];
+  };
   // Each chunk: 4-byte length, 4-byte type, data, 4-byte CRC.
   for (size_t pos = 8; pos + 8 <= n;) {
     const uint64_t len = be32(pos);

@@ -28,9 +28,9 @@ static constexpr int64_t kShuffleStream = -1;  // the "sample index" whose strea
 // ---- the pieces of a batch -------------------------------------------------------------
 
 struct DataLoader::SampleOut {
-  Tensor tensor;              // (3, H, W) when the sample is good
-  std::string bad_reason;     // non-empty: skipped bad file
-  std::exception_ptr error;   // set: the epoch stops here
+  Tensor tensor;             // (3, H, W) when the sample is good
+  std::string bad_reason;    // non-empty: skipped bad file
+  std::exception_ptr error;  // set: the epoch stops here
 };
 
 // A batch being filled: positions [begin, end) of the epoch order. Workers
@@ -39,8 +39,8 @@ struct DataLoader::SampleOut {
 struct DataLoader::Slot {
   int64_t batch = 0, begin = 0, end = 0;
   Tensor images;
-  std::vector<char> good;           // per position: sample present (not skipped)
-  std::exception_ptr error;         // first error, by position
+  std::vector<char> good;    // per position: sample present (not skipped)
+  std::exception_ptr error;  // first error, by position
   int64_t error_pos = INT64_MAX;
   int64_t done = 0;
   bool ready = false;
@@ -50,7 +50,9 @@ struct DataLoader::Slot {
 // ---- construction ---------------------------------------------------------------------
 
 DataLoader::DataLoader(ImageFolder data, Compose transform, LoaderOptions options)
-    : data_(std::move(data)), transform_(std::move(transform)), prefix_(transform_.deterministic_prefix()),
+    : data_(std::move(data)),
+      transform_(std::move(transform)),
+      prefix_(transform_.deterministic_prefix()),
       opt_(options) {
   SN_CHECK(opt_.batch_size > 0, "DataLoader: batch_size must be positive, got ", opt_.batch_size);
   SN_CHECK(opt_.num_workers >= 0, "DataLoader: num_workers must be >= 0, got ", opt_.num_workers);

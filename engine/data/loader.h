@@ -52,22 +52,22 @@ namespace sn::data {
 struct LoaderOptions {
   int64_t batch_size = 32;
   bool shuffle = false;
-  bool drop_last = false;             // drop the last, smaller batch
-  int num_workers = 0;                // 0: load in the calling thread, inside next()
-  int prefetch_batches = 2;           // how many batches workers may prepare ahead
+  bool drop_last = false;    // drop the last, smaller batch
+  int num_workers = 0;       // 0: load in the calling thread, inside next()
+  int prefetch_batches = 2;  // how many batches workers may prepare ahead
   uint64_t seed = 0;
   size_t cache_bytes = size_t(1) << 30;  // 0 disables the cache
   bool skip_bad_files = false;
-  bool quiet = false;                 // no warnings on stderr (bad_files() still lists them)
+  bool quiet = false;  // no warnings on stderr (bad_files() still lists them)
   DecodeOptions decode;
 };
 
 struct Batch {
-  Tensor images;                    // (N, 3, H, W) float
-  std::vector<int64_t> labels;      // N class indices
-  std::vector<std::string> paths;   // N source files
-  std::vector<int64_t> indices;     // N indices into the ImageFolder
-  int64_t index = 0;                // batch number within the epoch
+  Tensor images;                   // (N, 3, H, W) float
+  std::vector<int64_t> labels;     // N class indices
+  std::vector<std::string> paths;  // N source files
+  std::vector<int64_t> indices;    // N indices into the ImageFolder
+  int64_t index = 0;               // batch number within the epoch
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };
 
@@ -108,8 +108,8 @@ class DataLoader {
   LoaderStats stats() const;
 
  private:
-  struct Slot;        // one batch being assembled
-  struct SampleOut;   // one transformed sample (or why it is missing)
+  struct Slot;       // one batch being assembled
+  struct SampleOut;  // one transformed sample (or why it is missing)
   SampleOut load_sample(int64_t index, int64_t epoch, Tensor destination);
   void worker_loop();
   Tensor take_job(int64_t pos);  // opens the batch's slot; returns the sample's row if known
@@ -130,11 +130,11 @@ class DataLoader {
   uint64_t generation_ = 0;  // bumped by start_epoch: results of older epochs are dropped
   int64_t epoch_ = -1;
   std::vector<int64_t> order_;
-  int64_t next_job_ = 0;   // position in order_ of the next sample to load
-  int64_t consumed_ = 0;   // batches returned by next() this epoch
+  int64_t next_job_ = 0;  // position in order_ of the next sample to load
+  int64_t consumed_ = 0;  // batches returned by next() this epoch
   std::map<int64_t, std::unique_ptr<Slot>> slots_;
-  Shape sample_shape_;             // (3, H, W) of the first sample: batches are allocated ahead with it
-  std::vector<Tensor> pool_;       // batch tensors, reused once nobody else holds them
+  Shape sample_shape_;        // (3, H, W) of the first sample: batches are allocated ahead with it
+  std::vector<Tensor> pool_;  // batch tensors, reused once nobody else holds them
 
   // cache (guarded by mu_)
   std::vector<std::shared_ptr<const Image>> cache_;

@@ -50,7 +50,7 @@ ResampleCoeffs bilinear_coeffs(int in_size, float in0, float in1, int out_size) 
   const double filter_support = 1.0;
   double scale = static_cast<double>(in1 - in0) / out_size;  // in1 - in0 in float, as in PIL
   double filterscale = scale;
-  if (filterscale < 1.0) filterscale = 1.0;  // enlarging: plain interpolation, no widening
+  if (filterscale < 1.0) filterscale = 1.0;             // enlarging: plain interpolation, no widening
   const double support = filter_support * filterscale;  // shrinking by s: the triangle is s times wider
   ResampleCoeffs c;
   c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;

@@ -43,11 +43,11 @@ struct ImageView {
 // The filter of one 1-D pass from `in_size` pixels to `out_size`, over the
 // input interval [in0, in1) (PIL's `box`; [0, in_size) for a plain resize).
 struct ResampleCoeffs {
-  int ksize = 0;                 // coefficient slots per output pixel (>= the most taps used)
-  std::vector<int> first;        // out_size: first input pixel of each output's taps
-  std::vector<int> count;        // out_size: how many taps
-  std::vector<double> weights;   // out_size * ksize: normalized triangle weights (sum 1)
-  std::vector<int32_t> fixed;    // out_size * ksize: weights * 2^22, rounded half away from zero
+  int ksize = 0;                // coefficient slots per output pixel (>= the most taps used)
+  std::vector<int> first;       // out_size: first input pixel of each output's taps
+  std::vector<int> count;       // out_size: how many taps
+  std::vector<double> weights;  // out_size * ksize: normalized triangle weights (sum 1)
+  std::vector<int32_t> fixed;   // out_size * ksize: weights * 2^22, rounded half away from zero
 };
 ResampleCoeffs bilinear_coeffs(int in_size, float in0, float in1, int out_size);
 

@@ -64,8 +64,8 @@ std::array<int, 2> shorter_side_size(int width, int height, int size) {
   // An extreme aspect ratio (a 1 x 100000 image) would make the output huge (256 x 25600000):
   // refused above PIL's pixel limit, before the int conversion could overflow. Found by tools/fuzz.
   constexpr double kMaxPixels = 89478485;  // PIL's Image.MAX_IMAGE_PIXELS, as DecodeOptions::max_pixels
-  SN_USER_CHECK(new_long_d * size <= kMaxPixels, "Resize(", size, ") of a ", width, "x", height,
-                " image would make ", static_cast<int64_t>(new_long_d), " x ", size, " pixels, above the limit of ",
+  SN_USER_CHECK(new_long_d * size <= kMaxPixels, "Resize(", size, ") of a ", width, "x", height, " image would make ",
+                static_cast<int64_t>(new_long_d), " x ", size, " pixels, above the limit of ",
                 static_cast<int64_t>(kMaxPixels), " (aspect ratio too extreme)");
   const int new_long = static_cast<int>(new_long_d);
   return width <= height ? std::array<int, 2>{size, new_long} : std::array<int, 2>{new_long, size};
@@ -77,7 +77,7 @@ CropBox center_crop_box(int img_w, int img_h, int crop_w, int crop_h) {
   // left/top (the rest on the right/bottom), then crops at offset 0 of it.
   auto offset = [](int size, int crop) {
     if (crop > size) return -((crop - size) / 2);
-    const int d = size - crop;                  // int(round(d / 2.0)): halves to even
+    const int d = size - crop;  // int(round(d / 2.0)): halves to even
     return round_half_even(d / 2.0);
   };
   return {offset(img_h, crop_h), offset(img_w, crop_w), crop_h, crop_w};
@@ -85,10 +85,10 @@ CropBox center_crop_box(int img_w, int img_h, int crop_w, int crop_h) {
 
 CropBox random_resized_crop_box(int img_w, int img_h, const RandomResizedCropParams& p, Rng& rng) {
   SN_CHECK(img_w > 0 && img_h > 0, "RandomResizedCrop: empty image ", img_w, "x", img_h);
-  SN_CHECK(p.scale[0] > 0 && p.scale[0] <= p.scale[1], "RandomResizedCrop: scale must be (min, max) with 0 < min <= max, got (",
-           p.scale[0], ", ", p.scale[1], ")");
-  SN_CHECK(p.ratio[0] > 0 && p.ratio[0] <= p.ratio[1], "RandomResizedCrop: ratio must be (min, max) with 0 < min <= max, got (",
-           p.ratio[0], ", ", p.ratio[1], ")");
+  SN_CHECK(p.scale[0] > 0 && p.scale[0] <= p.scale[1],
+           "RandomResizedCrop: scale must be (min, max) with 0 < min <= max, got (", p.scale[0], ", ", p.scale[1], ")");
+  SN_CHECK(p.ratio[0] > 0 && p.ratio[0] <= p.ratio[1],
+           "RandomResizedCrop: ratio must be (min, max) with 0 < min <= max, got (", p.ratio[0], ", ", p.ratio[1], ")");
   const double area = static_cast<double>(img_h) * img_w;
   // torchvision draws these from float32 tensors; the float casts mirror that rounding.
   const float log_r0 = std::log(static_cast<float>(p.ratio[0])), log_r1 = std::log(static_cast<float>(p.ratio[1]));
@@ -164,8 +164,10 @@ void Resize::apply(Sample& s, Rng&) const {
 }
 std::string Resize::name() const {
   std::ostringstream os;
-  if (shorter_) os << "Resize(" << shorter_ << ")";
-  else os << "Resize(" << height_ << ", " << width_ << ")";
+  if (shorter_)
+    os << "Resize(" << shorter_ << ")";
+  else
+    os << "Resize(" << height_ << ", " << width_ << ")";
   return os.str();
 }
 
@@ -193,8 +195,8 @@ void RandomResizedCrop::apply(Sample& s, Rng& rng) const {
 }
 std::string RandomResizedCrop::name() const {
   std::ostringstream os;
-  os << "RandomResizedCrop(" << height_ << ", " << width_ << ", scale=(" << params_.scale[0] << ", "
-     << params_.scale[1] << "), ratio=(" << params_.ratio[0] << ", " << params_.ratio[1] << "))";
+  os << "RandomResizedCrop(" << height_ << ", " << width_ << ", scale=(" << params_.scale[0] << ", " << params_.scale[1]
+     << "), ratio=(" << params_.ratio[0] << ", " << params_.ratio[1] << "))";
   return os.str();
 }
 

@@ -63,7 +63,7 @@ std::array<int, 2> shorter_side_size(int width, int height, int size);  // -> {w
 CropBox center_crop_box(int img_w, int img_h, int crop_w, int crop_h);
 
 struct RandomResizedCropParams {
-  std::array<double, 2> scale{0.08, 1.0};            // area of the box / area of the image
+  std::array<double, 2> scale{0.08, 1.0};             // area of the box / area of the image
   std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  // width / height of the box
 };
 // RandomResizedCrop.get_params: up to 10 tries of (area, log-uniform aspect),

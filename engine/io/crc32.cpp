@@ -1,7 +1,7 @@
 #include "engine/io/crc32.h"
 
-#include <algorithm>
 #include <zlib.h>
+#include <algorithm>
 
 namespace sn::io {
 

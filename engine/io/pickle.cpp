@@ -10,16 +10,26 @@ namespace sn::io::pickle {
 
 std::string Value::describe() const {
   switch (kind) {
-    case Kind::None: return "None";
-    case Kind::Bool: return b ? "True" : "False";
-    case Kind::Int: return "int " + std::to_string(i);
-    case Kind::Float: return "float " + std::to_string(f);
-    case Kind::String: return "string '" + str + "'";
-    case Kind::Tuple: return "tuple of " + std::to_string(items.size());
-    case Kind::List: return "list of " + std::to_string(items.size());
-    case Kind::Dict: return "dict of " + std::to_string(dict.size());
-    case Kind::Global: return "global " + str;
-    case Kind::Object: return str;
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return b ? "True" : "False";
+    case Kind::Int:
+      return "int " + std::to_string(i);
+    case Kind::Float:
+      return "float " + std::to_string(f);
+    case Kind::String:
+      return "string '" + str + "'";
+    case Kind::Tuple:
+      return "tuple of " + std::to_string(items.size());
+    case Kind::List:
+      return "list of " + std::to_string(items.size());
+    case Kind::Dict:
+      return "dict of " + std::to_string(dict.size());
+    case Kind::Global:
+      return "global " + str;
+    case Kind::Object:
+      return str;
   }
   return "?";
 }
@@ -50,12 +60,42 @@ namespace {
 
 // Opcode bytes, as in CPython's Lib/pickle.py.
 enum Op : uint8_t {
-  MARK = '(', STOP = '.', POP = '0', BININT = 'J', BININT1 = 'K', BININT2 = 'M', NONE = 'N',
-  BINPERSID = 'Q', REDUCE = 'R', BINUNICODE = 'X', APPEND = 'a', BUILD = 'b', GLOBAL = 'c',
-  APPENDS = 'e', BINGET = 'h', LONG_BINGET = 'j', EMPTY_LIST = ']', BINPUT = 'q', LONG_BINPUT = 'r',
-  SETITEM = 's', TUPLE = 't', SETITEMS = 'u', EMPTY_DICT = '}', EMPTY_TUPLE = ')', BINFLOAT = 'G',
-  PROTO = 0x80, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87, NEWTRUE = 0x88, NEWFALSE = 0x89,
-  LONG1 = 0x8a, SHORT_BINUNICODE = 0x8c, STACK_GLOBAL = 0x93, MEMOIZE = 0x94, FRAME = 0x95,
+  MARK = '(',
+  STOP = '.',
+  POP = '0',
+  BININT = 'J',
+  BININT1 = 'K',
+  BININT2 = 'M',
+  NONE = 'N',
+  BINPERSID = 'Q',
+  REDUCE = 'R',
+  BINUNICODE = 'X',
+  APPEND = 'a',
+  BUILD = 'b',
+  GLOBAL = 'c',
+  APPENDS = 'e',
+  BINGET = 'h',
+  LONG_BINGET = 'j',
+  EMPTY_LIST = ']',
+  BINPUT = 'q',
+  LONG_BINPUT = 'r',
+  SETITEM = 's',
+  TUPLE = 't',
+  SETITEMS = 'u',
+  EMPTY_DICT = '}',
+  EMPTY_TUPLE = ')',
+  BINFLOAT = 'G',
+  PROTO = 0x80,
+  TUPLE1 = 0x85,
+  TUPLE2 = 0x86,
+  TUPLE3 = 0x87,
+  NEWTRUE = 0x88,
+  NEWFALSE = 0x89,
+  LONG1 = 0x8a,
+  SHORT_BINUNICODE = 0x8c,
+  STACK_GLOBAL = 0x93,
+  MEMOIZE = 0x94,
+  FRAME = 0x95,
 };
 
 class Machine {
@@ -74,14 +114,22 @@ class Machine {
           check(proto >= 2 && proto <= 5, "unsupported pickle protocol ", proto);
           break;
         }
-        case FRAME: take(8); break;  // framing is a hint for buffered readers; the bytes follow inline
+        case FRAME:
+          take(8);
+          break;  // framing is a hint for buffered readers; the bytes follow inline
         case STOP: {
           check(stack_.size() == 1 && marks_.empty(), "STOP with ", stack_.size(), " values on the stack");
           return stack_.back();
         }
-        case MARK: marks_.push_back(stack_.size()); break;
-        case POP: pop(); break;
-        case NONE: push(make(Value::Kind::None)); break;
+        case MARK:
+          marks_.push_back(stack_.size());
+          break;
+        case POP:
+          pop();
+          break;
+        case NONE:
+          push(make(Value::Kind::None));
+          break;
         case NEWTRUE:
         case NEWFALSE: {
           auto v = make(Value::Kind::Bool);
@@ -89,9 +137,15 @@ class Machine {
           push(v);
           break;
         }
-        case BININT: push(make_int(static_cast<int32_t>(le(take(4), 4)))); break;
-        case BININT1: push(make_int(take(1)[0])); break;
-        case BININT2: push(make_int(static_cast<int64_t>(le(take(2), 2)))); break;
+        case BININT:
+          push(make_int(static_cast<int32_t>(le(take(4), 4))));
+          break;
+        case BININT1:
+          push(make_int(take(1)[0]));
+          break;
+        case BININT2:
+          push(make_int(static_cast<int64_t>(le(take(2), 2))));
+          break;
         case LONG1: {
           const int n = take(1)[0];
           check(n <= 8, "LONG1 integer of ", n, " bytes is too large");
@@ -109,10 +163,18 @@ class Machine {
           push(v);
           break;
         }
-        case BINUNICODE: push(string(le(take(4), 4))); break;
-        case SHORT_BINUNICODE: push(string(take(1)[0])); break;
-        case EMPTY_TUPLE: push(make(Value::Kind::Tuple)); break;
-        case TUPLE: push(container(Value::Kind::Tuple, pop_mark())); break;
+        case BINUNICODE:
+          push(string(le(take(4), 4)));
+          break;
+        case SHORT_BINUNICODE:
+          push(string(take(1)[0]));
+          break;
+        case EMPTY_TUPLE:
+          push(make(Value::Kind::Tuple));
+          break;
+        case TUPLE:
+          push(container(Value::Kind::Tuple, pop_mark()));
+          break;
         case TUPLE1:
         case TUPLE2:
         case TUPLE3: {
@@ -123,7 +185,9 @@ class Machine {
           push(container(Value::Kind::Tuple, std::move(items)));
           break;
         }
-        case EMPTY_LIST: push(make(Value::Kind::List)); break;
+        case EMPTY_LIST:
+          push(make(Value::Kind::List));
+          break;
         case APPEND: {
           ValuePtr x = pop();
           append(top(), {x});
@@ -134,7 +198,9 @@ class Machine {
           append(top(), xs);
           break;
         }
-        case EMPTY_DICT: push(make(Value::Kind::Dict)); break;
+        case EMPTY_DICT:
+          push(make(Value::Kind::Dict));
+          break;
         case SETITEM: {
           ValuePtr v = pop(), k = pop();
           set_items(top(), {k, v});
@@ -193,11 +259,21 @@ class Machine {
           push(out);
           break;
         }
-        case BINPUT: memo_put(take(1)[0]); break;
-        case LONG_BINPUT: memo_put(le(take(4), 4)); break;
-        case MEMOIZE: memo_put(memo_.size()); break;
-        case BINGET: memo_get(take(1)[0]); break;
-        case LONG_BINGET: memo_get(le(take(4), 4)); break;
+        case BINPUT:
+          memo_put(take(1)[0]);
+          break;
+        case LONG_BINPUT:
+          memo_put(le(take(4), 4));
+          break;
+        case MEMOIZE:
+          memo_put(memo_.size());
+          break;
+        case BINGET:
+          memo_get(take(1)[0]);
+          break;
+        case LONG_BINGET:
+          memo_get(le(take(4), 4));
+          break;
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);

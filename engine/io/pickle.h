@@ -36,12 +36,12 @@ struct Value {
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string str;                                    // String; Global: "module.name"; Object: its type
-  std::vector<ValuePtr> items;                        // Tuple, List
-  std::vector<std::pair<ValuePtr, ValuePtr>> dict;    // Dict, in insertion order (like OrderedDict)
-  std::any object;                                    // Object: what a registered function returned
-  int depth = 1;                                      // nesting depth (bounded: see kMaxDepth)
-  bool sealed = false;                                // placed inside another value: no longer mutable
+  std::string str;                                  // String; Global: "module.name"; Object: its type
+  std::vector<ValuePtr> items;                      // Tuple, List
+  std::vector<std::pair<ValuePtr, ValuePtr>> dict;  // Dict, in insertion order (like OrderedDict)
+  std::any object;                                  // Object: what a registered function returned
+  int depth = 1;                                    // nesting depth (bounded: see kMaxDepth)
+  bool sealed = false;                              // placed inside another value: no longer mutable
 
   std::string describe() const;  // "int 3", "tuple of 2", "global torch.FloatStorage", for messages
 };
@@ -61,9 +61,9 @@ struct Environment {
   std::function<ValuePtr(const ValuePtr& pid)> persistent_load;
 };
 
-constexpr int kMaxDepth = 64;               // nesting of tuples/lists/dicts
-constexpr size_t kMaxStack = 1 << 20;       // values on the stack
-constexpr size_t kMaxMemo = 1 << 22;        // memo entries
+constexpr int kMaxDepth = 64;          // nesting of tuples/lists/dicts
+constexpr size_t kMaxStack = 1 << 20;  // values on the stack
+constexpr size_t kMaxMemo = 1 << 22;   // memo entries
 
 // Runs the pickle in bytes[0, size) and returns the value left by STOP.
 // `where` names the source in error messages, e.g. "model.pth: archive/data.pkl".

@@ -24,11 +24,11 @@ struct StorageType {
 };
 const std::map<std::string, StorageType>& storage_types() {
   static const std::map<std::string, StorageType> t = {
-      {"torch.FloatStorage", {"float32", 4, true}},   {"torch.DoubleStorage", {"float64", 8, true}},
-      {"torch.HalfStorage", {"float16", 2, true}},    {"torch.BFloat16Storage", {"bfloat16", 2, true}},
-      {"torch.LongStorage", {"int64", 8, false}},     {"torch.IntStorage", {"int32", 4, false}},
-      {"torch.ShortStorage", {"int16", 2, false}},    {"torch.CharStorage", {"int8", 1, false}},
-      {"torch.ByteStorage", {"uint8", 1, false}},     {"torch.BoolStorage", {"bool", 1, false}},
+      {"torch.FloatStorage", {"float32", 4, true}}, {"torch.DoubleStorage", {"float64", 8, true}},
+      {"torch.HalfStorage", {"float16", 2, true}},  {"torch.BFloat16Storage", {"bfloat16", 2, true}},
+      {"torch.LongStorage", {"int64", 8, false}},   {"torch.IntStorage", {"int32", 4, false}},
+      {"torch.ShortStorage", {"int16", 2, false}},  {"torch.CharStorage", {"int8", 1, false}},
+      {"torch.ByteStorage", {"uint8", 1, false}},   {"torch.BoolStorage", {"bool", 1, false}},
   };
   return t;
 }
@@ -134,13 +134,13 @@ ValuePtr rebuild_tensor(const std::vector<ValuePtr>& a, size_t min_args, size_t 
     if (t.shape[d] > 1) {
       // (size-1)*stride <= n - last, written so that it cannot overflow.
       SN_USER_CHECK(t.stride[d] <= (n - last) / (t.shape[d] - 1), "tensor of size ", to_string(t.shape), " stride ",
-                    to_string(t.stride), " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ",
-                    n, " elements");
+                    to_string(t.stride), " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ", n,
+                    " elements");
       last += (t.shape[d] - 1) * t.stride[d];
     }
   }
-  SN_USER_CHECK(empty || last < n, "tensor of size ", to_string(t.shape),
-                " at offset ", t.offset, " reaches past storage '", t.storage->key, "' of ", n, " elements");
+  SN_USER_CHECK(empty || last < n, "tensor of size ", to_string(t.shape), " at offset ", t.offset,
+                " reaches past storage '", t.storage->key, "' of ", n, " elements");
   // Stride 0 lets a size grow without reaching further: a state_dict tensor
   // never holds more elements than its storage, so anything larger is refused
   // before it is allocated.
@@ -175,9 +175,9 @@ pickle::Environment torch_environment(const ZipReader& zip, const std::string& p
   // The persistent id ('storage', torch.FloatStorage, key, location, numel) names data/<key>.
   env.persistent_load = [&zip, prefix, &storages](const ValuePtr& pid) {
     SN_USER_CHECK(pid->kind == Value::Kind::Tuple && pid->items.size() == 5 &&
-                 pid->items[0]->kind == Value::Kind::String && pid->items[0]->str == "storage" &&
-                 pid->items[1]->kind == Value::Kind::Global && pid->items[2]->kind == Value::Kind::String &&
-                 pid->items[4]->kind == Value::Kind::Int,
+                      pid->items[0]->kind == Value::Kind::String && pid->items[0]->str == "storage" &&
+                      pid->items[1]->kind == Value::Kind::Global && pid->items[2]->kind == Value::Kind::String &&
+                      pid->items[4]->kind == Value::Kind::Int,
                   "persistent id is not ('storage', type, key, location, numel): ", pid->describe());
     const std::string& key = pid->items[2]->str;
     auto type_it = storage_types().find(pid->items[1]->str);
@@ -196,8 +196,8 @@ pickle::Environment torch_environment(const ZipReader& zip, const std::string& p
     }
     SN_USER_CHECK(std::strcmp(s->type.dtype, type.dtype) == 0, "storage '", key, "' is used as both ", s->type.dtype,
                   " and ", type.dtype);
-    SN_USER_CHECK(pid->items[4]->i == s->numel, "storage '", key, "' should hold ", pid->items[4]->i, " elements but its entry has ",
-                  s->numel);
+    SN_USER_CHECK(pid->items[4]->i == s->numel, "storage '", key, "' should hold ", pid->items[4]->i,
+                  " elements but its entry has ", s->numel);
     return pickle::make_object("storage", s);
   };
   return env;

@@ -26,7 +26,7 @@ struct PthTensor {
   std::string name;   // state_dict key
   std::string dtype;  // torch's dtype name: "float32", "float64", "int64", ...
   Shape shape;
-  Tensor value;       // float32 CPU tensor; undefined for integer and bool dtypes
+  Tensor value;  // float32 CPU tensor; undefined for integer and bool dtypes
 };
 
 struct PthStateDict {

@@ -1,7 +1,7 @@
 #include "engine/io/tfjs_reader.h"
 
-#include <fstream>
 #include <sys/stat.h>
+#include <fstream>
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
@@ -74,7 +74,8 @@ TfjsModel read_tfjs(const std::string& path) {
         for (int64_t d : shape) SN_USER_CHECK(d >= 0, m.path, ": weight '", name, "' has a negative dimension");
         // Check the size against the shards before allocating: a manifest cannot ask for more than they hold.
         const int64_t n = checked_numel(shape);
-        SN_USER_CHECK(n >= 0 && static_cast<uint64_t>(n) <= left / 4, m.path, ": the shards end before the manifest's weights do (weight '", name, "' of shape ",
+        SN_USER_CHECK(n >= 0 && static_cast<uint64_t>(n) <= left / 4, m.path,
+                      ": the shards end before the manifest's weights do (weight '", name, "' of shape ",
                       to_string(shape), " needs ", n >= 0 ? std::to_string(uint64_t(n) * 4) : std::string("too many"),
                       " bytes, ", left, " left)");
         left -= static_cast<uint64_t>(n) * 4;
@@ -90,7 +91,8 @@ TfjsModel read_tfjs(const std::string& path) {
         m.weights.emplace_back(name, t);
       }
       SN_USER_CHECK(shard_pos == bytes.size() && shard == paths.size(), m.path,
-                    ": the shards hold more bytes than the manifest's weights (shard ", shard, " of ", paths.size(), ")");
+                    ": the shards hold more bytes than the manifest's weights (shard ", shard, " of ", paths.size(),
+                    ")");
     }
   } catch (const nlohmann::json::exception& e) {
     SN_USER_FAIL(m.path, ": malformed weightsManifest: ", e.what());

@@ -16,9 +16,9 @@
 namespace sn::io {
 
 struct TfjsModel {
-  std::string path;         // the model.json read
-  nlohmann::json topology;  // "modelTopology" (Keras model config)
-  nn::NamedTensors weights; // in manifest order, e.g. {"conv1/kernel", (7,7,3,64)}
+  std::string path;          // the model.json read
+  nlohmann::json topology;   // "modelTopology" (Keras model config)
+  nn::NamedTensors weights;  // in manifest order, e.g. {"conv1/kernel", (7,7,3,64)}
 };
 
 // `path` is model.json or the directory that contains it. Errors name the file and weight.

@@ -56,8 +56,12 @@ std::string hex32(uint32_t v) {
 }
 
 json preprocessing_to_json(const Preprocessing& p) {
-  return {{"channel_order", p.channel_order}, {"scale", p.scale}, {"mean", p.mean},
-          {"std", p.std},                     {"resize", p.resize}, {"crop", p.crop}};
+  return {{"channel_order", p.channel_order},
+          {"scale", p.scale},
+          {"mean", p.mean},
+          {"std", p.std},
+          {"resize", p.resize},
+          {"crop", p.crop}};
 }
 
 Preprocessing preprocessing_from_json(const json& j, const std::string& path) {
@@ -106,11 +110,17 @@ void write_weight_file(const std::string& path, const WeightMeta& meta, const nn
   }
   json j_table = json::array();
   for (const auto& t : table)
-    j_table.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape},
-                       {"offset", t.offset}, {"nbytes", t.nbytes}, {"crc32", t.crc32}});
-  const json header = {{"architecture", meta.architecture}, {"model", meta.model},
+    j_table.push_back({{"name", t.name},
+                       {"dtype", t.dtype},
+                       {"shape", t.shape},
+                       {"offset", t.offset},
+                       {"nbytes", t.nbytes},
+                       {"crc32", t.crc32}});
+  const json header = {{"architecture", meta.architecture},
+                       {"model", meta.model},
                        {"preprocessing", preprocessing_to_json(meta.preprocessing)},
-                       {"labels", meta.labels},             {"metadata", meta.metadata},
+                       {"labels", meta.labels},
+                       {"metadata", meta.metadata},
                        {"tensors", j_table}};
   const std::string text = header.dump(1);  // one entry per line: readable with `head -c`
   const uint64_t payload_offset = align_up(kFixedHeader + text.size());
@@ -153,7 +163,8 @@ WeightFile::WeightFile(const std::string& path) : path_(path) {
   const uint64_t payload_size = get_u64(base + 32);
   const uint32_t payload_crc = get_u32(base + 40);
   SN_USER_CHECK(header_size <= size && payload_offset >= kFixedHeader + header_size && payload_offset % kAlign == 0,
-                path, ": corrupt fixed header (JSON header size ", header_size, ", payload offset ", payload_offset, ")");
+                path, ": corrupt fixed header (JSON header size ", header_size, ", payload offset ", payload_offset,
+                ")");
   SN_USER_CHECK(payload_offset <= size && payload_size <= size - payload_offset, path, ": truncated: the file has ",
                 size, " bytes but its header says the data ends at byte ", payload_offset + payload_size);
 
@@ -194,8 +205,8 @@ WeightFile::WeightFile(const std::string& path) : path_(path) {
     const int64_t n = checked_numel(t.shape);
     SN_USER_CHECK(n >= 0 && n <= INT64_MAX / 4, path, ": tensor '", t.name, "' has shape ", to_string(t.shape),
                   ", too large for any file");
-    SN_USER_CHECK(t.nbytes == static_cast<uint64_t>(n) * 4, path, ": tensor '", t.name, "' has ",
-                  t.nbytes, " bytes but its shape ", to_string(t.shape), " needs ", n * 4);
+    SN_USER_CHECK(t.nbytes == static_cast<uint64_t>(n) * 4, path, ": tensor '", t.name, "' has ", t.nbytes,
+                  " bytes but its shape ", to_string(t.shape), " needs ", n * 4);
     SN_USER_CHECK(t.offset % kAlign == 0, path, ": tensor '", t.name, "' starts at offset ", t.offset,
                   ", not a multiple of 64");
     SN_USER_CHECK(t.offset <= payload_size && t.nbytes <= payload_size - t.offset, path, ": tensor '", t.name,
@@ -224,9 +235,7 @@ const TensorInfo* WeightFile::find(const std::string& name) const {
   return nullptr;
 }
 
-const float* WeightFile::data(const TensorInfo& t) const {
-  return reinterpret_cast<const float*>(payload_ + t.offset);
-}
+const float* WeightFile::data(const TensorInfo& t) const { return reinterpret_cast<const float*>(payload_ + t.offset); }
 
 Tensor WeightFile::tensor(const std::string& name) const {
   const TensorInfo* t = find(name);
@@ -261,8 +270,8 @@ void WeightFile::load_into(nn::Module& model, bool allow_unexpected) const {
       if (!expected.count(t.name))
         problems.push_back("unexpected tensor '" + t.name + "' " + to_string(t.shape) + " (not in the model)");
   if (!problems.empty()) {
-    std::string msg = path_ + " does not match the " + model.type_name() + " model (architecture '" +
-                      meta_.architecture + "'): ";
+    std::string msg =
+        path_ + " does not match the " + model.type_name() + " model (architecture '" + meta_.architecture + "'): ";
     const size_t shown = std::min<size_t>(problems.size(), 8);
     for (size_t i = 0; i < shown; ++i) msg += (i ? "; " : "") + problems[i];
     if (problems.size() > shown) msg += "; and " + std::to_string(problems.size() - shown) + " more";

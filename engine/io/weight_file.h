@@ -41,8 +41,8 @@ struct Preprocessing {
 
 // One entry of the tensor table.
 struct TensorInfo {
-  std::string name;    // PyTorch state_dict name, e.g. "layer1.0.conv1.weight"
-  std::string dtype;   // "float32" (the only dtype of version 1)
+  std::string name;   // PyTorch state_dict name, e.g. "layer1.0.conv1.weight"
+  std::string dtype;  // "float32" (the only dtype of version 1)
   Shape shape;
   uint64_t offset = 0;  // bytes from the start of the payload; a multiple of 64
   uint64_t nbytes = 0;  // numel * 4
@@ -51,8 +51,8 @@ struct TensorInfo {
 
 // Everything in the header except the tensor table.
 struct WeightMeta {
-  std::string architecture;                            // "resnet18", "resnet50", ...
-  nlohmann::json model = nlohmann::json::object();     // the architecture's options (models/resnet.h)
+  std::string architecture;                         // "resnet18", "resnet50", ...
+  nlohmann::json model = nlohmann::json::object();  // the architecture's options (models/resnet.h)
   Preprocessing preprocessing;
   std::vector<std::string> labels;                     // class names by output index; may be empty
   nlohmann::json metadata = nlohmann::json::object();  // provenance: source, license, converter

@@ -31,8 +31,8 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   const uint8_t* base = file_->data();
   const uint64_t size = file_->size();
   auto need = [&](uint64_t off, uint64_t n, const char* what) {
-    SN_USER_CHECK(off <= size && n <= size - off, path, ": truncated or corrupt zip archive (", what,
-                  " at byte ", off, " runs past the end of the ", size, "-byte file)");
+    SN_USER_CHECK(off <= size && n <= size - off, path, ": truncated or corrupt zip archive (", what, " at byte ", off,
+                  " runs past the end of the ", size, "-byte file)");
   };
 
   // 1. The end-of-central-directory record: 22 bytes + a comment of up to 64 KiB, at the very end.

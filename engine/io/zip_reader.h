@@ -17,10 +17,10 @@ class MappedFile;
 
 struct ZipEntry {
   std::string name;
-  uint64_t size = 0;          // uncompressed = stored size
-  uint64_t data_offset = 0;   // where the bytes start in the file
+  uint64_t size = 0;         // uncompressed = stored size
+  uint64_t data_offset = 0;  // where the bytes start in the file
   uint32_t crc32 = 0;
-  uint16_t method = 0;        // 0 = stored
+  uint16_t method = 0;  // 0 = stored
 };
 
 struct ByteSpan {

@@ -30,9 +30,9 @@ class Module {
   // Recursive, in registration order, with dotted names.
   NamedTensors named_parameters() const;
   NamedTensors named_buffers() const;
-  std::vector<Tensor> parameters() const;             // every parameter
-  std::vector<Tensor> trainable_parameters() const;   // those with requires_grad
-  NamedTensors state_dict() const;                    // parameters and buffers, PyTorch order
+  std::vector<Tensor> parameters() const;            // every parameter
+  std::vector<Tensor> trainable_parameters() const;  // those with requires_grad
+  NamedTensors state_dict() const;                   // parameters and buffers, PyTorch order
   std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "") const;
   Module* submodule(const std::string& dotted_name) const;  // "layer4.1" -> that block, or null
 
@@ -41,11 +41,11 @@ class Module {
   // errors too. Errors name the tensor and both shapes.
   void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
 
-  void train(bool on = true);          // recursive, like nn.Module.train()
+  void train(bool on = true);  // recursive, like nn.Module.train()
   void eval() { train(false); }
   bool is_training() const { return training_; }
-  void requires_grad_(bool on);        // freeze (false) or unfreeze every parameter below
-  void to(Device device);              // moves parameters and buffers
+  void requires_grad_(bool on);  // freeze (false) or unfreeze every parameter below
+  void to(Device device);        // moves parameters and buffers
   void zero_grad();
 
   // PyTorch-style summary, as print(model) shows it.

@@ -1,7 +1,7 @@
 // ops/adaptive_pool.cpp — adaptive_avg_pool2d to any output size: checks, dispatch, backward.
+#include "engine/cpu/adaptive_pool.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/adaptive_pool.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 

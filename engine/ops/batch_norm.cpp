@@ -1,7 +1,7 @@
 // ops/batch_norm.cpp — batch_norm: checks, forward dispatch, and backward.
+#include "engine/cpu/batch_norm.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/batch_norm.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
@@ -11,11 +11,12 @@
 
 namespace sn {
 
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                  Tensor& running_var, bool training, float momentum, float eps) {
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean, Tensor& running_var,
+                  bool training, float momentum, float eps) {
   SN_CHECK(x.ndim() == 4, "batch_norm: input must be (N,C,H,W), got ", to_string(x.shape()));
   const int64_t C = x.size(1);
-  for (const Tensor* t : {&weight, &bias, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) {
+  for (const Tensor* t :
+       {&weight, &bias, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) {
     if (!t->defined()) continue;
     SN_CHECK(t->shape() == Shape{C}, "batch_norm: per-channel tensors must be (", C, ") for input ",
              to_string(x.shape()), ", got ", to_string(t->shape()));

@@ -1,7 +1,7 @@
 // ops/conv2d.cpp — conv2d: shape checks, forward dispatch, and backward.
+#include "engine/cpu/conv2d.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/conv2d.h"
 #include "engine/cpu/conv2d_grouped.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
@@ -28,8 +28,8 @@ static Conv2dShape conv2d_shape(const Tensor& x, const Tensor& w, const Tensor& 
     SN_CHECK(b.shape() == Shape{w.size(0)}, "conv2d: bias must be (", w.size(0), "), got ", to_string(b.shape()));
     check_same_device(x, b, "conv2d (input vs bias)");
   }
-  Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), p.stride, p.padding, 0, 0,
-                p.groups};
+  Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2),
+                w.size(3), p.stride,  p.padding, 0,         0,         p.groups};
   SN_CHECK(s.H + 2 * s.pad >= s.R && s.W + 2 * s.pad >= s.S, "conv2d: kernel ", s.R, "x", s.S,
            " larger than the padded input ", to_string(x.shape()), " with padding ", s.pad);
   s.P = (s.H + 2 * s.pad - s.R) / s.stride + 1;

@@ -1,7 +1,7 @@
 // ops/cross_entropy.cpp — mean cross-entropy over integer labels: checks, forward, backward.
+#include "engine/cpu/cross_entropy.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/cross_entropy.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 

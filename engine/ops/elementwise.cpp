@@ -1,7 +1,7 @@
 // ops/elementwise.cpp — relu, relu6, add, scale: forward, dispatch, and backward.
+#include "engine/cpu/elementwise.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/elementwise.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #if SCRATCHNET_CUDA
@@ -51,9 +51,7 @@ Tensor scale(const Tensor& x, float s) {
   Tensor y = Tensor::empty(x.shape(), x.device());
   SN_DISPATCH(x, cpu::scale_forward(x.data(), s, y.data(), x.numel()),
               cuda::scale_forward(x.data(), s, y.data(), x.numel()));
-  return record(y, "scale", {x}, [x, s](const Tensor&, const Tensor& gy) {
-    x.accumulate_grad(scale(gy, s));
-  });
+  return record(y, "scale", {x}, [x, s](const Tensor&, const Tensor& gy) { x.accumulate_grad(scale(gy, s)); });
 }
 
 void add_(Tensor& a, const Tensor& b) {

@@ -1,7 +1,7 @@
 // ops/linear.cpp — linear: checks, forward dispatch, and backward.
+#include "engine/cpu/linear.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/linear.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 

@@ -1,7 +1,7 @@
 // ops/pooling.cpp — max_pool2d and adaptive_avg_pool2d_1x1: checks, dispatch, backward.
+#include "engine/cpu/pooling.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/pooling.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 

@@ -8,9 +8,7 @@ namespace sn {
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = x.view(shape);
-  return record(y, "reshape", {x}, [x](const Tensor&, const Tensor& gy) {
-    x.accumulate_grad(gy.view(x.shape()));
-  });
+  return record(y, "reshape", {x}, [x](const Tensor&, const Tensor& gy) { x.accumulate_grad(gy.view(x.shape())); });
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim) {

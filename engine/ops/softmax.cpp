@@ -1,7 +1,7 @@
 // ops/softmax.cpp — log_softmax, softmax (differentiable) and argmax, over dim 1 of (N,K).
+#include "engine/cpu/softmax.h"
 #include "engine/autograd.h"
 #include "engine/check.h"
-#include "engine/cpu/softmax.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 
@@ -19,7 +19,8 @@ Tensor log_softmax(const Tensor& x) {
   check_rows(x, "log_softmax");
   const int64_t N = x.size(0), K = x.size(1);
   Tensor y = Tensor::empty(x.shape(), x.device());
-  SN_DISPATCH(x, cpu::log_softmax_forward(N, K, x.data(), y.data()), cuda::log_softmax_forward(N, K, x.data(), y.data()));
+  SN_DISPATCH(x, cpu::log_softmax_forward(N, K, x.data(), y.data()),
+              cuda::log_softmax_forward(N, K, x.data(), y.data()));
   // The backward reads the output (handed in as `out`, never captured: that would be a cycle).
   return record(y, "log_softmax", {x}, [x, N, K](const Tensor& out, const Tensor& gy) {
     Tensor gx = Tensor::empty(x.shape(), x.device());

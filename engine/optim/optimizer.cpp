@@ -33,8 +33,8 @@ Tensor Optimizer::take(const std::map<std::string, Tensor>& state, std::map<std:
     SN_CHECK(!required, "optimizer state: missing tensor '", name, "' (expected shape ", to_string(shape), ")");
     return Tensor();
   }
-  SN_CHECK(it->second.shape() == shape, "optimizer state: tensor '", name, "' has shape ", to_string(it->second.shape()),
-           " but the optimizer expects ", to_string(shape));
+  SN_CHECK(it->second.shape() == shape, "optimizer state: tensor '", name, "' has shape ",
+           to_string(it->second.shape()), " but the optimizer expects ", to_string(shape));
   used[name] = true;
   return it->second;
 }

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     auto model = sn::models::load_resnet(weights);
     model->eval();
     sn::Rng unused(0);  // the evaluation transform draws no random numbers
-    const sn::Tensor x = sn::models::eval_transform(weights.meta().preprocessing)(sn::data::load_image(argv[2]), unused);
+    const sn::Tensor x =
+        sn::models::eval_transform(weights.meta().preprocessing)(sn::data::load_image(argv[2]), unused);
     sn::NoGradGuard no_grad;
     const sn::Tensor p = sn::softmax(model->forward(x.view({1, x.size(0), x.size(1), x.size(2)})));
     const int64_t top = sn::argmax(p)[0];

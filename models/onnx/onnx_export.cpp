@@ -75,14 +75,14 @@ class GraphWriter {
     ints(n, "dilations", {1, 1});
     integer(n, "group", 1);
     for (const char* t : {"weight", "bias", "running_mean", "running_var"}) {
-      const Tensor& v = std::strcmp(t, "weight") == 0 ? b.weight
-                        : std::strcmp(t, "bias") == 0 ? b.bias
+      const Tensor& v = std::strcmp(t, "weight") == 0         ? b.weight
+                        : std::strcmp(t, "bias") == 0         ? b.bias
                         : std::strcmp(t, "running_mean") == 0 ? b.running_mean
-                                                               : b.running_var;
+                                                              : b.running_var;
       initializer(bn + "." + t, v);
     }
-    onnx::NodeProto* m = node("BatchNormalization", bn,
-                              {conv, bn + ".weight", bn + ".bias", bn + ".running_mean", bn + ".running_var"});
+    onnx::NodeProto* m =
+        node("BatchNormalization", bn, {conv, bn + ".weight", bn + ".bias", bn + ".running_mean", bn + ".running_var"});
     real(m, "epsilon", b.eps);
     real(m, "momentum", 1.f - b.momentum);  // ONNX's momentum weighs the old statistics
     return bn;
@@ -126,8 +126,12 @@ void set_meta(onnx::ModelProto& m, const std::string& key, const std::string& va
 }
 
 nlohmann::json preprocessing_json(const io::Preprocessing& p) {
-  return {{"channel_order", p.channel_order}, {"scale", p.scale}, {"mean", p.mean},
-          {"std", p.std},                     {"resize", p.resize}, {"crop", p.crop}};
+  return {{"channel_order", p.channel_order},
+          {"scale", p.scale},
+          {"mean", p.mean},
+          {"std", p.std},
+          {"resize", p.resize},
+          {"crop", p.crop}};
 }
 
 }  // namespace
@@ -201,8 +205,8 @@ void write_onnx(const std::string& path, const ResNet& net, const io::WeightMeta
                 "with mean [%g, %g, %g], std [%g, %g, %g]. Output: logits over %lld classes (metadata "
                 "scratchnet.labels); softmax gives probabilities.",
                 static_cast<long long>(crop), static_cast<long long>(crop), pp.resize, pp.crop, pp.crop,
-                pp.channel_order.c_str(), pp.scale, pp.mean[0], pp.mean[1], pp.mean[2], pp.std[0], pp.std[1],
-                pp.std[2], static_cast<long long>(classes));
+                pp.channel_order.c_str(), pp.scale, pp.mean[0], pp.mean[1], pp.mean[2], pp.std[0], pp.std[1], pp.std[2],
+                static_cast<long long>(classes));
   m.set_doc_string(std::string("scratchnet ") + cfg.arch + ". " + formula);
   g.set_doc_string(formula);
   set_meta(m, "scratchnet.preprocessing", preprocessing_json(pp).dump());

@@ -18,8 +18,9 @@
 
 namespace sn::models::onnx_import {
 
-inline const std::set<std::string> kSupported = {"Conv",    "BatchNormalization", "Relu",      "MaxPool", "Add",
-                                          "GlobalAveragePool", "ReduceMean", "Flatten", "Gemm",    "MatMul"};
+inline const std::set<std::string> kSupported = {
+    "Conv",  "BatchNormalization", "Relu", "MaxPool", "Add", "GlobalAveragePool", "ReduceMean", "Flatten", "Gemm",
+    "MatMul"};
 inline const char* const kSupportedList =
     "Conv, BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool or ReduceMean, Flatten, Gemm or MatMul";
 
@@ -27,7 +28,7 @@ inline const char* const kSupportedList =
 struct ConvBn {
   Tensor weight, gamma, beta, mean, var;
   int64_t stride = 1, pad = 0;
-  std::string out;      // the tensor after the batch norm
+  std::string out;        // the tensor after the batch norm
   std::string onnx_name;  // the Conv node, for messages
   bool folded_bn = false, bias_into_mean = false;
 };
@@ -189,7 +190,8 @@ class Graph {
     const std::string auto_pad = attr_string(i, "auto_pad");
     if (!auto_pad.empty() && auto_pad != "NOTSET") fail(i, "uses auto_pad " + auto_pad + " instead of explicit pads");
     if (attr_ints(i, "dilations", {1, 1}) != std::vector<int64_t>{1, 1}) fail(i, "is dilated");
-    if (attr_ints(i, "kernel_shape", {k, k}) != std::vector<int64_t>{k, k}) fail(i, "has a kernel_shape unlike its weight");
+    if (attr_ints(i, "kernel_shape", {k, k}) != std::vector<int64_t>{k, k})
+      fail(i, "has a kernel_shape unlike its weight");
     const auto strides = attr_ints(i, "strides", {1, 1});
     const auto pads = attr_ints(i, "pads", {0, 0, 0, 0});
     if (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1) fail(i, "has unequal or bad strides");
@@ -209,7 +211,8 @@ class Graph {
         fail(b, "runs in training mode (export the model in eval mode)");
       c.gamma = tensor(b, 1), c.beta = tensor(b, 2), c.mean = tensor(b, 3), c.var = tensor(b, 4);
       for (const Tensor* t : {&c.gamma, &c.beta, &c.mean, &c.var})
-        if (t->shape() != Shape{K}) fail(b, "has statistics of shape " + to_string(t->shape()) + " for " + std::to_string(K) + " channels");
+        if (t->shape() != Shape{K})
+          fail(b, "has statistics of shape " + to_string(t->shape()) + " for " + std::to_string(K) + " channels");
       if (bias.defined()) {  // bn(conv + b) = bn with mean - b
         float* m = c.mean.data();
         const float* bb = bias.data();

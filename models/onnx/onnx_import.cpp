@@ -75,8 +75,10 @@ io::Preprocessing preprocessing_from(const std::string& text, const std::string&
   } catch (const nlohmann::json::exception& e) {
     SN_FAIL(src, ": metadata scratchnet.preprocessing is not valid: ", e.what());
   }
-  SN_CHECK(p.channel_order == "RGB" || p.channel_order == "BGR", src, ": metadata scratchnet.preprocessing has channel "
-           "order '", p.channel_order, "'");
+  SN_CHECK(p.channel_order == "RGB" || p.channel_order == "BGR", src,
+           ": metadata scratchnet.preprocessing has channel "
+           "order '",
+           p.channel_order, "'");
   SN_CHECK(p.scale > 0 && p.resize > 0 && p.crop > 0 && p.std[0] != 0 && p.std[1] != 0 && p.std[2] != 0, src,
            ": metadata scratchnet.preprocessing has a zero or negative scale, size or std");
   return p;
@@ -87,7 +89,8 @@ io::Preprocessing preprocessing_from(const std::string& text, const std::string&
 Converted convert_onnx_bytes(const void* data, size_t size, const std::string& src) {
   onnx::ModelProto model;
   SN_CHECK(size <= static_cast<size_t>(INT_MAX), src, " is larger than 2 GB: protobuf cannot read it");
-  SN_CHECK(model.ParseFromArray(data, static_cast<int>(size)), src, " is not an ONNX model (protobuf could not parse it)");
+  SN_CHECK(model.ParseFromArray(data, static_cast<int>(size)), src,
+           " is not an ONNX model (protobuf could not parse it)");
   SN_CHECK(model.has_graph(), src, " is an ONNX file without a graph");
   const onnx::GraphProto& g = model.graph();
   Graph G(g, src);
@@ -152,8 +155,9 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
     }
     if (cons.empty()) G.fail(at, "feeds nothing, where a ResNet goes on with a block or the pooling");
     if (!(cons.size() == 2 && (convs.size() == 2 || (convs.size() == 1 && adds.size() == 1))))
-      G.fail(cons[0], "follows " + G.what(at) + ", where a ResNet block starts: its input goes into a Conv and into "
-                      "an Add or a second (shortcut) Conv");
+      G.fail(cons[0], "follows " + G.what(at) +
+                          ", where a ResNet block starts: its input goes into a Conv and into "
+                          "an Add or a second (shortcut) Conv");
     Block b;
     int main = convs[0];
     if (convs.size() == 2) {  // which one is the shortcut: its batch norm's output goes straight into the Add
@@ -226,12 +230,14 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
   Tensor fc_w, fc_b;
   std::string logits;
   if (G.op(fc) == "Gemm") {
-    if (G.attr_float(fc, "alpha", 1.f) != 1.f || G.attr_float(fc, "beta", 1.f) != 1.f || G.attr_int(fc, "transA", 0) != 0)
+    if (G.attr_float(fc, "alpha", 1.f) != 1.f || G.attr_float(fc, "beta", 1.f) != 1.f ||
+        G.attr_int(fc, "transA", 0) != 0)
       G.fail(fc, "scales or transposes its input (alpha, beta, transA)");
     fc_w = G.tensor(fc, 1);
     if (fc_w.ndim() != 2) G.fail(fc, "has a weight that is not a matrix");
     if (G.attr_int(fc, "transB", 0) == 0) fc_w = transpose2d(fc_w);
-    fc_b = G.node(fc).input_size() > 2 && !G.node(fc).input(2).empty() ? G.tensor(fc, 2) : Tensor::zeros({fc_w.size(0)});
+    fc_b =
+        G.node(fc).input_size() > 2 && !G.node(fc).input(2).empty() ? G.tensor(fc, 2) : Tensor::zeros({fc_w.size(0)});
     logits = G.node(fc).output(0);
   } else {
     fc_w = G.tensor(fc, 1);
@@ -243,8 +249,8 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
     fc_b = G.tensor(add, an.input(0) == G.node(fc).output(0) ? 1 : 0);
     logits = an.output(0);
   }
-  if (fc_w.size(1) != features) G.fail(fc, "takes " + std::to_string(fc_w.size(1)) + " features, the blocks give " +
-                                               std::to_string(features));
+  if (fc_w.size(1) != features)
+    G.fail(fc, "takes " + std::to_string(fc_w.size(1)) + " features, the blocks give " + std::to_string(features));
   if (fc_b.shape() != Shape{fc_w.size(0)}) G.fail(fc, "has a bias of shape " + to_string(fc_b.shape()));
   SN_CHECK(logits == g.output(0).name(), src, ": the classifier's output '", logits, "' is not the graph's output '",
            g.output(0).name(), "'");
@@ -320,7 +326,8 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
   int folded = 0, biased = 0;
   for (const ConvBn* cb : all_convs) folded += cb->folded_bn, biased += cb->bias_into_mean;
   if (folded)
-    c.notes.push_back(std::to_string(folded) + " convs had their batch norm folded in by the exporter: each became a "
+    c.notes.push_back(std::to_string(folded) +
+                      " convs had their batch norm folded in by the exporter: each became a "
                       "conv and a batch norm with weight 1, the conv's bias, mean 0 and variance 1 - eps");
   if (biased) c.notes.push_back(std::to_string(biased) + " conv biases were folded into the batch norm's mean");
 
@@ -332,8 +339,9 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
     c.meta.preprocessing = preprocessing_from(props["scratchnet.preprocessing"], src);
   } else {
     c.meta.preprocessing = io::Preprocessing{};
-    c.notes.push_back("no preprocessing recorded in the file: assuming torchvision's (RGB, /255, ImageNet mean and "
-                      "std, resize 256, crop 224)");
+    c.notes.push_back(
+        "no preprocessing recorded in the file: assuming torchvision's (RGB, /255, ImageNet mean and "
+        "std, resize 256, crop 224)");
   }
   if (props.count("scratchnet.labels")) {
     try {
@@ -341,8 +349,8 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
       if (static_cast<int>(labels.size()) == cfg.num_classes)
         c.meta.labels = std::move(labels);
       else
-        c.notes.push_back("metadata scratchnet.labels has " + std::to_string(labels.size()) +
-                          " names for " + std::to_string(cfg.num_classes) + " classes: ignored");
+        c.notes.push_back("metadata scratchnet.labels has " + std::to_string(labels.size()) + " names for " +
+                          std::to_string(cfg.num_classes) + " classes: ignored");
     } catch (const nlohmann::json::exception& e) {
       SN_FAIL(src, ": metadata scratchnet.labels is not a JSON array of names: ", e.what());
     }

@@ -111,7 +111,8 @@ double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
   const double r = std::sqrt(num / std::max(den, 1e-300));
   return std::isnan(r) ? INFINITY : r;
 }
-template <typename F> double seconds(F&& f) {
+template <typename F>
+double seconds(F&& f) {
   const auto t0 = Clock::now();
   f();
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -172,8 +173,16 @@ int main(int argc, char** argv) {
     const double err = rel_l2(std::vector<float>(y.begin(), y.begin() + static_cast<long>(y_ref.size())), y_ref);
     char shape_txt[64];
     std::snprintf(shape_txt, sizeof shape_txt, "(%d,%d,%d) -> %d %dx%d s%d", c.C, c.H, c.H, c.K, c.R, c.R, c.stride);
-    nlohmann::json row = {{"name", c.name}, {"C", c.C}, {"H", c.H}, {"K", c.K}, {"R", c.R}, {"stride", c.stride},
-                          {"pad", c.pad}, {"gflop", flops * 1e-9}, {"rel_l2", err}, {"uses_resnet18", c.uses_r18},
+    nlohmann::json row = {{"name", c.name},
+                          {"C", c.C},
+                          {"H", c.H},
+                          {"K", c.K},
+                          {"R", c.R},
+                          {"stride", c.stride},
+                          {"pad", c.pad},
+                          {"gflop", flops * 1e-9},
+                          {"rel_l2", err},
+                          {"uses_resnet18", c.uses_r18},
                           {"uses_resnet50", c.uses_r50}};
     if (!(err < 1e-5)) {
       std::printf("%-24s %-22s FAIL: fast and reference disagree, rel_l2 %.3g\n", c.name, shape_txt, err);
@@ -195,9 +204,14 @@ int main(int argc, char** argv) {
     std::printf("%-24s %-22s %9.3f %9.1f %10s %7.1fx %8.1f %10.2f %9.1e\n", c.name, shape_txt, fast * 1e3, ref * 1e3,
                 reps_txt, ratio, flops / fast * 1e-9, flops / ref * 1e-9, err);
     std::fflush(stdout);
-    row.update({{"status", "ok"}, {"fast_ms", fast * 1e3}, {"ref_ms", ref * 1e3}, {"ref_reps", t_ref.size()},
-                {"ref_extrapolated_from_one_image", batch > 1}, {"ratio_ref_over_fast", ratio},
-                {"fast_gflops", flops / fast * 1e-9}, {"ref_gflops", flops / ref * 1e-9}});
+    row.update({{"status", "ok"},
+                {"fast_ms", fast * 1e3},
+                {"ref_ms", ref * 1e3},
+                {"ref_reps", t_ref.size()},
+                {"ref_extrapolated_from_one_image", batch > 1},
+                {"ratio_ref_over_fast", ratio},
+                {"fast_gflops", flops / fast * 1e-9},
+                {"ref_gflops", flops / ref * 1e-9}});
     out["shapes"].push_back(row);
     log_ratio_sum += std::log(ratio);
     ++timed;
@@ -207,10 +221,10 @@ int main(int argc, char** argv) {
   const double geo = timed ? std::exp(log_ratio_sum / timed) : 0;
   std::printf("\n%d shapes timed, %d failed. Geometric mean speed-up fast/ref: %.1fx\n", timed, failed, geo);
   if (only.empty())
-    std::printf("All convolutions of one forward pass (shape time x occurrences), batch %d:\n"
-                "  ResNet-18: fast %.1f ms, ref %.0f ms (%.1fx)\n  ResNet-50: fast %.1f ms, ref %.0f ms (%.1fx)\n",
-                batch, r18_fast * 1e3, r18_ref * 1e3, r18_ref / r18_fast, r50_fast * 1e3, r50_ref * 1e3,
-                r50_ref / r50_fast);
+    std::printf(
+        "All convolutions of one forward pass (shape time x occurrences), batch %d:\n"
+        "  ResNet-18: fast %.1f ms, ref %.0f ms (%.1fx)\n  ResNet-50: fast %.1f ms, ref %.0f ms (%.1fx)\n",
+        batch, r18_fast * 1e3, r18_ref * 1e3, r18_ref / r18_fast, r50_fast * 1e3, r50_ref * 1e3, r50_ref / r50_fast);
   std::printf("load average at the end: %s\n", load_average().c_str());
   out["geomean_ratio"] = geo;
   out["resnet18_conv_ms"] = {{"fast", r18_fast * 1e3}, {"ref", r18_ref * 1e3}};

@@ -113,13 +113,20 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--data") data = value();
-    else if (a == "--rounds") rounds = std::stoi(value());
-    else if (a == "--threads") threads = parse_list(value());
-    else if (a == "--json") json_path = value();
-    else if (a == "--python") python = value();
-    else if (a == "--pil-script") script = value();
-    else if (a == "--no-pil") pil = false;
+    if (a == "--data")
+      data = value();
+    else if (a == "--rounds")
+      rounds = std::stoi(value());
+    else if (a == "--threads")
+      threads = parse_list(value());
+    else if (a == "--json")
+      json_path = value();
+    else if (a == "--python")
+      python = value();
+    else if (a == "--pil-script")
+      script = value();
+    else if (a == "--no-pil")
+      pil = false;
     else {
       std::fprintf(stderr, "usage: bench_data [--data DIR] [--rounds N] [--threads 1,2,4] [--json FILE] [--no-pil]\n");
       return 2;

@@ -100,8 +100,10 @@ std::pair<double, double> time_pair(A&& a, B&& b, int reps, L2Flush& flush) {
       const bool first = (side == 0) == (r % 2 == 0);  // alternate which side goes first
       flush();
       start.record();
-      if (first) a();
-      else b();
+      if (first)
+        a();
+      else
+        b();
       stop.record();
       (first ? ta : tb).push_back(cuda::Event::elapsed_ms(start, stop));
     }
@@ -175,8 +177,8 @@ int run(bool quick, int batch, const std::string& json_path) {
   const int reps = quick ? 5 : 15;
 
   // ---- SGEMM -------------------------------------------------------------------
-  std::printf("\n%-28s %10s %10s %9s %9s %7s %9s\n", "sgemm 4096^3 (fp32, no TF32)", "ours ms", "cublas ms", "ours TF/s",
-              "cublas TF/s", "ratio", "rel_l2");
+  std::printf("\n%-28s %10s %10s %9s %9s %7s %9s\n", "sgemm 4096^3 (fp32, no TF32)", "ours ms", "cublas ms",
+              "ours TF/s", "cublas TF/s", "ratio", "rel_l2");
   for (bool tb : {false, true}) {
     const int M = 4096, N = 4096, K = 4096;
     Buffer A(size_t(M) * K, rng), B(size_t(K) * N, rng), C1(size_t(M) * N), C2(size_t(M) * N);
@@ -189,13 +191,17 @@ int run(bool quick, int batch, const std::string& json_path) {
       std::printf("%-28s MISMATCH rel_l2 %.3g: not timed\n", name, err);
       row["error"] = "mismatch";
     } else {
-      auto [t1, t2] = time_pair([&] { cuda::sgemm(false, tb, M, N, K, 1.f, A.p(), K, B.p(), tb ? K : N, 0.f, C1.p(), N); },
-                                [&] { cublas_sgemm_rowmajor(tb, M, N, K, A.p(), B.p(), C2.p()); }, reps, flush);
+      auto [t1, t2] =
+          time_pair([&] { cuda::sgemm(false, tb, M, N, K, 1.f, A.p(), K, B.p(), tb ? K : N, 0.f, C1.p(), N); },
+                    [&] { cublas_sgemm_rowmajor(tb, M, N, K, A.p(), B.p(), C2.p()); }, reps, flush);
       const double flops = 2.0 * M * N * K;
       std::printf("%-28s %10.3f %10.3f %9.2f %9.2f %6.1f%% %9.2e\n", name, t1, t2, flops / t1 / 1e9, flops / t2 / 1e9,
                   100.0 * t2 / t1, err);
-      row.update({{"ours_ms", t1}, {"cublas_ms", t2}, {"ours_tflops", flops / t1 / 1e9},
-                  {"cublas_tflops", flops / t2 / 1e9}, {"ours_vs_cublas_speed", t2 / t1}});
+      row.update({{"ours_ms", t1},
+                  {"cublas_ms", t2},
+                  {"ours_tflops", flops / t1 / 1e9},
+                  {"cublas_tflops", flops / t2 / 1e9},
+                  {"ours_vs_cublas_speed", t2 / t1}});
     }
     out["sgemm"].push_back(row);
   }
@@ -212,8 +218,8 @@ int run(bool quick, int batch, const std::string& json_path) {
     Buffer x(size_t(s.N * s.C * s.H * s.W), rng), w(size_t(s.K * s.C * s.R * s.S), rng),
         dy(size_t(s.N * s.K * s.P * s.Q), rng);
     Buffer y1(size_t(s.N * s.K * s.P * s.Q)), y2(y1.n), dx1(x.n), dx2(x.n), dw1(w.n), dw2(w.n);
-    nlohmann::json row{{"case", cc.net}, {"N", s.N}, {"C", s.C}, {"H", s.H}, {"K", s.K}, {"R", s.R},
-                       {"stride", s.stride}, {"pad", s.pad}};
+    nlohmann::json row{{"case", cc.net}, {"N", s.N}, {"C", s.C},           {"H", s.H},
+                       {"K", s.K},       {"R", s.R}, {"stride", s.stride}, {"pad", s.pad}};
     char dims[64];
     std::snprintf(dims, sizeof dims, "%d,%d->%d %dx%d/%d", cc.C, cc.H, cc.K, cc.R, cc.R, cc.stride);
     try {
@@ -241,9 +247,13 @@ int run(bool quick, int batch, const std::string& json_path) {
       std::printf("%-26s %-22s %9.3f %9.3f %6.2f %9.3f %9.3f %6.2f %9.3f %9.3f %6.2f %8.1e\n", cc.net, dims, f.first,
                   f.second, f.second / f.first, d.first, d.second, d.second / d.first, g.first, g.second,
                   g.second / g.first, ef);
-      row.update({{"fwd_ours_ms", f.first}, {"fwd_cudnn_ms", f.second}, {"bwd_data_ours_ms", d.first},
-                  {"bwd_data_cudnn_ms", d.second}, {"bwd_filter_ours_ms", g.first},
-                  {"bwd_filter_cudnn_ms", g.second}, {"flops_fwd", 2.0 * s.N * s.K * s.P * s.Q * s.C * s.R * s.S}});
+      row.update({{"fwd_ours_ms", f.first},
+                  {"fwd_cudnn_ms", f.second},
+                  {"bwd_data_ours_ms", d.first},
+                  {"bwd_data_cudnn_ms", d.second},
+                  {"bwd_filter_ours_ms", g.first},
+                  {"bwd_filter_cudnn_ms", g.second},
+                  {"flops_fwd", 2.0 * s.N * s.K * s.P * s.Q * s.C * s.R * s.S}});
     } catch (const std::exception& e) {
       std::printf("%-26s %-22s ERROR %s\n", cc.net, dims, e.what());
       row["error"] = e.what();
@@ -270,9 +280,12 @@ int main(int argc, char** argv) {
   std::string json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--quick") quick = true;
-    else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
-    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    if (a == "--quick")
+      quick = true;
+    else if (a == "--batch" && i + 1 < argc)
+      batch = std::atoi(argv[++i]);
+    else if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_gpu [--quick] [--batch N] [--json FILE]\n");
       return 2;

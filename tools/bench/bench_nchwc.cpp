@@ -32,18 +32,17 @@ namespace nc = sn::cpu::nchwc;
 namespace {
 // (C, H, K, R, stride) of every distinct ResNet-18/50 conv at 224x224 (stem: C = 3).
 const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kShapes = {
-    {3, 224, 64, 7, 2},    {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},
-    {64, 56, 128, 3, 2},   {64, 56, 256, 1, 1},   {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},
-    {256, 56, 128, 1, 1},  {256, 56, 512, 1, 2},  {128, 28, 128, 3, 1},  {128, 28, 256, 1, 2},
-    {128, 28, 256, 3, 2},  {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},  {512, 28, 128, 1, 1},
-    {512, 28, 256, 1, 1},  {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},
-    {256, 14, 512, 3, 2},  {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1},
-    {1024, 14, 512, 1, 1}, {1024, 14, 2048, 1, 2}, {512, 7, 512, 3, 1},  {512, 7, 2048, 1, 1},
-    {2048, 7, 512, 1, 1}};
+    {3, 224, 64, 7, 2},     {64, 56, 64, 1, 1},    {64, 56, 64, 3, 1},    {64, 56, 128, 1, 2},   {64, 56, 128, 3, 2},
+    {64, 56, 256, 1, 1},    {128, 56, 128, 3, 2},  {256, 56, 64, 1, 1},   {256, 56, 128, 1, 1},  {256, 56, 512, 1, 2},
+    {128, 28, 128, 3, 1},   {128, 28, 256, 1, 2},  {128, 28, 256, 3, 2},  {128, 28, 512, 1, 1},  {256, 28, 256, 3, 2},
+    {512, 28, 128, 1, 1},   {512, 28, 256, 1, 1},  {512, 28, 1024, 1, 2}, {256, 14, 256, 3, 1},  {256, 14, 512, 1, 2},
+    {256, 14, 512, 3, 2},   {256, 14, 1024, 1, 1}, {512, 14, 512, 3, 2},  {1024, 14, 256, 1, 1}, {1024, 14, 512, 1, 1},
+    {1024, 14, 2048, 1, 2}, {512, 7, 512, 3, 1},   {512, 7, 2048, 1, 1},  {2048, 7, 512, 1, 1}};
 
 double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
   double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
+  for (size_t i = 0; i < a.size(); ++i)
+    num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
   return std::sqrt(num / std::max(den, 1e-300));
 }
 
@@ -84,8 +83,10 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
     const bool plain = C == 3;
     const int64_t Cb = nc::blocks(C), Kb = nc::blocks(K);
     Tensor xin = plain ? Tensor::empty({N, C, H + 2 * pad, H + 2 * pad}) : Tensor::empty({N * Cb * H * H * 16});
-    if (plain) nc::pad_plain(x.data(), N, C, H, H, pad, xin.data());
-    else nc::to_blocked(x.data(), N, C, H * H, xin.data());
+    if (plain)
+      nc::pad_plain(x.data(), N, C, H, H, pad, xin.data());
+    else
+      nc::to_blocked(x.data(), N, C, H * H, xin.data());
     const nc::PackedConv pc = nc::pack_conv(w.data(), b.data(), K, C, R, R, stride, pad, plain);
     const nc::PackedConv pc_direct =
         nc::pack_conv(w.data(), b.data(), K, C, R, R, stride, pad, plain, false, nc::ConvAlgo::Direct);
@@ -112,7 +113,8 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
     char direct[32] = "-";
     if (pc.winograd) std::snprintf(direct, sizeof direct, "%.3fms", st[2].median * 1e3);
     std::printf("%-28s %8.3fms %10s %8.3fms %7.2f %8.0f %5.0f%%\n", name, st[0].median * 1e3, direct,
-                st[1].median * 1e3, st[1].median / st[0].median, gflop / st[1].median, 100 * gflop / st[1].median / peak);
+                st[1].median * 1e3, st[1].median / st[0].median, gflop / st[1].median,
+                100 * gflop / st[1].median / peak);
   }
 }
 
@@ -123,10 +125,10 @@ void bench_models(int64_t N, double peak, bool bf16, bool batch_stats, bool dire
     cfg.arch = arch;
     models::ResNet model(cfg, rng);
     model.train(batch_stats);
-    const models::FusedResNet fused(model, batch_stats ? models::FusedResNet::BatchNorm::BatchStats
-                                                       : models::FusedResNet::BatchNorm::Folded,
-                                    bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32,
-                                    direct ? nc::ConvAlgo::Direct : nc::ConvAlgo::Auto);
+    const models::FusedResNet fused(
+        model, batch_stats ? models::FusedResNet::BatchNorm::BatchStats : models::FusedResNet::BatchNorm::Folded,
+        bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32,
+        direct ? nc::ConvAlgo::Direct : nc::ConvAlgo::Auto);
     const Tensor x = Tensor::uniform({N, 3, 224, 224}, rng, -1, 1);
     auto run = [&] { fused.forward(x); };
     run();

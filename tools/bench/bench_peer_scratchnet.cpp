@@ -44,7 +44,7 @@ namespace {
 struct Loaded {
   std::shared_ptr<models::Classifier> model;
   std::unique_ptr<models::FusedResNet> fused;  // null for the plain variant and networks other than ResNets
-  bool features = false;  // the backbone only (no head), as the experiment's feature cache
+  bool features = false;                       // the backbone only (no head), as the experiment's feature cache
   Tensor x;
 
   Tensor forward() const {
@@ -128,9 +128,9 @@ json info(const json& c, int threads, const std::string& variant) {
     const char* v = std::getenv(k.get<std::string>().c_str());
     env[k.get<std::string>()] = v ? json(v) : json(nullptr);
   }
-  return {{"engine", "scratchnet"}, {"variant", variant}, {"threads", num_threads()},
-          {"machine", bench::to_json(m)}, {"environment", env},
-          {"versions", {{"scratchnet", m.scratchnet_version}, {"compiler", m.compiler}}}};
+  return {{"engine", "scratchnet"},   {"variant", variant},
+          {"threads", num_threads()}, {"machine", bench::to_json(m)},
+          {"environment", env},       {"versions", {{"scratchnet", m.scratchnet_version}, {"compiler", m.compiler}}}};
 }
 
 json peak(int threads) {
@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   Worker w;
   app.add_option("--threads", threads, "threads (sn::set_num_threads)")->required();
-  app.add_option("--variant", w.variant, "fused (BN folded), fused-bf16 (the same in bfloat16) or plain (eval-mode forward)")
+  app.add_option("--variant", w.variant,
+                 "fused (BN folded), fused-bf16 (the same in bfloat16) or plain (eval-mode forward)")
       ->check(CLI::IsMember({"fused", "fused-bf16", "plain"}));
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
@@ -158,13 +159,20 @@ int main(int argc, char** argv) {
       const json c = json::parse(line);
       const std::string cmd = c.at("cmd");
       if (cmd == "quit") break;
-      if (cmd == "info") answer = info(c, threads, w.variant);
-      else if (cmd == "peak") answer = peak(threads);
-      else if (cmd == "load") answer = w.load(c);
-      else if (cmd == "run") answer = w.run(c);
-      else if (cmd == "time") answer = w.time(c);
-      else if (cmd == "unload") answer = w.unload(c);
-      else SN_FAIL("unknown command '", cmd, "'");
+      if (cmd == "info")
+        answer = info(c, threads, w.variant);
+      else if (cmd == "peak")
+        answer = peak(threads);
+      else if (cmd == "load")
+        answer = w.load(c);
+      else if (cmd == "run")
+        answer = w.run(c);
+      else if (cmd == "time")
+        answer = w.time(c);
+      else if (cmd == "unload")
+        answer = w.unload(c);
+      else
+        SN_FAIL("unknown command '", cmd, "'");
       answer["ok"] = true;
     } catch (const std::exception& e) {  // report and keep serving: the driver decides
       answer = {{"ok", false}, {"error", std::string("bench_peer_scratchnet: ") + e.what()}};

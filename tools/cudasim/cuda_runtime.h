@@ -41,13 +41,20 @@ struct dim3 {
   dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 
-template <typename T> inline T max(T a, T b) { return a > b ? a : b; }
-template <typename T> inline T min(T a, T b) { return a < b ? a : b; }
+template <typename T>
+inline T max(T a, T b) {
+  return a > b ? a : b;
+}
+template <typename T>
+inline T min(T a, T b) {
+  return a < b ? a : b;
+}
 namespace cudasim {
 [[noreturn]] void fail(const char* what);
 }
 // A vector load through __ldg must be aligned to its size, as on the GPU (which faults otherwise).
-template <typename T> inline T __ldg(const T* p) {
+template <typename T>
+inline T __ldg(const T* p) {
   if (reinterpret_cast<uintptr_t>(p) % alignof(T) != 0) ::cudasim::fail("misaligned __ldg");
   return *p;
 }
@@ -68,7 +75,8 @@ void launch(dim3 grid, dim3 block, const std::function<void()>& body);
 #define blockDim (::cudasim::cur().block_dim)
 #define gridDim (::cudasim::cur().grid_dim)
 inline void __syncthreads() { ::cudasim::syncthreads(); }
-template <typename T> inline T __shfl_xor_sync(unsigned, T v, int lane_mask) {
+template <typename T>
+inline T __shfl_xor_sync(unsigned, T v, int lane_mask) {
   T out;
   ::cudasim::exchange(&v, &out, sizeof(T), static_cast<unsigned>(lane_mask));
   return out;
@@ -83,8 +91,19 @@ enum cudaError_t {
   cudaErrorNoDevice = 100,
   cudaErrorInsufficientDriver = 35,
 };
-enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
-enum cudaMemoryType { cudaMemoryTypeUnregistered = 0, cudaMemoryTypeHost = 1, cudaMemoryTypeDevice = 2, cudaMemoryTypeManaged = 3 };
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost,
+  cudaMemcpyHostToDevice,
+  cudaMemcpyDeviceToHost,
+  cudaMemcpyDeviceToDevice,
+  cudaMemcpyDefault
+};
+enum cudaMemoryType {
+  cudaMemoryTypeUnregistered = 0,
+  cudaMemoryTypeHost = 1,
+  cudaMemoryTypeDevice = 2,
+  cudaMemoryTypeManaged = 3
+};
 enum cudaDeviceAttr { cudaDevAttrL2CacheSize = 38 };
 struct cudaPointerAttributes {
   cudaMemoryType type;

@@ -17,7 +17,8 @@ namespace cudasim {
 
 namespace {
 
-constexpr size_t kStack = 256 * 1024;  // per emulated thread (kernels keep small frames; the host code they call is tiny)
+constexpr size_t kStack =
+    256 * 1024;  // per emulated thread (kernels keep small frames; the host code they call is tiny)
 
 enum Wait { kRunning = 0, kBlockBarrier = 1, kWarpBarrier = 2 };
 
@@ -79,8 +80,10 @@ void run_block(const dim3& grid, const dim3& block, const uint3& block_idx) {
     // Nobody can run: everyone is done, or waits at a barrier.
     unsigned live = 0, exited = 0, at_block = 0;
     for (unsigned t = 0; t < n; ++t) {
-      if (g_fibers[t].done) ++exited;
-      else ++live;
+      if (g_fibers[t].done)
+        ++exited;
+      else
+        ++live;
       if (!g_fibers[t].done && g_fibers[t].wait == kBlockBarrier) ++at_block;
     }
     if (live == 0) return;
@@ -89,8 +92,10 @@ void run_block(const dim3& grid, const dim3& block, const uint3& block_idx) {
       const unsigned w1 = std::min(n, w0 + 32);
       unsigned waiting = 0, lane_live = 0, lane_exited = 0;
       for (unsigned t = w0; t < w1; ++t) {
-        if (g_fibers[t].done) ++lane_exited;
-        else ++lane_live;
+        if (g_fibers[t].done)
+          ++lane_exited;
+        else
+          ++lane_live;
         if (!g_fibers[t].done && g_fibers[t].wait == kWarpBarrier) ++waiting;
       }
       if (waiting > 0 && waiting == lane_live) {
@@ -173,8 +178,14 @@ size_t g_device_bytes = 0;
 constexpr size_t kSimMemory = size_t(16) << 30;  // pretend the device has 16 GiB
 }  // namespace
 
-cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
-cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
+cudaError_t cudaGetDeviceCount(int* n) {
+  *n = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int* d) {
+  *d = 0;
+  return cudaSuccess;
+}
 cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 cudaError_t cudaGetLastError() {
   cudaError_t e = cudasim::g_last_error;
@@ -183,10 +194,14 @@ cudaError_t cudaGetLastError() {
 }
 const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    default: return "cudaErrorInvalidValue";
+    case cudaSuccess:
+      return "cudaSuccess";
+    case cudaErrorMemoryAllocation:
+      return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration:
+      return "cudaErrorInvalidConfiguration";
+    default:
+      return "cudaErrorInvalidValue";
   }
 }
 const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
@@ -217,11 +232,25 @@ cudaError_t cudaFree(void* p) {
   g_mappings.erase(m);
   return cudaSuccess;
 }
-cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) { *p = std::malloc(bytes); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
-cudaError_t cudaFreeHost(void* p) { std::free(p); return cudaSuccess; }
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { std::memmove(dst, src, bytes); return cudaSuccess; }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind k, cudaStream_t) { return cudaMemcpy(dst, src, bytes, k); }
-cudaError_t cudaMemset(void* p, int value, size_t bytes) { std::memset(p, value, bytes); return cudaSuccess; }
+cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) {
+  *p = std::malloc(bytes);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFreeHost(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind k, cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, k);
+}
+cudaError_t cudaMemset(void* p, int value, size_t bytes) {
+  std::memset(p, value, bytes);
+  return cudaSuccess;
+}
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) { return cudaMemset(p, value, bytes); }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   std::lock_guard<std::mutex> lock(g_mem_mutex);
@@ -247,10 +276,22 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
-cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = reinterpret_cast<cudaEvent_t>(new char); return cudaSuccess; }
+cudaError_t cudaEventCreate(cudaEvent_t* e) {
+  *e = reinterpret_cast<cudaEvent_t>(new char);
+  return cudaSuccess;
+}
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return cudaEventCreate(e); }
-cudaError_t cudaEventDestroy(cudaEvent_t e) { delete reinterpret_cast<char*>(e); return cudaSuccess; }
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  delete reinterpret_cast<char*>(e);
+  return cudaSuccess;
+}
 cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
-cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t, cudaEvent_t) { *ms = 0; return cudaSuccess; }
-cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) { *value = 50 << 20; return cudaSuccess; }
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t, cudaEvent_t) {
+  *ms = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) {
+  *value = 50 << 20;
+  return cudaSuccess;
+}

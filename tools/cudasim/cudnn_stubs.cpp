@@ -10,9 +10,13 @@ void conv2d_forward(const Conv2dShape&, const float*, const float*, const float*
 void conv2d_backward_input(const Conv2dShape&, const float*, const float*, float*) { SN_NO_CUDNN; }
 void conv2d_backward_weight(const Conv2dShape&, const float*, const float*, float*) { SN_NO_CUDNN; }
 void batch_norm_forward(const BatchNormShape&, const float*, const float*, const float*, float*, float*, bool, float,
-                        float, float*, float*, float*) { SN_NO_CUDNN; }
+                        float, float*, float*, float*) {
+  SN_NO_CUDNN;
+}
 void batch_norm_backward(const BatchNormShape&, const float*, const float*, const float*, const float*, const float*,
-                         bool, float, float*, float*, float*) { SN_NO_CUDNN; }
+                         bool, float, float*, float*, float*) {
+  SN_NO_CUDNN;
+}
 void max_pool2d_forward(const Pool2dShape&, const float*, float*) { SN_NO_CUDNN; }
 void max_pool2d_backward(const Pool2dShape&, const float*, const float*, float*) { SN_NO_CUDNN; }
 size_t conv_algorithm_cache_size() { return 0; }

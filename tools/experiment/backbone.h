@@ -10,9 +10,9 @@ namespace sn::train {
 
 struct Backbone {
   std::shared_ptr<models::Classifier> net;  // with its ImageNet classifier, which the experiment does not run
-  io::Preprocessing preprocessing;      // from the weight file
-  std::string path;                     // the weight file
-  std::string hash;                     // hash_file(path): checkpoints record it
+  io::Preprocessing preprocessing;          // from the weight file
+  std::string path;                         // the weight file
+  std::string hash;                         // hash_file(path): checkpoints record it
 };
 
 // The weight file: `weights` if given, else the converted ImageNet weights of

@@ -1,10 +1,10 @@
 #include "tools/experiment/checkpoint.h"
 
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstring>
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"

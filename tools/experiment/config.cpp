@@ -35,7 +35,8 @@ bool uses_feature_cache(const TrainConfig& c) {
 
 void resolve(TrainConfig& c) {
   if (c.preset == "textbook") {
-    SN_USER_CHECK(!c.freeze_bn, "--preset textbook keeps the backbone's batch norm in training mode, as the textbook "
+    SN_USER_CHECK(!c.freeze_bn,
+                  "--preset textbook keeps the backbone's batch norm in training mode, as the textbook "
                   "does; it cannot be combined with --freeze-bn");
     c.normalize = false;
   } else {
@@ -66,20 +67,23 @@ void resolve(TrainConfig& c) {
   for (const auto& l : c.train_layers)
     SN_USER_CHECK(std::find(known.begin(), known.end(), l) != known.end(), "unknown layer '", l,
                   "' in --train-layers (a ", c.model, " has ", choices, ")");
-  SN_USER_CHECK(trains_layer(c, head), "--train-layers must include ", head, ": the new head starts random and "
+  SN_USER_CHECK(trains_layer(c, head), "--train-layers must include ", head,
+                ": the new head starts random and "
                 "always trains");
   std::vector<std::string> ordered;
   for (const auto& l : known)
     if (trains_layer(c, l)) ordered.push_back(l);
   c.train_layers = ordered;
   if (c.precision == "bf16") {
-    SN_USER_CHECK(c.train_layers == std::vector<std::string>{head}, "--precision bf16 is for the frozen backbone: it "
-             "cannot be combined with --train-layers (the fine-tuned layers would train in float32)");
+    SN_USER_CHECK(c.train_layers == std::vector<std::string>{head},
+                  "--precision bf16 is for the frozen backbone: it "
+                  "cannot be combined with --train-layers (the fine-tuned layers would train in float32)");
     SN_USER_CHECK(c.device != "cuda", "--precision bf16 runs on the CPU (AVX512_BF16); use --device cpu");
-    SN_USER_CHECK(c.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused ResNet path only; a ",
-                  c.model, " trains in fp32");
-    SN_USER_CHECK(cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a "
-             "scratchnet built for it; this one has none: use --precision fp32");
+    SN_USER_CHECK(c.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused ResNet path only; a ", c.model,
+                  " trains in fp32");
+    SN_USER_CHECK(cpu::nchwc::bf16_supported(),
+                  "--precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps) and a "
+                  "scratchnet built for it; this one has none: use --precision fp32");
   }
 }
 
@@ -88,14 +92,21 @@ nlohmann::json to_json(const TrainConfig& c) {
   // (results do not depend on it), so that two runs with the same settings
   // write bit-identical checkpoints.
   return {{"data", c.data},
-          {"model", c.model},         {"weights", c.weights},
-          {"epochs", c.epochs},       {"batch_size", c.batch_size},
-          {"lr", c.lr},               {"seed", c.seed},
+          {"model", c.model},
+          {"weights", c.weights},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"lr", c.lr},
+          {"seed", c.seed},
           {"device", c.device},
-          {"preset", c.preset},       {"freeze_bn", c.freeze_bn},
-          {"normalize", c.normalize}, {"augment", c.augment},
-          {"train_layers", c.train_layers}, {"resize", c.resize},
-          {"crop", c.crop},           {"feature_cache", uses_feature_cache(c)},
+          {"preset", c.preset},
+          {"freeze_bn", c.freeze_bn},
+          {"normalize", c.normalize},
+          {"augment", c.augment},
+          {"train_layers", c.train_layers},
+          {"resize", c.resize},
+          {"crop", c.crop},
+          {"feature_cache", uses_feature_cache(c)},
           {"precision", c.precision}};
 }
 

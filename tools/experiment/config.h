@@ -23,17 +23,17 @@
 namespace sn::train {
 
 struct TrainConfig {
-  std::string data;                 // folder with train/<class>/ and test/<class>/
-  std::string out;                  // RUN_DIR
-  std::string model = "resnet50";   // one of train_models(): resnet50 | resnet18 | vgg16 | mobilenet_v2
-  std::string weights;              // .snw base weights ("" = the converted npm ResNet-50)
+  std::string data;                // folder with train/<class>/ and test/<class>/
+  std::string out;                 // RUN_DIR
+  std::string model = "resnet50";  // one of train_models(): resnet50 | resnet18 | vgg16 | mobilenet_v2
+  std::string weights;             // .snw base weights ("" = the converted npm ResNet-50)
   int epochs = 13;
   int batch_size = 32;
   double lr = 1e-3;
   uint64_t seed = 0;
-  int workers = 2;                  // data loading threads; results do not depend on it
-  std::string device = "auto";      // cpu | cuda | auto
-  std::string preset;               // "" | "textbook"
+  int workers = 2;              // data loading threads; results do not depend on it
+  std::string device = "auto";  // cpu | cuda | auto
+  std::string preset;           // "" | "textbook"
   bool freeze_bn = false;
   bool normalize = true;
   bool augment = true;
@@ -41,7 +41,7 @@ struct TrainConfig {
   // "fc", "classifier.6", "classifier.1") and any fine-tuned layers ("layer4",
   // "features.18"). Empty: resolve() makes it the head alone.
   std::vector<std::string> train_layers;
-  std::string precision = "fp32";   // fp32 | bf16: the frozen backbone's arithmetic on the CPU (head, loss, Adam: fp32)
+  std::string precision = "fp32";  // fp32 | bf16: the frozen backbone's arithmetic on the CPU (head, loss, Adam: fp32)
   // The image sizes of the transforms (the textbook's: Resize 256x256 then
   // RandomResizedCrop 224 for training; Resize 224, CenterCrop 224 for test).
   // Only tests change them, to train tiny models fast.
@@ -50,10 +50,10 @@ struct TrainConfig {
 
   // Not part of the saved configuration: how this process runs.
   bool quiet = false;
-  int threads = 0;                  // compute threads (0: all cores)
-  int64_t cache_mb = 1024;          // the training loader's cache of decoded, resized images (MiB; 0: none)
-  int64_t stop_after_batches = -1;  // test hook: stop (as if killed) after this many batches in total
-  int slow_batch_ms = 0;            // test hook: sleep this long after each batch (so a test can signal mid-run)
+  int threads = 0;                     // compute threads (0: all cores)
+  int64_t cache_mb = 1024;             // the training loader's cache of decoded, resized images (MiB; 0: none)
+  int64_t stop_after_batches = -1;     // test hook: stop (as if killed) after this many batches in total
+  int slow_batch_ms = 0;               // test hook: sleep this long after each batch (so a test can signal mid-run)
   std::string program = "scratchnet";  // how the user ran us (argv[0]), for the commands messages print
 };
 

@@ -11,20 +11,20 @@
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/data/loader.h"
+#include "engine/machine.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
+#include "engine/upload.h"
 #include "tools/experiment/backbone.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
 #include "tools/experiment/interrupt.h"
-#include "engine/machine.h"
 #include "tools/experiment/progress.h"
 #include "tools/experiment/report.h"
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/run_lock.h"
 #include "tools/experiment/scoring.h"
 #include "tools/experiment/transfer_model.h"
-#include "engine/upload.h"
 
 namespace sn::train {
 
@@ -84,11 +84,14 @@ json evaluate_run(const EvalOptions& o) {
   if (!o.data.empty()) cfg.data = o.data;
   if (!o.precision.empty()) {
     SN_USER_CHECK(o.precision == "fp32" || o.precision == "bf16", "unknown --precision '", o.precision,
-             "' (choose fp32 or bf16)");
-    SN_USER_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with "
-             "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
-    SN_USER_CHECK(o.precision == "fp32" || cfg.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused "
-                  "ResNet path only; a ", cfg.model, " evaluates in fp32");
+                  "' (choose fp32 or bf16)");
+    SN_USER_CHECK(o.precision == "fp32" || cpu::nchwc::bf16_supported(),
+                  "--precision bf16 needs a CPU with "
+                  "AVX512_BF16 (vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
+    SN_USER_CHECK(o.precision == "fp32" || cfg.model.rfind("resnet", 0) == 0,
+                  "--precision bf16 runs on the fused "
+                  "ResNet path only; a ",
+                  cfg.model, " evaluates in fp32");
     cfg.precision = o.precision;
   }
   const auto list = list_checkpoints(run);
@@ -161,19 +164,24 @@ json evaluate_run(const EvalOptions& o) {
     } else {
       for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), safe,
                      "evaluating the checkpoint of epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
-        const auto v = model.forward(upload_batch(b.images, device)).to_vector();
-        for (int64_t i = 0; i < b.size(); ++i)
-          std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
-      });
+                       const auto v = model.forward(upload_batch(b.images, device)).to_vector();
+                       for (int64_t i = 0; i < b.size(); ++i)
+                         std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
+                     });
     }
     Scores s(k);
     s.add(logits.data(), labels.data(), n);
     json per_class = json::array();
     for (int j = 0; j < k; ++j) per_class.push_back(s.class_acc(j));
     const double secs = std::chrono::duration<double>(Clock::now() - te).count();
-    out["checkpoints"].push_back({{"epoch", cks[c].epoch}, {"path", list[c].second}, {"acc", s.acc()},
-                                  {"loss", s.loss()}, {"correct", s.correct}, {"total", s.total},
-                                  {"per_class_acc", per_class}, {"time_s", secs}});
+    out["checkpoints"].push_back({{"epoch", cks[c].epoch},
+                                  {"path", list[c].second},
+                                  {"acc", s.acc()},
+                                  {"loss", s.loss()},
+                                  {"correct", s.correct},
+                                  {"total", s.total},
+                                  {"per_class_acc", per_class},
+                                  {"time_s", secs}});
     char line[160];
     std::snprintf(line, sizeof line, "epoch %3d  test loss %.4f  acc %6.2f%%  (%lld/%lld)", cks[c].epoch, s.loss(),
                   100 * s.acc(), static_cast<long long>(s.correct), static_cast<long long>(s.total));
@@ -189,8 +197,8 @@ json evaluate_run(const EvalOptions& o) {
   out["best"] = {{"epoch", cks[best].epoch}, {"acc", s.acc()}, {"loss", s.loss()}, {"path", list[best].second}};
   out["per_class"] = json::array();
   for (int j = 0; j < k; ++j)
-    out["per_class"].push_back({{"class", classes[j]}, {"correct", s.confusion[j][j]}, {"total", s.class_total(j)},
-                                {"acc", s.class_acc(j)}});
+    out["per_class"].push_back(
+        {{"class", classes[j]}, {"correct", s.confusion[j][j]}, {"total", s.class_total(j)}, {"acc", s.class_acc(j)}});
   out["confusion"] = s.confusion;
   // One test image's prediction at the best epoch: predicted class and its probability.
   auto prediction = [&](int64_t i) {
@@ -198,8 +206,8 @@ json evaluate_run(const EvalOptions& o) {
     const int64_t p = s.predicted[i];
     double z = 0;
     for (int j = 0; j < k; ++j) z += std::exp(double(row[j]) - double(row[p]));
-    return json{{"index", i}, {"path", splits.test.paths[i]}, {"label", classes[labels[i]]},
-                {"pred", classes[p]}, {"prob", 1.0 / z}, {"correct", p == labels[i]}};
+    return json{{"index", i},      {"path", splits.test.paths[i]}, {"label", classes[labels[i]]}, {"pred", classes[p]},
+                {"prob", 1.0 / z}, {"correct", p == labels[i]}};
   };
   out["predictions"] = json::array();
   for (int64_t i : spread_indices(n, o.grid_images)) out["predictions"].push_back(prediction(i));

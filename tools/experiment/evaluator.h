@@ -23,16 +23,16 @@
 namespace sn::train {
 
 struct EvalOptions {
-  std::string run;          // RUN_DIR
-  std::string data;         // data folder ("" = the one the run trained on)
+  std::string run;   // RUN_DIR
+  std::string data;  // data folder ("" = the one the run trained on)
   int workers = 2;
-  int threads = 0;          // 0: all cores
+  int threads = 0;  // 0: all cores
   std::string device = "auto";
-  bool quiet = false;       // no progress or tables
+  bool quiet = false;               // no progress or tables
   bool progress_to_stderr = false;  // --json: stdout carries only the JSON document
   int grid_images = 20;
-  std::string precision;    // fp32 | bf16 ("" = the run's own)
-  int slow_batch_ms = 0;              // test hook: sleep this long after each batch
+  std::string precision;               // fp32 | bf16 ("" = the run's own)
+  int slow_batch_ms = 0;               // test hook: sleep this long after each batch
   std::string program = "scratchnet";  // argv[0], for the command an interrupted evaluation prints
 };
 

@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "engine/check.h"
-#include "tools/experiment/run_dir.h"
 #include "models/preprocess.h"
+#include "tools/experiment/run_dir.h"
 
 namespace sn::train {
 
@@ -16,11 +16,12 @@ static std::string join(const std::vector<std::string>& v) {
 
 Splits scan_splits(const std::string& dir) {
   SN_USER_CHECK(is_directory(dir), "data folder ", dir, " does not exist or is not a folder: expected ", dir,
-                "/train/<class>/ and ", dir, "/test/<class>/, one folder of images per class (e.g. train/Cat/, "
+                "/train/<class>/ and ", dir,
+                "/test/<class>/, one folder of images per class (e.g. train/Cat/, "
                 "train/Dog/)");
   for (const char* split : {"train", "test"})
-    SN_USER_CHECK(is_directory(dir + "/" + split), "data folder ", dir, " has no ", split,
-                  "/ sub-folder: expected ", dir, "/train/<class>/ and ", dir, "/test/<class>/ with one folder per class");
+    SN_USER_CHECK(is_directory(dir + "/" + split), "data folder ", dir, " has no ", split, "/ sub-folder: expected ",
+                  dir, "/train/<class>/ and ", dir, "/test/<class>/ with one folder per class");
   Splits s{data::ImageFolder::scan(dir + "/train"), data::ImageFolder::scan(dir + "/test")};
   SN_USER_CHECK(s.train.classes == s.test.classes, "data folder ", dir,
                 ": the class folders differ between train/ and test/: train has [", join(s.train.classes),

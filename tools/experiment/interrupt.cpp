@@ -1,8 +1,8 @@
 #include "tools/experiment/interrupt.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
-#include <unistd.h>
 
 namespace sn::train {
 

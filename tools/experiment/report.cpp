@@ -18,11 +18,20 @@ std::string html_escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -34,8 +43,8 @@ std::string base64(const void* data, size_t size) {
   std::string out;
   out.reserve((size + 2) / 3 * 4);
   for (size_t i = 0; i < size; i += 3) {
-    const uint32_t n = (uint32_t(p[i]) << 16) | (i + 1 < size ? uint32_t(p[i + 1]) << 8 : 0) |
-                       (i + 2 < size ? uint32_t(p[i + 2]) : 0);
+    const uint32_t n =
+        (uint32_t(p[i]) << 16) | (i + 1 < size ? uint32_t(p[i + 1]) << 8 : 0) | (i + 2 < size ? uint32_t(p[i + 2]) : 0);
     out += abc[(n >> 18) & 63];
     out += abc[(n >> 12) & 63];
     out += i + 1 < size ? abc[(n >> 6) & 63] : '=';
@@ -49,10 +58,14 @@ std::string data_uri(const std::vector<uint8_t>& b) {
     return b.size() >= sig.size() && std::equal(sig.begin(), sig.end(), b.begin());
   };
   const char* type = "application/octet-stream";
-  if (starts({0xFF, 0xD8, 0xFF})) type = "image/jpeg";
-  else if (starts({0x89, 'P', 'N', 'G'})) type = "image/png";
-  else if (starts({'B', 'M'})) type = "image/bmp";
-  else if (starts({'G', 'I', 'F', '8'})) type = "image/gif";
+  if (starts({0xFF, 0xD8, 0xFF}))
+    type = "image/jpeg";
+  else if (starts({0x89, 'P', 'N', 'G'}))
+    type = "image/png";
+  else if (starts({'B', 'M'}))
+    type = "image/bmp";
+  else if (starts({'G', 'I', 'F', '8'}))
+    type = "image/gif";
   return std::string("data:") + type + ";base64," + base64(b.data(), b.size());
 }
 
@@ -128,8 +141,8 @@ std::string svg_line_chart(const std::string& title, const std::string& y_label,
     o << "<text x=\"" << sx(x) << "\" y=\"" << H - bottom + 16 << "\" text-anchor=\"middle\" font-size=\"11\">"
       << num(x) << "</text>";
   o << "\n<line x1=\"" << left << "\" x2=\"" << left << "\" y1=\"" << top << "\" y2=\"" << H - bottom
-    << "\" stroke=\"#333\"/><line x1=\"" << left << "\" x2=\"" << W - right << "\" y1=\"" << H - bottom
-    << "\" y2=\"" << H - bottom << "\" stroke=\"#333\"/>\n";
+    << "\" stroke=\"#333\"/><line x1=\"" << left << "\" x2=\"" << W - right << "\" y1=\"" << H - bottom << "\" y2=\""
+    << H - bottom << "\" stroke=\"#333\"/>\n";
   o << "<text x=\"" << left + pw / 2 << "\" y=\"" << H - 6 << "\" text-anchor=\"middle\" font-size=\"12\">epoch</text>";
   o << "<text transform=\"translate(14," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">"
     << html_escape(y_label) << "</text>\n";
@@ -148,8 +161,9 @@ std::string svg_line_chart(const std::string& title, const std::string& y_label,
           << "</title></circle>";
     // The legend sits between the title and the plot, never over a curve.
     const double lx = left + 12 + 130 * static_cast<double>(k), ly = 28;
-    o << "\n<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"4\" fill=\"" << s.color << "\"/><text x=\""
-      << lx + 18 << "\" y=\"" << ly + 6 << "\" font-size=\"12\">" << html_escape(s.name) << "</text>\n";
+    o << "\n<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"4\" fill=\"" << s.color
+      << "\"/><text x=\"" << lx + 18 << "\" y=\"" << ly + 6 << "\" font-size=\"12\">" << html_escape(s.name)
+      << "</text>\n";
   }
   o << "</svg>\n";
   return o.str();
@@ -196,7 +210,8 @@ static std::string predictions_grid(const json& preds, const std::string& id = "
     o << "<div class=\"cell " << (ok ? "ok" : "bad") << "\"><img alt=\"" << html_escape(p.value("path", ""))
       << "\" src=\"" << src << "\"><span>" << html_escape(p.value("pred", "?")) << "("
       << html_escape(p.value("label", "?")) << ")"
-      << (with_prob && p.contains("prob") ? "<br>p = " + fixed(p.value("prob", NAN), 3) : std::string()) << "</span></div>\n";
+      << (with_prob && p.contains("prob") ? "<br>p = " + fixed(p.value("prob", NAN), 3) : std::string())
+      << "</span></div>\n";
   }
   o << "</div>\n";
   return o.str();
@@ -231,8 +246,8 @@ std::string render_report(const ReportInput& in) {
   }
 
   std::ostringstream o;
-  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>scratchnet: "
-    << html_escape(in.title) << "</title>\n<style>" << kStyle << "</style></head><body>\n";
+  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>scratchnet: " << html_escape(in.title)
+    << "</title>\n<style>" << kStyle << "</style></head><body>\n";
   o << "<h1>Transfer learning: " << html_escape(in.config.value("model", "resnet")) << " on "
     << html_escape(in.config.value("data", "")) << "</h1>\n";
   o << "<p class=\"sub\">run <code>" << html_escape(in.title) << "</code>, written by scratchnet</p>\n";
@@ -268,8 +283,8 @@ std::string render_report(const ReportInput& in) {
     o << "<tr" << (best ? " style=\"background:#e6ffec\"" : "") << "><td>" << e << "</td><td>"
       << num(r.value("train_loss", NAN)) << "</td><td>" << pct(r.value("train_acc", NAN)) << "</td><td>"
       << (t != test_rows.end() ? num(t->second.value("loss", NAN)) : "") << "</td><td>"
-      << (t != test_rows.end() ? pct(t->second.value("acc", NAN)) : "") << "</td><td>" << fixed(r.value("time_s", NAN), 2)
-      << "</td><td>" << fixed(r.value("images_per_s", NAN), 1) << "</td><td>"
+      << (t != test_rows.end() ? pct(t->second.value("acc", NAN)) : "") << "</td><td>"
+      << fixed(r.value("time_s", NAN), 2) << "</td><td>" << fixed(r.value("images_per_s", NAN), 1) << "</td><td>"
       << (r.contains("peak_rss_mib") ? fixed(r.value("peak_rss_mib", NAN), 0) : "") << "</td></tr>\n";
   }
   o << "</table>\n";

@@ -1,12 +1,12 @@
 #include "tools/experiment/run_dir.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
-#include <sys/stat.h>
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"

@@ -1,13 +1,13 @@
 #include "tools/experiment/run_lock.h"
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
 
 namespace sn::train {
 
@@ -40,7 +40,8 @@ std::string describe_holder(const std::string& record) {
 }
 
 bool same_file(int fd, const std::string& path) {
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -72,7 +73,8 @@ RunLock::RunLock(const std::string& run_dir, const std::string& holder) {
   // Who holds it, for the message of the next process that tries. If this
   // write fails the lock holds all the same; only that message lacks the PID.
   const std::string record = std::to_string(::getpid()) + " " + holder + "\n";
-  const bool recorded = ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, record.data(), record.size(), 0) == ssize_t(record.size());
+  const bool recorded =
+      ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, record.data(), record.size(), 0) == ssize_t(record.size());
   (void)recorded;
 }
 

@@ -20,10 +20,10 @@ void write_training_grid(const std::string& png_path, const data::ImageFolder& t
   std::vector<data::GridTile> tiles;
   for (int64_t i = 0; i < b.size(); ++i)
     // At most 160 pixels a side: the grid is embedded in report.html, keep it light.
-    tiles.push_back({data::fit_within(data::tensor_to_image(
-                                          b.images.slice(i, i + 1).view({3, b.images.size(2), b.images.size(3)})),
-                                      160, 160),
-                     train.classes[b.labels[i]], data::kBlack});
+    tiles.push_back(
+        {data::fit_within(data::tensor_to_image(b.images.slice(i, i + 1).view({3, b.images.size(2), b.images.size(3)})),
+                          160, 160),
+         train.classes[b.labels[i]], data::kBlack});
   data::GridStyle style;
   style.columns = 6;
   style.title = "Training samples (epoch 1, as the model sees them)";

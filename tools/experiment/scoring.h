@@ -12,9 +12,9 @@ namespace sn::train {
 
 struct Scores {
   int64_t total = 0, correct = 0;
-  double loss_sum = 0;                           // sum over images of -log softmax[label]
-  std::vector<std::vector<int64_t>> confusion;   // [label][predicted]
-  std::vector<int64_t> predicted;                // per image, in order
+  double loss_sum = 0;                          // sum over images of -log softmax[label]
+  std::vector<std::vector<int64_t>> confusion;  // [label][predicted]
+  std::vector<int64_t> predicted;               // per image, in order
 
   explicit Scores(int classes = 0) : confusion(classes, std::vector<int64_t>(classes, 0)) {}
   // logits: n x classes values (row-major), labels: n.

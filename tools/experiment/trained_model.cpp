@@ -7,10 +7,10 @@
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/data/folder.h"
 #include "engine/nn/init.h"
+#include "models/zoo.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
 #include "tools/experiment/run_dir.h"
-#include "models/zoo.h"
 
 namespace sn::train {
 
@@ -31,8 +31,8 @@ std::vector<std::string> run_classes(const RunPaths& run, const TrainConfig& cfg
     for (const auto& r : read_jsonl(run.metrics()))
       if (r.value("type", "") == "start" && r.contains("classes"))
         return r.at("classes").get<std::vector<std::string>>();
-  SN_CHECK(is_directory(cfg.data + "/train"), run.metrics(), " has no class names and the run's data folder ",
-           cfg.data, "/train is gone: cannot name the classes");
+  SN_CHECK(is_directory(cfg.data + "/train"), run.metrics(), " has no class names and the run's data folder ", cfg.data,
+           "/train is gone: cannot name the classes");
   return data::ImageFolder::scan(cfg.data + "/train").classes;
 }
 
@@ -63,9 +63,9 @@ ChosenEpoch choose_epoch(const std::string& run_dir, const std::string& spec) {
     }
     std::vector<int> present;
     for (const auto& [ep, p] : list) present.push_back(ep);
-    SN_CHECK(evaluated == present, run.eval(), " is out of date: it evaluated epochs ",
-             json(evaluated).dump(), " but the run now holds ", epochs_of(list), " (run `scratchnet eval --run ",
-             run_dir, "` again, or pass --epoch N)");
+    SN_CHECK(evaluated == present, run.eval(), " is out of date: it evaluated epochs ", json(evaluated).dump(),
+             " but the run now holds ", epochs_of(list), " (run `scratchnet eval --run ", run_dir,
+             "` again, or pass --epoch N)");
   } else {
     size_t used = 0;
     int n = 0;
@@ -80,8 +80,7 @@ ChosenEpoch choose_epoch(const std::string& run_dir, const std::string& spec) {
   }
   for (const auto& [ep, p] : list)
     if (ep == c.epoch) c.path = p;
-  SN_CHECK(!c.path.empty(), run_dir, " has no checkpoint of epoch ", c.epoch, " (it has epochs ", epochs_of(list),
-           ")");
+  SN_CHECK(!c.path.empty(), run_dir, " has no checkpoint of epoch ", c.epoch, " (it has epochs ", epochs_of(list), ")");
   return c;
 }
 
@@ -97,24 +96,26 @@ TrainedModel load_trained(const std::string& run_dir, const std::string& epoch, 
   m.cfg.out = run_dir;
   if (!precision.empty()) {  // as `eval --precision`: the frozen backbone's arithmetic, checked where it can run
     SN_CHECK(precision == "fp32" || precision == "bf16", "unknown --precision '", precision, "' (choose fp32 or bf16)");
-    SN_CHECK(precision == "fp32" || cpu::nchwc::bf16_supported(), "--precision bf16 needs a CPU with AVX512_BF16 "
+    SN_CHECK(precision == "fp32" || cpu::nchwc::bf16_supported(),
+             "--precision bf16 needs a CPU with AVX512_BF16 "
              "(vdpbf16ps) and a scratchnet built for it; this one has none: use --precision fp32");
-    SN_CHECK(precision == "fp32" || m.cfg.model.rfind("resnet", 0) == 0, "--precision bf16 runs on the fused ResNet "
-             "path only; a ", m.cfg.model, " runs in fp32");
+    SN_CHECK(precision == "fp32" || m.cfg.model.rfind("resnet", 0) == 0,
+             "--precision bf16 runs on the fused ResNet "
+             "path only; a ",
+             m.cfg.model, " runs in fp32");
     m.cfg.precision = precision;
   }
   m.classes = run_classes(run, m.cfg);
 
   const Checkpoint ck = load_checkpoint(m.checkpoint);
   m.base = load_backbone(m.cfg.model, resolve_weights(m.cfg.model, m.cfg.weights));
-  SN_CHECK(ck.base_weights_hash == m.base.hash, m.checkpoint, " was trained on other base weights than ",
-           m.base.path, " (hash ", ck.base_weights_hash, ", the file has ", m.base.hash, ")");
+  SN_CHECK(ck.base_weights_hash == m.base.hash, m.checkpoint, " was trained on other base weights than ", m.base.path,
+           " (hash ", ck.base_weights_hash, ", the file has ", m.base.hash, ")");
   const std::string head = models::head_name(m.cfg.model);
   for (const auto& [name, t] : ck.model)
     if (name == head + ".weight")
-      SN_CHECK(t.ndim() == 2 && t.size(0) == static_cast<int64_t>(m.classes.size()), m.checkpoint,
-               ": its head has ", t.ndim() == 2 ? t.size(0) : -1, " outputs but the run has ", m.classes.size(),
-               " classes");
+      SN_CHECK(t.ndim() == 2 && t.size(0) == static_cast<int64_t>(m.classes.size()), m.checkpoint, ": its head has ",
+               t.ndim() == 2 ? t.size(0) : -1, " outputs but the run has ", m.classes.size(), " classes");
   Rng rng(m.cfg.seed);  // the head's initial values are overwritten by the checkpoint's
   m.model = std::make_unique<TransferModel>(m.base.net, static_cast<int>(m.classes.size()), m.cfg, rng);
   m.model->load_checkpoint_state(ck.model, m.checkpoint);

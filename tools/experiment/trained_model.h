@@ -24,13 +24,13 @@
 namespace sn::train {
 
 struct TrainedModel {
-  std::string run;                   // RUN_DIR
-  TrainConfig cfg;                   // RUN_DIR/config.json
-  std::vector<std::string> classes;  // output index -> class name (the run's sorted class folders)
-  int epoch = 0;                     // the checkpoint applied
-  std::string checkpoint;            // its path
-  std::string chosen_by;             // "best in RUN_DIR/eval.json, 96.94% test accuracy", "last", "--epoch 3"
-  Backbone base;                     // the base weights (base.net holds the checkpoint's statistics)
+  std::string run;                       // RUN_DIR
+  TrainConfig cfg;                       // RUN_DIR/config.json
+  std::vector<std::string> classes;      // output index -> class name (the run's sorted class folders)
+  int epoch = 0;                         // the checkpoint applied
+  std::string checkpoint;                // its path
+  std::string chosen_by;                 // "best in RUN_DIR/eval.json, 96.94% test accuracy", "last", "--epoch 3"
+  Backbone base;                         // the base weights (base.net holds the checkpoint's statistics)
   std::unique_ptr<TransferModel> model;  // in inference mode
 
   // The run's test transform: Resize(crop), CenterCrop(crop), ToTensor, and

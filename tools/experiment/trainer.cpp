@@ -10,21 +10,21 @@
 
 #include "engine/autograd.h"
 #include "engine/data/loader.h"
+#include "engine/machine.h"
 #include "engine/memory_stats.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
+#include "engine/upload.h"
+#include "models/summary.h"
 #include "tools/experiment/backbone.h"
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/experiment_data.h"
-#include "engine/machine.h"
 #include "tools/experiment/optimizer_state.h"
 #include "tools/experiment/progress.h"
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/run_lock.h"
 #include "tools/experiment/samples_grid.h"
 #include "tools/experiment/transfer_model.h"
-#include "engine/upload.h"
-#include "models/summary.h"
 
 namespace sn::train {
 
@@ -68,9 +68,10 @@ class Run {
     cfg_.weights = resolve_weights(cfg_.model, cfg_.weights);
     backbone_ = load_backbone(cfg_.model, cfg_.weights);
     if (from)
-      SN_USER_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root, ": its checkpoints "
-                    "were trained on other base weights than ", backbone_.path, " (hash ", from->base_weights_hash,
-                    ", file has ", backbone_.hash, ")");
+      SN_USER_CHECK(from->base_weights_hash == backbone_.hash, "cannot resume ", run_.root,
+                    ": its checkpoints "
+                    "were trained on other base weights than ",
+                    backbone_.path, " (hash ", from->base_weights_hash, ", file has ", backbone_.hash, ")");
     // 2. RUN_DIR, created and locked: from here on no other process writes into it.
     if (!hold.lock) {
       hold.created = !is_directory(run_.root);
@@ -79,8 +80,10 @@ class Run {
     }
     if (!from) {
       const auto existing = list_checkpoints(run_);
-      SN_USER_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(), " checkpoints): "
-                    "continue it with --resume ", run_.root, ", or choose another --out");
+      SN_USER_CHECK(existing.empty(), run_.root, " already holds a run (", existing.size(),
+                    " checkpoints): "
+                    "continue it with --resume ",
+                    run_.root, ", or choose another --out");
     }
     // 3. The model: the backbone frozen, the new head drawn from the seed.
     rng_ = Rng(cfg_.seed);
@@ -176,9 +179,8 @@ class Run {
       if (n.rfind(own_head, 0) != 0) total += t.numel();  // the backbone's own classifier is not part of the model
     for (const auto& [n, t] : model_->head_module().named_parameters()) total += t.numel();
     for (const auto& [n, t] : model_->trainable()) trainable += t.numel();
-    return "parameters: " + models::with_commas(trainable) + " trainable of " + models::with_commas(total) +
-           " (" + models::with_commas(total - trainable) + " frozen; `scratchnet summary --run " +
-           run_.root + "` lists them)";
+    return "parameters: " + models::with_commas(trainable) + " trainable of " + models::with_commas(total) + " (" +
+           models::with_commas(total - trainable) + " frozen; `scratchnet summary --run " + run_.root + "` lists them)";
   }
 
   void write_samples_grid() {
@@ -228,8 +230,8 @@ class Run {
     const float l = loss.item();
     SN_USER_CHECK(std::isfinite(l), "non-finite loss (", l, ") at epoch ", epoch, ", batch ", batch, " of ", batches,
                   ": training stopped. ",
-                  epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " +
-                                  run_.checkpoints() + " are intact"
+                  epoch > 1 ? "The checkpoints of epochs 1-" + std::to_string(epoch - 1) + " in " + run_.checkpoints() +
+                                  " are intact"
                             : std::string("No checkpoint was written"),
                   " (a smaller --lr may help)");
     optimizer_->zero_grad();
@@ -319,14 +321,10 @@ class Run {
   // leaves a metrics line without its checkpoint, which --resume drops.
   void end_epoch(int epoch, const EpochStats& st, double secs, const data::DataLoader& loader) {
     const double ips = st.seen / std::max(secs, 1e-9);
-    json line = {{"type", "epoch"},
-                 {"epoch", epoch},
-                 {"train_loss", st.loss()},
-                 {"train_acc", st.acc()},
-                 {"images", st.seen},
-                 {"time_s", secs},
-                 {"images_per_s", ips},
-                 {"loader_wait_s", loader.stats().wait_seconds}};
+    json line = {{"type", "epoch"},         {"epoch", epoch},
+                 {"train_loss", st.loss()}, {"train_acc", st.acc()},
+                 {"images", st.seen},       {"time_s", secs},
+                 {"images_per_s", ips},     {"loader_wait_s", loader.stats().wait_seconds}};
     // Memory, so a run that grows from epoch to epoch shows it (issue: resource bounds).
     const double mib = 1024.0 * 1024.0;
     const RssSample rss = rss_sample();

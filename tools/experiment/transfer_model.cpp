@@ -55,7 +55,7 @@ Tensor TransferModel::features(const Tensor& x) {
   }
   // bfloat16 exists only on the fused CPU path: never fall back to float32 silently.
   SN_USER_CHECK(!bf16, "--precision bf16 runs the frozen backbone on the CPU only (this forward is on ",
-           x.is_cuda() ? "a GPU" : "a path where the backbone trains", "): use --precision fp32");
+                x.is_cuda() ? "a GPU" : "a path where the backbone trains", "): use --precision fp32");
   Tensor h = x;
   {
     NoGradGuard frozen;  // the frozen prefix: no graph

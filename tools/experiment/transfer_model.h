@@ -25,8 +25,8 @@
 
 #include "engine/nn/layers.h"
 #include "engine/nn/module.h"
-#include "tools/experiment/config.h"
 #include "models/feature_extractor.h"
+#include "tools/experiment/config.h"
 
 namespace sn::train {
 
@@ -39,11 +39,10 @@ class TransferModel {
   // x (N,3,H,W) -> (N, features): the backbone up to the average pool, flattened.
   // On the CPU, whenever no gradient can reach the backbone, this runs the
   // backbone's feature snapshot instead (for a ResNet, models::FusedResNet:
-  // blocked layout, direct convs, equal up to float rounding), when it has one: with batch norm folded into the convs when the whole
-  // backbone is in inference mode (evaluation; --freeze-bn training of fc
-  // alone), or in its batch-statistics mode when batch norm trains and only fc
-  // does (the textbook's default), which moves the running statistics exactly
-  // as the plain training-mode forward does.
+  // blocked layout, direct convs, equal up to float rounding), when it has one: with batch norm folded into the convs
+  // when the whole backbone is in inference mode (evaluation; --freeze-bn training of fc alone), or in its
+  // batch-statistics mode when batch norm trains and only fc does (the textbook's default), which moves the running
+  // statistics exactly as the plain training-mode forward does.
   Tensor features(const Tensor& x);
   // (N, features) -> (N, classes)
   Tensor head(const Tensor& f) { return head_->forward(f); }
@@ -70,13 +69,13 @@ class TransferModel {
 
  private:
   std::shared_ptr<models::FeatureExtractor> backbone_;
-  nn::Module* net_;                      // backbone_->network()
-  std::vector<std::string> stages_;      // backbone_->feature_stages()
-  std::string head_name_;                // backbone_->head_name(): the new head's name in checkpoints
+  nn::Module* net_;                  // backbone_->network()
+  std::vector<std::string> stages_;  // backbone_->feature_stages()
+  std::string head_name_;            // backbone_->head_name(): the new head's name in checkpoints
   std::shared_ptr<nn::Linear> head_;
   TrainConfig cfg_;
   int features_, classes_;
-  size_t first_trained_stage_;  // index into the stage list; stages before it run without grad
+  size_t first_trained_stage_;       // index into the stage list; stages before it run without grad
   bool backbone_inference_ = false;  // set_phase: every backbone module in inference mode
   // The snapshot features() uses, in the batch-norm mode of the current
   // phase; dropped whenever what it copied may change (a phase in another

@@ -12,15 +12,15 @@
 // so inputs are written to a per-process scratch directory, in /dev/shm (memory)
 // when it exists.
 #pragma once
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -207,7 +207,8 @@ inline void run_tfjs(const uint8_t* data, size_t size) {
 inline std::string checkpoint_file(const uint8_t* data, size_t size) {
   const auto* nul = static_cast<const uint8_t*>(std::memchr(data, 0, size));
   std::string header(reinterpret_cast<const char*>(data), nul ? size_t(nul - data) : size);
-  const std::string payload = nul ? std::string(reinterpret_cast<const char*>(nul) + 1, reinterpret_cast<const char*>(data) + size) : "";
+  const std::string payload =
+      nul ? std::string(reinterpret_cast<const char*>(nul) + 1, reinterpret_cast<const char*>(data) + size) : "";
   auto j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
   if (j.is_object()) {
     j["payload_fnv1a64"] = train::to_hex(train::fnv1a64(payload.data(), payload.size()));
@@ -251,8 +252,8 @@ inline void run_image(const uint8_t* data, size_t size) {
   if (img.bytes() != size_t(img.width) * size_t(img.height) * 3) std::abort();
   Rng rng(size);
   data::Compose eval({std::make_shared<data::Resize>(20), std::make_shared<data::CenterCrop>(16),
-                      std::make_shared<data::ToTensor>(), std::make_shared<data::Normalize>(
-                          data::kImageNetMean, data::kImageNetStd)});
+                      std::make_shared<data::ToTensor>(),
+                      std::make_shared<data::Normalize>(data::kImageNetMean, data::kImageNetStd)});
   // A strip (45832 x 6) resized to a shorter side of 20 is 3 Mpixels: correct but slow under the
   // sanitizers, which makes libFuzzer report a timeout. Such shapes skip only this step.
   const auto out = data::shorter_side_size(img.width, img.height, 20);

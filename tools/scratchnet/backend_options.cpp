@@ -9,10 +9,12 @@ void add_backend_options(CLI::App& app) {
          "--conv", [](const std::string& v) { backend_config().conv = parse_conv_backend(v); },
          "GPU convolution/batch-norm/pooling kernels: cudnn (default) or native (ours)")
       ->check(CLI::IsMember({"native", "cudnn"}));
-  app.add_flag_callback("--tf32", [] { backend_config().tf32 = true; },
-                        "allow TF32 tensor cores in cuDNN/cuBLAS (default: full float32)");
-  app.add_flag_callback("--cudnn-benchmark", [] { backend_config().cudnn_benchmark = true; },
-                        "time cuDNN's convolution algorithms once per shape (default: its heuristics)");
+  app.add_flag_callback(
+      "--tf32", [] { backend_config().tf32 = true; },
+      "allow TF32 tensor cores in cuDNN/cuBLAS (default: full float32)");
+  app.add_flag_callback(
+      "--cudnn-benchmark", [] { backend_config().cudnn_benchmark = true; },
+      "time cuDNN's convolution algorithms once per shape (default: its heuristics)");
 }
 
 void add_device_option(CLI::App& cmd, std::string& device) {

@@ -16,4 +16,4 @@ void add_backend_options(CLI::App& app);
 void add_device_option(CLI::App& cmd, std::string& device);
 // --workers, --threads and --device.
 void add_compute_options(CLI::App& cmd, int& workers, int& threads, std::string& device);
-}
+}  // namespace sn::cli

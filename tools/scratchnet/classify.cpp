@@ -77,7 +77,9 @@ int classify_images(const Classifier& c, const std::vector<std::string>& images,
       if (o.json) {
         nlohmann::json ranked = nlohmann::json::array();
         for (size_t r = 0; r < top.size(); ++r)
-          ranked.push_back({{"rank", r + 1}, {"index", top[r].index}, {"name", name_of(top[r].index)},
+          ranked.push_back({{"rank", r + 1},
+                            {"index", top[r].index},
+                            {"name", name_of(top[r].index)},
                             {"probability", top[r].probability}});
         doc["images"].push_back({{"path", path},
                                  {"index", top[0].index},

@@ -19,11 +19,11 @@
 namespace sn::cli {
 
 struct Classifier {
-  std::vector<std::string> labels;              // class names by output index (may be shorter)
-  data::Compose transform;                      // image -> (3, H, W) input
-  std::function<Tensor(const Tensor&)> forward; // (N, 3, H, W) CPU input -> (N, classes) logits, any device
+  std::vector<std::string> labels;                   // class names by output index (may be shorter)
+  data::Compose transform;                           // image -> (3, H, W) input
+  std::function<Tensor(const Tensor&)> forward;      // (N, 3, H, W) CPU input -> (N, classes) logits, any device
   nlohmann::json header = nlohmann::json::object();  // leading fields of the JSON document
-  std::string text_header;                      // first line of the text output ("" = none)
+  std::string text_header;                           // first line of the text output ("" = none)
 };
 
 struct ClassifyOptions {

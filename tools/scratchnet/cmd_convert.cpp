@@ -32,8 +32,9 @@ sn::models::Converted from_onnx(const Options& o) {
            c.meta.architecture);
   return c;
 #else
-  SN_FAIL("this scratchnet was built without ONNX support: install Debian's libonnx-dev (tools/install-deps.sh "
-          "does) and build again");
+  SN_FAIL(
+      "this scratchnet was built without ONNX support: install Debian's libonnx-dev (tools/install-deps.sh "
+      "does) and build again");
 #endif
 }
 
@@ -52,8 +53,7 @@ int run_convert(const Options& o) {
   } else {
     c = models::convert_keras_resnet(io::read_tfjs(o.src));
     SN_USER_CHECK(o.arch.empty() || o.arch == c.meta.architecture, o.src, ": --arch ", o.arch,
-                  " was given but it holds a ",
-                  c.meta.architecture);
+                  " was given but it holds a ", c.meta.architecture);
   }
   if (!o.labels.empty()) {
     c.meta.labels = models::read_labels(o.labels);
@@ -80,12 +80,15 @@ int run_convert(const Options& o) {
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("convert", "Convert a PyTorch .pth (ResNet, VGG-16, MobileNetV2), a TF.js Keras or an ONNX ResNet into a .snw weight file");
+  auto* cmd = app.add_subcommand(
+      "convert",
+      "Convert a PyTorch .pth (ResNet, VGG-16, MobileNetV2), a TF.js Keras or an ONNX ResNet into a .snw weight file");
   auto o = std::make_shared<Options>();
   cmd->add_option("--from", o->from, "source format")->required()->check(CLI::IsMember({"pth", "tfjs", "onnx"}));
   cmd->add_option("src", o->src, "the .pth file, the TF.js model.json / its directory, or the .onnx file")->required();
   cmd->add_option("--out", o->out, "output .snw file")->required();
-  cmd->add_option("--arch", o->arch, "expected architecture (resnet18, resnet50, vgg16, mobilenet_v2, ...); inferred when omitted");
+  cmd->add_option("--arch", o->arch,
+                  "expected architecture (resnet18, resnet50, vgg16, mobilenet_v2, ...); inferred when omitted");
   cmd->add_option("--labels", o->labels, "class names: JSON array, or object {\"0\": name, ...}");
   cmd->add_option("--block-stride", o->block_stride, "pth only: v1.5 (torchvision) or v1")->capture_default_str();
   cmd->add_option("--bn-eps", o->bn_eps, "pth only: batch-norm epsilon (ResNet, MobileNetV2)")->capture_default_str();

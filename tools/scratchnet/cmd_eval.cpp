@@ -20,8 +20,7 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   cmd->add_option("--precision", o->precision, "fp32 or bf16 for the frozen backbone (default: the run's own)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--slow-batch-ms", o->slow_batch_ms, "sleep after each batch (test use: signals mid-run)")
-      ->group("");
+  cmd->add_option("--slow-batch-ms", o->slow_batch_ms, "sleep after each batch (test use: signals mid-run)")->group("");
   cmd->callback([o, json] {
     sn::cli::run([&] {
       const sn::train::StopSignals stop_signals;  // Ctrl-C / SIGTERM: stop before writing anything

@@ -13,9 +13,9 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "tools/experiment/trained_model.h"
 #include "models/resnet.h"
 #include "models/zoo.h"
+#include "tools/experiment/trained_model.h"
 #include "tools/scratchnet/commands.h"
 #if SCRATCHNET_ONNX
 #include "models/onnx/onnx_export.h"
@@ -45,8 +45,9 @@ int run_export(const Options& o) {
     SN_USER_CHECK(resnet, "ONNX export writes ResNets only; a ", w.meta.architecture, " exports as .snw");
     models::write_onnx(o.out, *resnet, w.meta);
 #else
-    SN_FAIL("this scratchnet was built without ONNX support: install Debian's libonnx-dev "
-            "(tools/install-deps.sh does) and build again");
+    SN_FAIL(
+        "this scratchnet was built without ONNX support: install Debian's libonnx-dev "
+        "(tools/install-deps.sh does) and build again");
 #endif
   }
   std::string classes;

@@ -18,7 +18,8 @@ int run_info(const std::string& path, bool all_labels) {
   std::printf("preprocessing: resize %d, center crop %d, %s, x * %g, mean [%g, %g, %g], std [%g, %g, %g]\n", p.resize,
               p.crop, p.channel_order.c_str(), p.scale, p.mean[0], p.mean[1], p.mean[2], p.std[0], p.std[1], p.std[2]);
   std::printf("labels:        %zu", m.labels.size());
-  for (size_t i = 0; i < m.labels.size() && (all_labels || i < 5); ++i) std::printf("%s%zu %s", i ? ", " : " (", i, m.labels[i].c_str());
+  for (size_t i = 0; i < m.labels.size() && (all_labels || i < 5); ++i)
+    std::printf("%s%zu %s", i ? ", " : " (", i, m.labels[i].c_str());
   std::printf("%s\n", m.labels.empty() ? "" : (all_labels || m.labels.size() <= 5 ? ")" : ", ...)"));
   std::printf("metadata:      %s\n", m.metadata.dump().c_str());
   std::printf("\n%-44s %-8s %-22s %12s %12s %10s\n", "tensor", "dtype", "shape", "offset", "bytes", "crc32");

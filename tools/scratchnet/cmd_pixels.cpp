@@ -99,6 +99,7 @@ int run_pixels() {
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("pixels", "Apply transforms to images listed on stdin, print raw RGB (for parity checks)");
+  auto* cmd =
+      app.add_subcommand("pixels", "Apply transforms to images listed on stdin, print raw RGB (for parity checks)");
   cmd->callback([] { sn::cli::run([] { return run_pixels(); }); });
 });

@@ -17,14 +17,14 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "tools/experiment/trained_model.h"
 #include "models/fused_resnet.h"
 #include "models/preprocess.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
 #include "models/zoo.h"
-#include "tools/scratchnet/classify.h"
+#include "tools/experiment/trained_model.h"
 #include "tools/scratchnet/backend_options.h"
+#include "tools/scratchnet/classify.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
@@ -54,19 +54,23 @@ int run_predict(const Options& o) {
   // bfloat16 with --precision bf16); on a GPU the module's own forward.
   const bool bf16 = o.precision == "bf16";
   SN_USER_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
-  SN_USER_CHECK(!bf16 || std::dynamic_pointer_cast<models::ResNet>(model), "--precision bf16 runs on the fused ResNet "
-                "path only; a ", file.meta().architecture, " predicts in fp32");
+  SN_USER_CHECK(!bf16 || std::dynamic_pointer_cast<models::ResNet>(model),
+                "--precision bf16 runs on the fused ResNet "
+                "path only; a ",
+                file.meta().architecture, " predicts in fp32");
   std::shared_ptr<models::FusedResNet> fused;
   if (device == Device::CPU)
     if (const auto resnet = std::dynamic_pointer_cast<models::ResNet>(model))
-      fused = std::make_shared<models::FusedResNet>(*resnet, models::FusedResNet::BatchNorm::Folded,
-                                                  bf16 ? models::FusedResNet::Precision::BF16
-                                                       : models::FusedResNet::Precision::F32);
+      fused = std::make_shared<models::FusedResNet>(
+          *resnet, models::FusedResNet::BatchNorm::Folded,
+          bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32);
 
   Classifier c;
   c.labels = file.meta().labels;
   c.transform = models::eval_transform(file.meta().preprocessing);
-  c.forward = [model, fused, device](const Tensor& x) { return fused ? fused->forward(x) : model->forward(x.to(device)); };
+  c.forward = [model, fused, device](const Tensor& x) {
+    return fused ? fused->forward(x) : model->forward(x.to(device));
+  };
   c.header = {{"model", file.meta().architecture}, {"weights", path}};
   ClassifyOptions co;
   co.json = o.json;
@@ -93,13 +97,17 @@ int run_predict_run(const Options& o) {
   c.labels = shared->classes;
   c.transform = shared->transform();
   c.forward = [shared, device](const Tensor& x) { return shared->model->forward(x.to(device)); };
-  c.header = {{"run", o.run}, {"epoch", shared->epoch}, {"checkpoint", shared->checkpoint},
-              {"chosen_by", shared->chosen_by}, {"model", shared->cfg.model}, {"classes", shared->classes},
+  c.header = {{"run", o.run},
+              {"epoch", shared->epoch},
+              {"checkpoint", shared->checkpoint},
+              {"chosen_by", shared->chosen_by},
+              {"model", shared->cfg.model},
+              {"classes", shared->classes},
               {"precision", shared->cfg.precision}};
   std::string classes;
   for (const auto& n : shared->classes) classes += (classes.empty() ? "" : ", ") + n;
-  c.text_header = "run " + o.run + ", epoch " + std::to_string(shared->epoch) + " (" + shared->chosen_by +
-                  "); classes " + classes;
+  c.text_header =
+      "run " + o.run + ", epoch " + std::to_string(shared->epoch) + " (" + shared->chosen_by + "); classes " + classes;
   ClassifyOptions co;
   co.json = o.json;
   co.batch = o.batch;
@@ -110,12 +118,14 @@ int run_predict_run(const Options& o) {
 }  // namespace
 
 static sn::cli::Register reg([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("predict", "Classify images: top-5 ImageNet classes (ResNet-50 weights fetched on "
-                                  "first use), or a training run's classes with --run");
+  auto* cmd = app.add_subcommand("predict",
+                                 "Classify images: top-5 ImageNet classes (ResNet-50 weights fetched on "
+                                 "first use), or a training run's classes with --run");
   auto o = std::make_shared<Options>();
   auto* model = cmd->add_option("--model", o->model, "resnet50 (default), resnet18, vgg16 or mobilenet_v2")
                     ->check(CLI::IsMember({"resnet50", "resnet18", "vgg16", "mobilenet_v2"}));
-  auto* weights = cmd->add_option("--weights", o->weights, "a .snw weight file (default: weights/<model>-imagenet.snw)");
+  auto* weights =
+      cmd->add_option("--weights", o->weights, "a .snw weight file (default: weights/<model>-imagenet.snw)");
   auto* run = cmd->add_option("--run", o->run, "a run directory of `scratchnet train`: classify with what it trained");
   auto* epoch = cmd->add_option("--epoch", o->epoch, "with --run: best (from eval.json), last, or an epoch number")
                     ->capture_default_str();
@@ -123,11 +133,13 @@ static sn::cli::Register reg([](CLI::App& app) {
   epoch->needs(run);
   cmd->add_flag("--json", o->json, "print one JSON document instead of text");
   sn::cli::add_device_option(*cmd, o->device);
-  cmd->add_option("--precision", o->precision, "fp32, or bf16 on CPUs with AVX512_BF16 (default: fp32; with --run, "
+  cmd->add_option("--precision", o->precision,
+                  "fp32, or bf16 on CPUs with AVX512_BF16 (default: fp32; with --run, "
                   "the run's own)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--batch", o->batch, "images per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--dump", o->dump, "write the preprocessed inputs and logits to this .snw file")->group("")
+  cmd->add_option("--dump", o->dump, "write the preprocessed inputs and logits to this .snw file")
+      ->group("")
       ->excludes(run);
   cmd->add_option("images", o->images, "image files (JPEG, PNG, BMP, GIF, PPM)")->required();
   cmd->callback([o, model] {

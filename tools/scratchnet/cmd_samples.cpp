@@ -94,7 +94,8 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--out", opts->out, "output folder for the PNG files")->capture_default_str();
   cmd->add_option("--seed", opts->seed, "random seed (shuffle and crops), as `scratchnet train --seed`")
       ->capture_default_str();
-  cmd->add_option("--resize", opts->resize, "the training Resize, as `scratchnet train --resize` (test use)")->group("");
+  cmd->add_option("--resize", opts->resize, "the training Resize, as `scratchnet train --resize` (test use)")
+      ->group("");
   cmd->add_option("--crop", opts->crop, "the training crop size, as `scratchnet train --crop` (test use)")->group("");
   cmd->callback([opts] { sn::cli::run([opts] { return run_samples(*opts); }); });
 });

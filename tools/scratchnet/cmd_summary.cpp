@@ -12,10 +12,10 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "tools/experiment/trained_model.h"
 #include "models/resnet.h"
 #include "models/summary.h"
 #include "models/zoo.h"
+#include "tools/experiment/trained_model.h"
 #include "tools/scratchnet/commands.h"
 
 namespace {
@@ -40,8 +40,8 @@ int run_summary(const Options& o) {
       if (train::trains_layer(m.cfg, l)) net->submodule(l)->requires_grad_(true);
     std::string layers;
     for (const auto& l : m.cfg.train_layers) layers += (layers.empty() ? "" : ",") + l;
-    what = "run " + o.run + " (epoch " + std::to_string(m.epoch) + "): " + m.cfg.model + " backbone, head " + net->head_name() + " -> " +
-           std::to_string(m.classes.size()) + " classes; trains " + layers +
+    what = "run " + o.run + " (epoch " + std::to_string(m.epoch) + "): " + m.cfg.model + " backbone, head " +
+           net->head_name() + " -> " + std::to_string(m.classes.size()) + " classes; trains " + layers +
            (m.cfg.freeze_bn ? "" : "; backbone batch norm in training mode (its running statistics move)");
     if (o.size <= 0) size = m.cfg.crop;  // the run's input size
   } else if (!o.weights.empty()) {
@@ -73,10 +73,12 @@ static sn::cli::Register reg([](CLI::App& app) {
                     ->check(CLI::IsMember(sn::models::architectures()))
                     ->capture_default_str();
   auto* classes = cmd->add_option("--classes", o->classes, "with --model: outputs of the classifier")
-                      ->check(CLI::PositiveNumber)->capture_default_str();
+                      ->check(CLI::PositiveNumber)
+                      ->capture_default_str();
   auto* weights = cmd->add_option("--weights", o->weights, "the model a .snw weight file holds");
   auto* run = cmd->add_option("--run", o->run, "the model a training run trained (its head, what trains)");
-  auto* epoch = cmd->add_option("--epoch", o->epoch, "with --run: which checkpoint (best, last, N)")->capture_default_str();
+  auto* epoch =
+      cmd->add_option("--epoch", o->epoch, "with --run: which checkpoint (best, last, N)")->capture_default_str();
   cmd->add_option("--size", o->size, "input image size (default: 224, or the run's crop)")->check(CLI::Range(32, 4096));
   cmd->add_option("--depth", o->depth, "show this many levels of nesting (default: all)");
   cmd->add_flag("--json", o->json, "print one JSON document");

@@ -39,7 +39,8 @@ static sn::cli::Register reg([](CLI::App& app) {
   auto& c = o->cfg;
   auto* data = cmd->add_option("--data", c.data, "data folder with train/<class>/ and test/<class>/");
   auto* out = cmd->add_option("--out", c.out, "run directory to create (checkpoints, metrics, report)");
-  cmd->add_option("--model", c.model, "backbone architecture")->check(CLI::IsMember(sn::train::train_models()))
+  cmd->add_option("--model", c.model, "backbone architecture")
+      ->check(CLI::IsMember(sn::train::train_models()))
       ->capture_default_str();
   cmd->add_option("--weights", c.weights, "base weights (.snw); default: the converted ImageNet weights");
   auto* epochs = cmd->add_option("--epochs", c.epochs, "number of epochs")->capture_default_str();
@@ -52,18 +53,22 @@ static sn::cli::Register reg([](CLI::App& app) {
                   "memory for the cache of decoded, resized training images, kept across epochs (MiB; 0: none)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40))
       ->capture_default_str();
-  cmd->add_option("--preset", c.preset, "textbook: batch norm in training mode and no input normalization, "
-                  "as the textbook")->check(CLI::IsMember({"textbook"}));
+  cmd->add_option("--preset", c.preset,
+                  "textbook: batch norm in training mode and no input normalization, "
+                  "as the textbook")
+      ->check(CLI::IsMember({"textbook"}));
   cmd->add_flag("--freeze-bn", c.freeze_bn, "keep the backbone's batch norm in inference mode while training");
   cmd->add_flag("--no-normalize", o->no_normalize, "no input normalization (the textbook's ToTensor only)");
-  cmd->add_flag("--no-augment", o->no_augment, "train on the deterministic test transform (with --freeze-bn: "
+  cmd->add_flag("--no-augment", o->no_augment,
+                "train on the deterministic test transform (with --freeze-bn: "
                 "feature caching)");
   cmd->add_option("--precision", c.precision,
                   "frozen backbone arithmetic on the CPU: fp32, or bf16 (AVX512_BF16: bfloat16 products, float32 sums; "
                   "the head, loss and Adam stay fp32)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
-  cmd->add_option("--train-layers", o->train_layers, "layers to train, the head included, e.g. layer4,fc or "
+  cmd->add_option("--train-layers", o->train_layers,
+                  "layers to train, the head included, e.g. layer4,fc or "
                   "features.18,classifier.1 (fine-tuning); default: the new head alone (fc, or classifier.6 for vgg16, "
                   "classifier.1 for mobilenet_v2)");
   cmd->add_option("--resume", o->resume, "continue RUN_DIR from its last complete checkpoint");
@@ -72,8 +77,7 @@ static sn::cli::Register reg([](CLI::App& app) {
   cmd->add_option("--resize", c.resize, "training Resize size (test use)")->group("");
   cmd->add_option("--crop", c.crop, "crop size (test use)")->group("");
   cmd->add_option("--stop-after-batches", c.stop_after_batches, "stop as if killed (test use)")->group("");
-  cmd->add_option("--slow-batch-ms", c.slow_batch_ms, "sleep after each batch (test use: signals mid-run)")
-      ->group("");
+  cmd->add_option("--slow-batch-ms", c.slow_batch_ms, "sleep after each batch (test use: signals mid-run)")->group("");
   cmd->callback([o, data, out, epochs] {
     sn::cli::run([&] {
       // Ctrl-C / SIGTERM stop at the end of a batch with a message saying how to continue.

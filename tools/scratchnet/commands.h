@@ -23,8 +23,9 @@ struct Register {
 
 // Runs a command body and turns what it throws into one message on stderr and an exit code:
 //   sn::UserError (a user's mistake)        "scratchnet: error: <message>", 1
-//   sn::Error (an internal invariant)       "scratchnet: internal error (a bug in scratchnet): <message> [file:line...]", 1
-//   sn::train::Interrupted (Ctrl-C, SIGTERM) "scratchnet: <where it stopped, how to go on>", 128 + the signal
+//   sn::Error (an internal invariant)       "scratchnet: internal error (a bug in scratchnet): <message>
+//   [file:line...]", 1 sn::train::Interrupted (Ctrl-C, SIGTERM) "scratchnet: <where it stopped, how to go on>", 128 +
+//   the signal
 void run(const std::function<int()>& body);
 int exit_code();
 

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sn::cli::set_program(argc > 0 ? argv[0] : nullptr);
   app.failure_message(sn::cli::parse_failure);  // before the subcommands, which copy it
-  sn::cli::add_backend_options(app);  // --conv, --tf32: accepted after any subcommand too
+  sn::cli::add_backend_options(app);            // --conv, --tf32: accepted after any subcommand too
   app.fallthrough();
   for (auto& reg : sn::cli::registry()) reg(app);
   try {

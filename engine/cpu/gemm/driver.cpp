@@ -113,8 +113,8 @@ static void run_task(int64_t m0, int64_t m1, int64_t j0, int64_t j1, int64_t K, 
           }
           if (mr == kMR && w == kNR && split > 0 && split_kern && kern == kern_n) {
             // Full tile across one image boundary: two column ranges.
-            split_kern(kc, a, a_ld, bp, C.c + i * C.ldc + coff[0], C.c + i * C.ldc + coff[split] - split, C.ldc,
-                       split, beta, bias, relu);
+            split_kern(kc, a, a_ld, bp, C.c + i * C.ldc + coff[0], C.c + i * C.ldc + coff[split] - split, C.ldc, split,
+                       beta, bias, relu);
             continue;
           }
           // Edge tile: compute into a local tile, then merge the valid part
@@ -127,8 +127,8 @@ static void run_task(int64_t m0, int64_t m1, int64_t j0, int64_t j1, int64_t K, 
   }
 }
 
-void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const BSource& B,
-         const CTarget& C, const Epilogue& ep) {
+void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const BSource& B, const CTarget& C,
+         const Epilogue& ep) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {  // no products: C = beta*C + bias, relu
     for (int64_t m = 0; m < M; ++m)

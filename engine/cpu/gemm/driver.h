@@ -34,11 +34,11 @@ namespace sn::cpu::packed_gemm {
 // Register tile and cache blocks. MR x NR = 8 x 48: 24 accumulators of 16
 // floats, + 3 B vectors + 1 broadcast = 28 of the 32 AVX-512 registers.
 constexpr int kMR = 8;
-constexpr int kNV = 3;           // vectors of 16 floats per tile row
-constexpr int kNR = kNV * 16;    // 48
-constexpr int kKC = 256;         // depth block: a KC x NR strip of B is 48 KB
-constexpr int kMC = 128;         // rows of A per block: MC x KC = 128 KB, kept in L2
-constexpr int kNC = 5 * kNR;     // columns per task: the packed B block is KC x NC = 240 KB
+constexpr int kNV = 3;         // vectors of 16 floats per tile row
+constexpr int kNR = kNV * 16;  // 48
+constexpr int kKC = 256;       // depth block: a KC x NR strip of B is 48 KB
+constexpr int kMC = 128;       // rows of A per block: MC x KC = 128 KB, kept in L2
+constexpr int kNC = 5 * kNR;   // columns per task: the packed B block is KC x NC = 240 KB
 
 // Packs a block of B: rows [k0, k0+kc), columns [j0, j0+w) into `dst` as kc
 // rows of `width` floats (width = w rounded up to 16, at most kNR); columns
@@ -63,7 +63,7 @@ class BSource {
 // convolution, or all N for a plain matrix), group g starting at g*group_stride.
 struct CTarget {
   float* c = nullptr;
-  int64_t ldc = 0;          // distance between rows m and m+1 within a group
+  int64_t ldc = 0;  // distance between rows m and m+1 within a group
   int64_t group_cols = 0;
   int64_t group_stride = 0;
   float* at(int64_t m, int64_t j) const { return c + (j / group_cols) * group_stride + m * ldc + (j % group_cols); }
@@ -79,8 +79,8 @@ struct Epilogue {
 
 // A is row-major (M,K) with row stride lda; with trans_a it is stored (K,M)
 // (A(i, k) at A[k*lda + i]), read in place by the trans_a micro-kernels.
-void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const BSource& B,
-         const CTarget& C, const Epilogue& ep);
+void run(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const BSource& B, const CTarget& C,
+         const Epilogue& ep);
 
 // Tests only: use the portable C++ micro-kernel even where AVX-512 is compiled
 // in, so the fallback path is checked on this machine too.

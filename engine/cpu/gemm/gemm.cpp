@@ -21,7 +21,7 @@ namespace sn {
 namespace ref {
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
-          int64_t ldb, T beta, T* C, int64_t ldc) {
+                int64_t ldb, T beta, T* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       T s = 0;
@@ -33,10 +33,10 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, con
       C[i * ldc + j] = beta == T(0) ? s : s + beta * C[i * ldc + j];
     }
 }
-template void gemm_naive<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float,
-                          float*, int64_t);
+template void gemm_naive<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
+                                float, float*, int64_t);
 template void gemm_naive<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*, int64_t,
-                           double, double*, int64_t);
+                                 double, double*, int64_t);
 }  // namespace ref
 
 namespace cpu::packed_gemm {

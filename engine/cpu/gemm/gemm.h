@@ -23,7 +23,7 @@ namespace ref {
 // which case A is stored (K,M) with row stride lda; likewise B.
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
-          int64_t ldb, T beta, T* C, int64_t ldc);
+                int64_t ldb, T beta, T* C, int64_t ldc);
 }  // namespace ref
 
 namespace cpu {

@@ -56,8 +56,10 @@ inline void accumulate(int64_t kc, const float* a, int64_t lda, const float* b, 
 
 // Epilogue of one vector, in the order the merge path uses too: + beta*C, + bias, relu.
 inline __m512 finish(__m512 r, __m512 old, float beta, __m512 vbeta, bool bias, __m512 vb, bool relu) {
-  if (beta == 1.f) r = _mm512_add_ps(r, old);
-  else if (beta != 0.f) r = _mm512_fmadd_ps(vbeta, old, r);
+  if (beta == 1.f)
+    r = _mm512_add_ps(r, old);
+  else if (beta != 0.f)
+    r = _mm512_fmadd_ps(vbeta, old, r);
   if (bias) r = _mm512_add_ps(r, vb);
   if (relu) r = _mm512_max_ps(r, _mm512_setzero_ps());
   return r;
@@ -132,8 +134,10 @@ void merge_avx512(const float* tile, int64_t width, int64_t mr, int64_t w, float
         const int64_t n = std::min<int64_t>(16, j1 - j0 - j);
         const __mmask16 m = __mmask16((1u << n) - 1);
         __m512 v = _mm512_maskz_loadu_ps(m, in + j);
-        if (beta == 1.f) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, out + j));
-        else if (beta != 0.f) v = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(m, out + j), v);
+        if (beta == 1.f)
+          v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, out + j));
+        else if (beta != 0.f)
+          v = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(m, out + j), v);
         if (bias) v = _mm512_add_ps(v, vb);
         if (relu) v = _mm512_max_ps(v, zero);
         _mm512_mask_storeu_ps(out + j, m, v);

@@ -26,8 +26,10 @@ void kernel_portable(int64_t kc, const float* a, int64_t lda, const float* b, fl
     for (int j = 0; j < W; ++j) {
       float r = acc[i][j];
       float& out = c[i * ldc + j];
-      if (beta == 1.f) r = r + out;
-      else if (beta != 0.f) r = std::fma(beta, out, r);
+      if (beta == 1.f)
+        r = r + out;
+      else if (beta != 0.f)
+        r = std::fma(beta, out, r);
       if (bias) r = r + bias[i];
       if (relu) r = std::max(r, 0.f);
       out = r;
@@ -47,8 +49,10 @@ void merge_portable(const float* tile, int64_t width, int64_t mr, int64_t w, flo
     for (int64_t j = 0; j < w; ++j) {
       float* out = c_row0 + r * ldc + coff[j];
       float v = tile[r * width + j];
-      if (beta == 1.f) v = v + *out;
-      else if (beta != 0.f) v = std::fma(beta, *out, v);
+      if (beta == 1.f)
+        v = v + *out;
+      else if (beta != 0.f)
+        v = std::fma(beta, *out, v);
       if (bias) v = v + bias[r];
       if (relu) v = std::max(v, 0.f);
       *out = v;

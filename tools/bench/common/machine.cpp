@@ -38,9 +38,15 @@ MachineInfo collect_machine_info(int threads) {
 }
 
 nlohmann::json to_json(const MachineInfo& m) {
-  return {{"cpu_model", m.cpu_model},         {"logical_cpus", m.logical_cpus}, {"threads", m.threads},
-          {"simd", m.simd},                   {"compiler", m.compiler},         {"scratchnet", m.scratchnet_version},
-          {"other_versions", m.other_versions}, {"date_utc", m.date_utc},       {"hostname", m.hostname}};
+  return {{"cpu_model", m.cpu_model},
+          {"logical_cpus", m.logical_cpus},
+          {"threads", m.threads},
+          {"simd", m.simd},
+          {"compiler", m.compiler},
+          {"scratchnet", m.scratchnet_version},
+          {"other_versions", m.other_versions},
+          {"date_utc", m.date_utc},
+          {"hostname", m.hostname}};
 }
 
 // One thread's FMA loop; returns flops done. 16 independent accumulators:

@@ -8,10 +8,10 @@ namespace sn::bench {
 
 // The engine's machine_info() (engine/machine.h) plus what a benchmark adds.
 struct MachineInfo {
-  std::string cpu_model;   // /proc/cpuinfo "model name" (family F, model M)
-  int logical_cpus = 0;    // what the OS offers (std::thread::hardware_concurrency)
-  int threads = 0;         // what both sides were told to use
-  std::string simd;        // the widest vector ISA this binary was compiled for
+  std::string cpu_model;  // /proc/cpuinfo "model name" (family F, model M)
+  int logical_cpus = 0;   // what the OS offers (std::thread::hardware_concurrency)
+  int threads = 0;        // what both sides were told to use
+  std::string simd;       // the widest vector ISA this binary was compiled for
   std::string compiler;
   std::string scratchnet_version;
   std::string other_versions;  // "LibTorch 1.13.0, oneDNN ..." filled by the caller

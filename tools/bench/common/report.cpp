@@ -67,17 +67,20 @@ double geomean(const std::vector<double>& v) {
 static std::string fmt_time(double s) {
   char buf[32];
   if (s <= 0) return "-";
-  if (s >= 1) std::snprintf(buf, sizeof buf, "%.3f s", s);
-  else if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
-  else std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
+  if (s >= 1)
+    std::snprintf(buf, sizeof buf, "%.3f s", s);
+  else if (s >= 1e-3)
+    std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
   return buf;
 }
 
 void Report::print_table_header(const std::string& group) const {
   std::printf("\n== %s ==  (ratio = scratchnet time / LibTorch time, lower is better; +-: IQR/median)\n",
               group.c_str());
-  std::printf("%-46s %14s %5s %14s %5s %6s %8s %5s %8s %7s %s\n", "case", "LibTorch", "+-", "scratchnet", "+-",
-              "ratio", "GFLOP/s", "%peak", "LT GF/s", "ref/LT", "check");
+  std::printf("%-46s %14s %5s %14s %5s %6s %8s %5s %8s %7s %s\n", "case", "LibTorch", "+-", "scratchnet", "+-", "ratio",
+              "GFLOP/s", "%peak", "LT GF/s", "ref/LT", "check");
 }
 
 void Report::print_row(const Row& r) const {
@@ -100,10 +103,14 @@ void Report::print_row(const Row& r) const {
   const double ref_ratio = r.ratio("ref");
   std::printf("%14s %4.0f%% %14s %4.0f%% %6.2f ", fmt_time(lt ? lt->stats.median : 0).c_str(), spread(lt),
               fmt_time(fast ? fast->stats.median : 0).c_str(), spread(fast), r.ratio("fast"));
-  if (gf > 0) std::printf("%8.1f %4.0f%% %8.1f ", gf, 100 * gf / std::max(peak_gflops, 1e-9), ltgf);
-  else std::printf("%8s %5s %8s ", "", "", "");
-  if (ref_ratio > 0) std::printf("%7.1f ", ref_ratio);
-  else std::printf("%7s ", "");
+  if (gf > 0)
+    std::printf("%8.1f %4.0f%% %8.1f ", gf, 100 * gf / std::max(peak_gflops, 1e-9), ltgf);
+  else
+    std::printf("%8s %5s %8s ", "", "", "");
+  if (ref_ratio > 0)
+    std::printf("%7.1f ", ref_ratio);
+  else
+    std::printf("%7s ", "");
   std::printf("ok (%.0e)\n", r.check.rel_l2);
   std::fflush(stdout);
 }
@@ -141,17 +148,22 @@ nlohmann::json Report::to_json() const {
   j["peak_gflops"] = {{"per_thread", peak_gflops_per_thread}, {"all_threads", peak_gflops}};
   j["rows"] = nlohmann::json::array();
   for (const auto& r : rows) {
-    nlohmann::json jr = {{"group", r.group},
-                         {"name", r.name},
-                         {"flops", r.flops},
-                         {"baseline", r.baseline},
-                         {"check", {{"ok", r.check.ok}, {"rel_l2", r.check.rel_l2}, {"max_abs", r.check.max_abs},
-                                    {"message", r.check.message}}}};
+    nlohmann::json jr = {
+        {"group", r.group},
+        {"name", r.name},
+        {"flops", r.flops},
+        {"baseline", r.baseline},
+        {"check",
+         {{"ok", r.check.ok}, {"rel_l2", r.check.rel_l2}, {"max_abs", r.check.max_abs}, {"message", r.check.message}}}};
     if (!r.error.empty()) jr["error"] = r.error;
     for (const auto& s : r.sides) {
       if (!s.timed) continue;
-      jr["sides"][s.name] = {{"median_s", s.stats.median}, {"q1_s", s.stats.q1},   {"q3_s", s.stats.q3},
-                             {"min_s", s.stats.min},       {"max_s", s.stats.max}, {"samples", s.stats.samples},
+      jr["sides"][s.name] = {{"median_s", s.stats.median},
+                             {"q1_s", s.stats.q1},
+                             {"q3_s", s.stats.q3},
+                             {"min_s", s.stats.min},
+                             {"max_s", s.stats.max},
+                             {"samples", s.stats.samples},
                              {"calls_per_sample", s.stats.calls_per_sample}};
       if (r.flops > 0) jr["sides"][s.name]["gflops"] = r.flops / s.stats.median * 1e-9;
       if (s.name != r.baseline) jr["ratio"][s.name] = r.ratio(s.name);
@@ -183,8 +195,7 @@ std::string Report::to_svg() const {
   for (double t : {0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0}) {
     const double x = x_of(t);
     s << "<line x1='" << x << "' y1='" << top - 8 << "' x2='" << x << "' y2='" << h - 24 << "' stroke='"
-      << (t == 1.0 ? "black" : "#ddd") << "'/>\n<text x='" << x - 8 << "' y='" << top - 12 << "'>" << t
-      << "</text>\n";
+      << (t == 1.0 ? "black" : "#ddd") << "'/>\n<text x='" << x - 8 << "' y='" << top - 12 << "'>" << t << "</text>\n";
   }
   for (size_t i = 0; i < shown.size(); ++i) {
     const Row& r = *shown[i];

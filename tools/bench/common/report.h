@@ -14,9 +14,9 @@ namespace sn::bench {
 // with the baseline's. A wrong answer gets no speed. -------------------------
 struct Check {
   bool ok = false;
-  double rel_l2 = 0;   // ||a-b|| / ||b||
-  double max_abs = 0;  // max |a-b| / max |b|: the worst element, relative to the tensor's scale
-  std::string message; // why it failed
+  double rel_l2 = 0;    // ||a-b|| / ||b||
+  double max_abs = 0;   // max |a-b| / max |b|: the worst element, relative to the tensor's scale
+  std::string message;  // why it failed
 };
 // Tolerance: float32 sums of up to ~5000 products in a different order (and
 // with FMA or not) differ by about sqrt(K) * 2^-24 relative, i.e. ~1e-5 for
@@ -33,7 +33,7 @@ struct SideResult {
 struct Row {
   std::string group;  // "conv", "op", "model", "gemm"
   std::string name;
-  double flops = 0;   // per call (0: not a flop-bound op; GFLOP/s not shown)
+  double flops = 0;  // per call (0: not a flop-bound op; GFLOP/s not shown)
   std::string baseline = "libtorch";
   std::vector<SideResult> sides;
   Check check;
@@ -44,16 +44,16 @@ struct Row {
 
 struct Report {
   nlohmann::json machine;
-  double peak_gflops = 0;             // all threads, measured
+  double peak_gflops = 0;  // all threads, measured
   double peak_gflops_per_thread = 0;
   std::vector<Row> rows;
 
   void print_row(const Row& r) const;  // one line, as soon as a case is done
   void print_table_header(const std::string& group) const;
-  void print_summary() const;          // geometric means and counts per group
+  void print_summary() const;  // geometric means and counts per group
   nlohmann::json to_json() const;
-  std::string to_svg() const;          // horizontal bars of fast/libtorch per row, log scale
-  std::string to_markdown() const;     // for docs/PERFORMANCE.md
+  std::string to_svg() const;       // horizontal bars of fast/libtorch per row, log scale
+  std::string to_markdown() const;  // for docs/PERFORMANCE.md
 };
 
 double geomean(const std::vector<double>& v);

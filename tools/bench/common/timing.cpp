@@ -44,8 +44,7 @@ std::vector<Stats> time_interleaved(const std::vector<Side>& sides, const Timing
     reps[i] = std::max(1, int(std::ceil(plan.min_sample_s / dt)));
     round_s += dt * reps[i];
   }
-  const int rounds =
-      std::clamp(int(plan.budget_s / std::max(round_s, 1e-9)), plan.min_rounds, plan.max_rounds);
+  const int rounds = std::clamp(int(plan.budget_s / std::max(round_s, 1e-9)), plan.min_rounds, plan.max_rounds);
 
   std::vector<std::vector<double>> samples(n);
   for (int r = 0; r < rounds; ++r) {

@@ -18,23 +18,23 @@
 namespace sn::bench {
 
 struct Instance {
-  std::vector<Side> sides;        // names: "libtorch" (the baseline), "fast", optionally "ref"
-  std::function<Check()> check;   // compares the outputs the sides left behind
+  std::vector<Side> sides;       // names: "libtorch" (the baseline), "fast", optionally "ref"
+  std::function<Check()> check;  // compares the outputs the sides left behind
 };
 
 struct Case {
   std::string group;  // "conv", "op", "gemm", "model"
   std::string name;
-  double flops = 0;   // per call; 0 for memory-bound ops
-  double cost = 1;    // relative time budget (model cases get more)
-  int min_rounds = 0; // fewer rounds than the default for cases of seconds per call (0: default)
+  double flops = 0;    // per call; 0 for memory-bound ops
+  double cost = 1;     // relative time budget (model cases get more)
+  int min_rounds = 0;  // fewer rounds than the default for cases of seconds per call (0: default)
   std::function<Instance()> make;
 };
 
 struct Options {
-  bool quick = false;     // fewer shapes/rounds: a smoke run of a minute or two
-  bool with_ref = true;   // time the reference implementations where affordable
-  bool backward = true;   // conv forward+backward cases
+  bool quick = false;    // fewer shapes/rounds: a smoke run of a minute or two
+  bool with_ref = true;  // time the reference implementations where affordable
+  bool backward = true;  // conv forward+backward cases
   int threads = 0;
 };
 

@@ -27,8 +27,7 @@ Case forward_case(const ConvSpec& spec, int64_t N, bool with_ref) {
     Rng rng(7);
     // He-like scaling keeps outputs O(1), as in a real network.
     auto x = std::make_shared<Tensor>(Tensor::uniform({s.N, s.C, s.H, s.W}, rng, -1, 1));
-    auto w = std::make_shared<Tensor>(
-        Tensor::uniform({s.K, s.C, s.R, s.S}, rng, -1, 1));
+    auto w = std::make_shared<Tensor>(Tensor::uniform({s.K, s.C, s.R, s.S}, rng, -1, 1));
     auto y = std::make_shared<Tensor>();
     auto y_ref = std::make_shared<Tensor>(Tensor::zeros({s.N, s.K, s.P, s.Q}));
     auto tx = std::make_shared<at::Tensor>(to_torch(*x));
@@ -44,8 +43,7 @@ Case forward_case(const ConvSpec& spec, int64_t N, bool with_ref) {
                           *y = conv2d(*x, *w, Tensor(), {int(s.stride), int(s.pad)});
                         }});
     if (with_ref)
-      in.sides.push_back(
-          {"ref", [=] { ref::conv2d_forward<float>(s, x->data(), w->data(), nullptr, y_ref->data()); }});
+      in.sides.push_back({"ref", [=] { ref::conv2d_forward<float>(s, x->data(), w->data(), nullptr, y_ref->data()); }});
     in.check = [=] { return with_ref ? merge(compare(*y, *ty), compare(*y_ref, *ty)) : compare(*y, *ty); };
     return in;
   };
@@ -149,9 +147,8 @@ Case depthwise_case(int64_t C, int64_t H, int64_t stride, int64_t N, bool with_r
 struct DepthwiseSpec {
   int64_t C, H, stride;
 };
-constexpr DepthwiseSpec kMobileNetV2Depthwise[] = {{32, 112, 1},  {96, 112, 2}, {144, 56, 1}, {144, 56, 2},
-                                                   {192, 28, 1},  {192, 28, 2}, {384, 14, 1}, {576, 14, 1},
-                                                   {576, 14, 2},  {960, 7, 1}};
+constexpr DepthwiseSpec kMobileNetV2Depthwise[] = {{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1},
+                                                   {192, 28, 2}, {384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}};
 
 }  // namespace
 

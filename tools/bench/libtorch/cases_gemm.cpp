@@ -27,9 +27,8 @@ Case gemm_case(int64_t M, int64_t N, int64_t K, const std::string& what, bool wi
     auto tC = std::make_shared<at::Tensor>(at::zeros({M, N}));
     Instance in;
     in.sides.push_back({"libtorch", [=] { at::mm_out(*tC, *tA, *tB); }});
-    in.sides.push_back({"fast", [=] {
-                          cpu::sgemm(false, false, M, N, K, A->data(), K, B->data(), N, 0.f, C->data(), N);
-                        }});
+    in.sides.push_back(
+        {"fast", [=] { cpu::sgemm(false, false, M, N, K, A->data(), K, B->data(), N, 0.f, C->data(), N); }});
     if (with_ref)
       in.sides.push_back({"ref", [=] {
                             const float *a = A->data(), *b = B->data();

@@ -31,10 +31,14 @@ std::shared_ptr<models::ResNet> make_model(const std::string& arch, int classes,
     if (name.find("bn") == std::string::npos && name.find("downsample.1") == std::string::npos) continue;
     std::vector<float> v(size_t(t.numel()));
     for (auto& e : v) {
-      if (ends("running_var")) e = float(rng.uniform(0.5, 1.5));
-      else if (ends("running_mean") || ends("bias")) e = float(rng.uniform(-0.1, 0.1));
-      else if (ends("weight")) e = float(rng.uniform(0.5, 1.0));
-      else e = 0;
+      if (ends("running_var"))
+        e = float(rng.uniform(0.5, 1.5));
+      else if (ends("running_mean") || ends("bias"))
+        e = float(rng.uniform(-0.1, 0.1));
+      else if (ends("weight"))
+        e = float(rng.uniform(0.5, 1.0));
+      else
+        e = 0;
     }
     if (!ends("num_batches_tracked")) t.copy_(Tensor::from_vector(v, t.shape()));
   }
@@ -108,8 +112,8 @@ Case fc_step_case(const std::string& arch, int64_t N) {
     auto tmodel = std::make_shared<TorchResNet>(to_torch_model(*model, arch));
     auto tw = std::make_shared<at::Tensor>(tmodel->p["fc.weight"].clone().requires_grad_(true));
     auto tb = std::make_shared<at::Tensor>(tmodel->p["fc.bias"].clone().requires_grad_(true));
-    auto topt = std::make_shared<torch::optim::Adam>(std::vector<at::Tensor>{*tw, *tb},
-                                                     torch::optim::AdamOptions(1e-3));
+    auto topt =
+        std::make_shared<torch::optim::Adam>(std::vector<at::Tensor>{*tw, *tb}, torch::optim::AdamOptions(1e-3));
     auto opt = std::make_shared<optim::Adam>(model->fc->parameters());
     Rng rng(45);
     auto x = std::make_shared<Tensor>(Tensor::uniform({N, 3, 224, 224}, rng, -2, 2));

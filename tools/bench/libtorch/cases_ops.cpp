@@ -89,8 +89,9 @@ Case max_pool_case(int64_t N, int64_t C, int64_t H, bool with_ref) {
                           *y = max_pool2d(*x, 3, 2, 1);
                         }});
     if (with_ref)
-      in.sides.push_back(
-          {"ref", [=] { ref::max_pool2d_forward<float>({N, C, H, H, 3, 2, 1, P, P}, x->data(), y_ref->data()); }});
+      in.sides.push_back({"ref", [=] {
+                            ref::max_pool2d_forward<float>({N, C, H, H, 3, 2, 1, P, P}, x->data(), y_ref->data());
+                          }});
     in.check = [=] { return with_ref ? merge(compare(*y, *ty), compare(*y_ref, *ty)) : compare(*y, *ty); };
     return in;
   };
@@ -139,8 +140,9 @@ Case adaptive_pool_7x7_case(int64_t N, int64_t C, int64_t H, bool with_ref) {
                           *y = adaptive_avg_pool2d(*x, 7, 7);
                         }});
     if (with_ref)
-      in.sides.push_back(
-          {"ref", [=] { ref::adaptive_avg_pool2d_forward<float>({N, C, H, H, 7, 7}, x->data(), y_ref->data()); }});
+      in.sides.push_back({"ref", [=] {
+                            ref::adaptive_avg_pool2d_forward<float>({N, C, H, H, 7, 7}, x->data(), y_ref->data());
+                          }});
     in.check = [=] { return with_ref ? merge(compare(*y, *ty), compare(*y_ref, *ty)) : compare(*y, *ty); };
     return in;
   };
@@ -297,7 +299,8 @@ Case adam_case(int64_t in_f, int64_t out_f) {
     tw->mutable_grad() = to_torch(w->grad());
     tb->mutable_grad() = to_torch(b->grad());
     auto opt = std::make_shared<optim::Adam>(std::vector<Tensor>{*w, *b});
-    auto topt = std::make_shared<torch::optim::Adam>(std::vector<at::Tensor>{*tw, *tb}, torch::optim::AdamOptions(1e-3));
+    auto topt =
+        std::make_shared<torch::optim::Adam>(std::vector<at::Tensor>{*tw, *tb}, torch::optim::AdamOptions(1e-3));
     Instance in;
     in.sides.push_back({"libtorch", [=] { topt->step(); }});
     in.sides.push_back({"fast", [=] { opt->step(); }});

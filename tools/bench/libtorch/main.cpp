@@ -85,11 +85,16 @@ int main(int argc, char** argv) {
     std::vector<Case> cases;
     for (const auto& g : groups) {
       std::vector<Case> more;
-      if (g == "gemm") more = gemm_cases(o);
-      else if (g == "op") more = op_cases(o);
-      else if (g == "conv") more = conv_cases(o);
-      else if (g == "model") more = model_cases(o);
-      else SN_FAIL("unknown case group '", g, "' (expected gemm, op, conv or model)");
+      if (g == "gemm")
+        more = gemm_cases(o);
+      else if (g == "op")
+        more = op_cases(o);
+      else if (g == "conv")
+        more = conv_cases(o);
+      else if (g == "model")
+        more = model_cases(o);
+      else
+        SN_FAIL("unknown case group '", g, "' (expected gemm, op, conv or model)");
       cases.insert(cases.end(), more.begin(), more.end());
     }
     const std::regex re(filter.empty() ? ".*" : filter);

@@ -2,8 +2,8 @@
 // (torchvision layout, 224x224 input, stride on the 3x3 of a bottleneck), with
 // how many times each distinct shape occurs in each network.
 #pragma once
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <tuple>
@@ -19,9 +19,7 @@ struct ConvSpec {
     return std::to_string(R) + "x" + std::to_string(R) + " " + std::to_string(C) + ">" + std::to_string(K) + " " +
            std::to_string(H) + " s" + std::to_string(stride);
   }
-  std::string nets() const {
-    return count18 && count50 ? "r18,r50" : (count18 ? "r18" : "r50");
-  }
+  std::string nets() const { return count18 && count50 ? "r18,r50" : (count18 ? "r18" : "r50"); }
 };
 
 inline std::vector<ConvSpec> resnet_conv_specs() {
