@@ -6,7 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "format: clang-format is missing (apt-get install clang-format)" >&2; exit 1; }
-mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh')
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh')
+else  # a source tree without .git (an unpacked archive): the same folders
+  mapfile -t files < <(find engine kernels models tools tests examples -type f \( -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) | sort)
+fi
 if [[ ${1:-} == --check ]]; then
   bad=()
   for f in "${files[@]}"; do
