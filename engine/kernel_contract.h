@@ -35,6 +35,11 @@
 //   void relu_backward(const float* x, const float* dy, float* dx, int64_t n); dx = dy * (x > 0)
 //   void add_forward(const float* a, const float* b, float* y, int64_t n);   y = a + b (y may be a)
 //   void scale_forward(const float* x, float s, float* y, int64_t n);        y = s * x
+//   void relu6_forward(const float* x, float* y, int64_t n);                 y = min(max(x, 0), 6)
+//   void relu6_backward(const float* x, const float* dy, float* dx, int64_t n); dx = dy * (0 < x < 6)
+//   void mul_forward(const float* a, const float* b, float* y, int64_t n);   y = a * b
+//   dropout (engine/ops/dropout.cpp) has no kernel of its own: its mask is drawn on the host
+//   from an Rng (the same on every backend) and applied, forward and backward, by mul_forward.
 //
 // ---- linear (engine/cpu/linear.h, kernels/linear.cuh; cuda::) ------------------------
 //
@@ -58,6 +63,25 @@
 //   void conv2d_backward_bias(const Conv2dShape& s, const float* dy, float* db);  (no cudnn::)
 //   dx (N,C,H,W), dw (K,C,R,S), db (K): the three gradients apart, so the op computes
 //   only those it needs.
+//
+// ---- grouped conv2d (engine/cpu/conv2d_grouped.h, kernels/conv2d_grouped.cuh; gpu::) --
+//
+//   Conv2dShape s with s.groups = G > 1: w (K, C/G, R, S); output channel k reads input
+//   channels g*C/G .. (g+1)*C/G - 1 of its group g = k / (K/G). The op keeps G == 1 on the
+//   dense entries above and sends G > 1 to these (cpu::) or to gpu::conv2d_* (cuDNN takes G in
+//   its descriptors; the native side runs these cuda:: kernels). The bias gradient is the
+//   dense conv2d_backward_bias. Depthwise (G == C == K) has its own CPU kernel behind them.
+//   void conv2d_grouped_forward(const Conv2dShape& s, const float* x, const float* w,
+//                               const float* bias, float* y);
+//   void conv2d_grouped_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+//   void conv2d_grouped_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+//
+// ---- adaptive average pooling (engine/cpu/adaptive_pool.h, kernels/adaptive_pool.cuh; cuda::)
+//
+//   AdaptivePool2dShape s: x (N,C,H,W) -> y (N,C,P,Q), PyTorch's bins: output row i averages
+//   rows floor(i*H/P) .. ceil((i+1)*H/P) - 1 (columns likewise); bins may overlap.
+//   void adaptive_avg_pool2d_forward(const AdaptivePool2dShape& s, const float* x, float* y);
+//   void adaptive_avg_pool2d_backward(const AdaptivePool2dShape& s, const float* dy, float* dx);
 //
 // ---- batch_norm (engine/cpu/batch_norm.h, kernels/batch_norm.cuh, cudnn_ops.h; gpu::) -
 //
