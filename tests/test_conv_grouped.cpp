@@ -55,9 +55,9 @@ void check_fast_against_reference(const Conv2dShape& s, Rng& rng) {
   auto bf = to_float(random_doubles(s.K, rng)), dyf = to_float(random_doubles(y_size(s), rng));
   auto x = to_double(xf), w = to_double(wf), b = to_double(bf), dy = to_double(dyf);
   std::vector<double> y(y_size(s)), dx(x_size(s)), dw(w_size(s));
-  ref::conv2d_grouped_forward(s, x.data(), w.data(), b.data(), y.data());
-  ref::conv2d_grouped_backward_input(s, dy.data(), w.data(), dx.data());
-  ref::conv2d_grouped_backward_weight(s, x.data(), dy.data(), dw.data());
+  ref::conv2d_forward(s, x.data(), w.data(), b.data(), y.data());
+  ref::conv2d_backward_input(s, dy.data(), w.data(), dx.data());
+  ref::conv2d_backward_weight(s, x.data(), dy.data(), dw.data());
   // Outputs start as NaN: an element a kernel fails to write (or adds to) cannot pass.
   std::vector<float> yf(y_size(s), NAN), dxf(x_size(s), NAN), dwf(w_size(s), NAN);
   cpu::conv2d_grouped_forward(s, xf.data(), wf.data(), bf.data(), yf.data());
@@ -97,11 +97,11 @@ TEST_CASE("conv2d grouped: the reference with groups 1 is the dense reference", 
   const Conv2dShape s = make(2, 3, 7, 6, 4, 3, 3, 2, 1, 1);
   auto x = random_doubles(x_size(s), rng), w = random_doubles(w_size(s), rng), dy = random_doubles(y_size(s), rng);
   std::vector<double> y1(y_size(s)), y2(y_size(s)), dx1(x_size(s)), dx2(x_size(s)), dw1(w_size(s)), dw2(w_size(s));
-  ref::conv2d_grouped_forward<double>(s, x.data(), w.data(), nullptr, y1.data());
+  ref::conv2d_forward<double>(s, x.data(), w.data(), nullptr, y1.data());
   ref::conv2d_forward<double>(s, x.data(), w.data(), nullptr, y2.data());
-  ref::conv2d_grouped_backward_input(s, dy.data(), w.data(), dx1.data());
+  ref::conv2d_backward_input(s, dy.data(), w.data(), dx1.data());
   ref::conv2d_backward_input(s, dy.data(), w.data(), dx2.data());
-  ref::conv2d_grouped_backward_weight(s, x.data(), dy.data(), dw1.data());
+  ref::conv2d_backward_weight(s, x.data(), dy.data(), dw1.data());
   ref::conv2d_backward_weight(s, x.data(), dy.data(), dw2.data());
   CHECK(y1 == y2);
   CHECK(dx1 == dx2);
@@ -118,14 +118,14 @@ TEST_CASE("conv2d grouped: reference backward matches finite differences (double
     auto x = random_doubles(x_size(s), rng), w = random_doubles(w_size(s), rng), r = random_doubles(y_size(s), rng);
     auto loss_at = [&](const std::vector<double>& xv, const std::vector<double>& wv) {
       std::vector<double> y(y_size(s));
-      ref::conv2d_grouped_forward<double>(s, xv.data(), wv.data(), nullptr, y.data());
+      ref::conv2d_forward<double>(s, xv.data(), wv.data(), nullptr, y.data());
       double l = 0;
       for (size_t i = 0; i < y.size(); ++i) l += y[i] * r[i];
       return l;
     };
     std::vector<double> dx(x_size(s)), dw(w_size(s));
-    ref::conv2d_grouped_backward_input(s, r.data(), w.data(), dx.data());
-    ref::conv2d_grouped_backward_weight(s, x.data(), r.data(), dw.data());
+    ref::conv2d_backward_input(s, r.data(), w.data(), dx.data());
+    ref::conv2d_backward_weight(s, x.data(), r.data(), dw.data());
     CHECK(max_rel_error(dx, numeric_gradient([&](const std::vector<double>& v) { return loss_at(v, w); }, x), 1e-2) <
           1e-6);
     CHECK(max_rel_error(dw, numeric_gradient([&](const std::vector<double>& v) { return loss_at(x, v); }, w), 1e-2) <

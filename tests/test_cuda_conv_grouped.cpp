@@ -36,9 +36,9 @@ void check_grouped(ConvBackend backend, const Case& c, Rng& rng) {
   Tensor b = Tensor::randn({c.K}, rng), gy = Tensor::randn({c.N, c.K, s.P, s.Q}, rng);
   auto xd = doubles(x), wd = doubles(w), bd = doubles(b), gyd = doubles(gy);
   std::vector<double> yd(gyd.size()), dxd(xd.size()), dwd(wd.size()), dbd(bd.size());
-  ref::conv2d_grouped_forward<double>(s, xd.data(), wd.data(), bd.data(), yd.data());
-  ref::conv2d_grouped_backward_input<double>(s, gyd.data(), wd.data(), dxd.data());
-  ref::conv2d_grouped_backward_weight<double>(s, xd.data(), gyd.data(), dwd.data());
+  ref::conv2d_forward<double>(s, xd.data(), wd.data(), bd.data(), yd.data());
+  ref::conv2d_backward_input<double>(s, gyd.data(), wd.data(), dxd.data());
+  ref::conv2d_backward_weight<double>(s, xd.data(), gyd.data(), dwd.data());
   ref::conv2d_backward_bias<double>(s, gyd.data(), dbd.data());
   Tensor gx = gpu_leaf(x), gw = gpu_leaf(w), gb = gpu_leaf(b);
   Tensor y = conv2d(gx, gw, gb, {int(c.stride), int(c.pad), int(c.groups)});

@@ -12,13 +12,14 @@
 
 namespace sn {
 
+// The definition; any s.groups (w (K,C/groups,R,S)), 1 being the dense convolution.
 namespace ref {
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);  // dx (N,C,H,W)
 template <typename T>
-void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);  // dw (K,C,R,S)
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);  // dw (K,C/groups,R,S)
 template <typename T>
 void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db);  // db (K)
 }  // namespace ref

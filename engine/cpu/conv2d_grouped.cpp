@@ -1,5 +1,5 @@
-// cpu/conv2d_grouped.cpp — grouped convolution: the reference, and the fast path for
-// groups that are not depthwise (each group as a dense convolution).
+// cpu/conv2d_grouped.cpp — grouped convolution's fast path for groups that are not
+// depthwise (each group as a dense convolution); its reference is ref::conv2d_* (conv2d.h).
 #include "engine/cpu/conv2d_grouped.h"
 
 #include <algorithm>
@@ -9,85 +9,6 @@
 #include "engine/cpu/conv2d.h"
 
 namespace sn {
-
-// ---- reference: the definition, one multiply-add at a time ---------------------
-namespace ref {
-namespace {
-// The sizes of one group: Cg input channels, Kg output channels.
-struct Groups {
-  int64_t Cg, Kg;
-  explicit Groups(const Conv2dShape& s) : Cg(s.C / s.groups), Kg(s.K / s.groups) {}
-};
-}  // namespace
-
-template <typename T>
-void conv2d_grouped_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  const Groups g(s);
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t k = 0; k < s.K; ++k)
-      for (int64_t p = 0; p < s.P; ++p)
-        for (int64_t q = 0; q < s.Q; ++q) {
-          T acc = bias ? bias[k] : T(0);
-          const int64_t c0 = (k / g.Kg) * g.Cg;  // first input channel of k's group
-          for (int64_t j = 0; j < g.Cg; ++j)
-            for (int64_t r = 0; r < s.R; ++r)
-              for (int64_t t = 0; t < s.S; ++t) {
-                const int64_t h = p * s.stride - s.pad + r, v = q * s.stride - s.pad + t;
-                if (h < 0 || h >= s.H || v < 0 || v >= s.W) continue;  // zero padding
-                acc += x[((n * s.C + c0 + j) * s.H + h) * s.W + v] * w[((k * g.Cg + j) * s.R + r) * s.S + t];
-              }
-          y[((n * s.K + k) * s.P + p) * s.Q + q] = acc;
-        }
-}
-
-template <typename T>
-void conv2d_grouped_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
-  const Groups g(s);
-  std::fill_n(dx, s.N * s.C * s.H * s.W, T(0));
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t k = 0; k < s.K; ++k)
-      for (int64_t p = 0; p < s.P; ++p)
-        for (int64_t q = 0; q < s.Q; ++q) {
-          const T d = dy[((n * s.K + k) * s.P + p) * s.Q + q];
-          const int64_t c0 = (k / g.Kg) * g.Cg;
-          for (int64_t j = 0; j < g.Cg; ++j)
-            for (int64_t r = 0; r < s.R; ++r)
-              for (int64_t t = 0; t < s.S; ++t) {
-                const int64_t h = p * s.stride - s.pad + r, v = q * s.stride - s.pad + t;
-                if (h < 0 || h >= s.H || v < 0 || v >= s.W) continue;
-                dx[((n * s.C + c0 + j) * s.H + h) * s.W + v] += d * w[((k * g.Cg + j) * s.R + r) * s.S + t];
-              }
-        }
-}
-
-template <typename T>
-void conv2d_grouped_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  const Groups g(s);
-  std::fill_n(dw, s.K * g.Cg * s.R * s.S, T(0));
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t k = 0; k < s.K; ++k)
-      for (int64_t p = 0; p < s.P; ++p)
-        for (int64_t q = 0; q < s.Q; ++q) {
-          const T d = dy[((n * s.K + k) * s.P + p) * s.Q + q];
-          const int64_t c0 = (k / g.Kg) * g.Cg;
-          for (int64_t j = 0; j < g.Cg; ++j)
-            for (int64_t r = 0; r < s.R; ++r)
-              for (int64_t t = 0; t < s.S; ++t) {
-                const int64_t h = p * s.stride - s.pad + r, v = q * s.stride - s.pad + t;
-                if (h < 0 || h >= s.H || v < 0 || v >= s.W) continue;
-                dw[((k * g.Cg + j) * s.R + r) * s.S + t] += d * x[((n * s.C + c0 + j) * s.H + h) * s.W + v];
-              }
-        }
-}
-
-#define SN_INSTANTIATE(T)                                                                        \
-  template void conv2d_grouped_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_grouped_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);    \
-  template void conv2d_grouped_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);
-SN_INSTANTIATE(float)
-SN_INSTANTIATE(double)
-#undef SN_INSTANTIATE
-}  // namespace ref
 
 // ---- fast: depthwise kernel, or one dense convolution per group -----------------
 // A group's channels are a slice of every image, (N, Cg, H, W) with image stride C*H*W,

@@ -8,23 +8,14 @@
 //   dx[n, g*Cg + j, h, v] = sum over (k in group g, p, q, r, s) where that x was read, of dy[n,k,p,q] * w[k,j,r,s]
 //   dw[k,j,r,s]           = sum over (n,p,q) of dy[n,k,p,q] * the x value it multiplied
 // The bias gradient is the dense one (cpu::conv2d_backward_bias, engine/cpu/conv2d.h):
-// it only sums dy per output channel. G == 1 is the dense convolution (the reference
-// then equals ref::conv2d_*); the op sends G == 1 to the dense kernels.
+// it only sums dy per output channel. The reference is ref::conv2d_* (engine/cpu/conv2d.h),
+// which takes any G (G == 1 is the dense convolution); the op sends G == 1 to the dense kernels.
 #pragma once
 #include <cstdint>
 
 #include "engine/kernel_shapes.h"  // Conv2dShape
 
 namespace sn {
-
-namespace ref {
-template <typename T>
-void conv2d_grouped_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
-template <typename T>
-void conv2d_grouped_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
-template <typename T>
-void conv2d_grouped_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);
-}  // namespace ref
 
 // Fast path. Depthwise (G == C == K, is_depthwise) runs its own memory-bound kernel
 // (engine/cpu/conv2d_depthwise.cpp); any other G gathers each group's channels into a

@@ -132,8 +132,7 @@ Case depthwise_case(int64_t C, int64_t H, int64_t stride, int64_t N, bool with_r
                           conv2d(*x, *w, Tensor(), p).backward(*gy);
                         }});
     if (with_ref && !backward)
-      in.sides.push_back(
-          {"ref", [=] { ref::conv2d_grouped_forward<float>(s, x->data(), w->data(), nullptr, y_ref->data()); }});
+      in.sides.push_back({"ref", [=] { ref::conv2d_forward<float>(s, x->data(), w->data(), nullptr, y_ref->data()); }});
     in.check = [=] {
       if (backward) return merge(compare(x->grad(), tx->grad()), compare(w->grad(), tw->grad()));
       return with_ref ? merge(compare(*y, *ty), compare(*y_ref, *ty)) : compare(*y, *ty);
