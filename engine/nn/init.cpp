@@ -14,8 +14,4 @@ Tensor init_uniform(const Shape& shape, Rng& rng, float lo, float hi) {
   return skip ? Tensor::zeros(shape) : Tensor::uniform(shape, rng, lo, hi);
 }
 
-Tensor init_normal(const Shape& shape, Rng& rng, float stddev) {
-  return skip ? Tensor::zeros(shape) : Tensor::randn(shape, rng, stddev);
-}
-
 }  // namespace sn::nn

@@ -13,10 +13,9 @@
 
 namespace sn::nn {
 
-// U(lo, hi) of `shape` drawn from rng; zeros inside a SkipInit scope.
+// U(lo, hi) of `shape` drawn from rng; zeros inside a SkipInit scope. (A network that overwrites
+// a layer's values with its own draws, e.g. kaiming_normal_, skips them when init_skipped().)
 Tensor init_uniform(const Shape& shape, Rng& rng, float lo, float hi);
-// N(0, stddev^2) of `shape` drawn from rng; zeros inside a SkipInit scope.
-Tensor init_normal(const Shape& shape, Rng& rng, float stddev);
 
 // While one is alive on this thread, layers built on it skip their random
 // initial values. For code that loads every parameter right after building.
