@@ -22,6 +22,12 @@ class Classifier : public nn::Module, public FeatureExtractor {
   virtual nlohmann::json options() const = 0;
   virtual int num_classes() const = 0;
 
+  // The classifier after the feature stages: head_name()'s module on
+  // (N, num_features()) -> (N, num_classes()) logits. With a feature snapshot
+  // this gives the whole network's logits on its fast path:
+  //   head_forward(feature_snapshot(false, bf16)->features(x)) == forward(x) in eval mode.
+  Tensor head_forward(const Tensor& features) const;
+
   // FeatureExtractor
   nn::Module& network() override { return *this; }
   const nn::Module& network() const override { return *this; }

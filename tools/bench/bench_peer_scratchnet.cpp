@@ -8,12 +8,14 @@
 // many calls without paying process start-up or weight loading. Timing is done
 // here, around the forward calls only (no pipe or file I/O inside a sample).
 //
-// fused: models::FusedResNet (batch norm folded, bias/ReLU/residual in the
-//        GEMM epilogue): the frozen-inference path scratchnet offers.
+// fused: the network's frozen-inference path, its feature_snapshot()
+//        (models/feature_extractor.h; for a ResNet models::FusedResNet: batch
+//        norm folded, bias/ReLU/residual in the kernel's epilogue), then its
+//        own head: what `predict`, `eval` and the feature cache run.
+// fused-bf16: the same in bfloat16 (where the network has it).
 // plain: the model's ordinary eval-mode forward (a second opinion for checks).
-// VGG-16 and MobileNetV2 have no fused path: every variant runs their
-// eval-mode forward (head "features": their feature stages, as the
-// experiment's transfer model runs them).
+// A network without a snapshot runs its eval-mode forward in every variant
+// (head "features": its feature stages, as the experiment's transfer model runs them).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -29,7 +31,6 @@
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
 #include "engine/parallel.h"
-#include "models/fused_resnet.h"
 #include "models/resnet.h"
 #include "models/zoo.h"
 #include "tools/bench/common/machine.h"
@@ -43,13 +44,15 @@ namespace {
 // One loaded model: the network and its input buffer.
 struct Loaded {
   std::shared_ptr<models::Classifier> model;
-  std::unique_ptr<models::FusedResNet> fused;  // null for the plain variant and networks other than ResNets
+  // The network's frozen-inference path (models::FusedResNet for a ResNet);
+  // null for the plain variant and for a network without one.
+  std::shared_ptr<const models::FeatureSnapshot> fused;
   bool features = false;                       // the backbone only (no head), as the experiment's feature cache
   Tensor x;
 
   Tensor forward() const {
     NoGradGuard no_grad;
-    if (fused) return features ? fused->features(x) : fused->forward(x);
+    if (fused) return features ? fused->features(x) : model->head_forward(fused->features(x));
     if (!features) return model->forward(x);
     Tensor h = x;
     for (const auto& s : model->feature_stages()) h = models::run_feature_stage(*model, s, h);
@@ -76,13 +79,9 @@ struct Worker {
     m.model = models::load_classifier(file);
     m.model->eval();
     m.features = c.value("head", "logits") == "features";
-    const auto* resnet = dynamic_cast<const models::ResNet*>(m.model.get());
-    SN_CHECK(resnet || variant != "fused-bf16", "variant fused-bf16 exists for ResNets only, not ",
-             file.meta().architecture);
-    if (resnet && variant == "fused") m.fused = std::make_unique<models::FusedResNet>(*resnet);
-    if (resnet && variant == "fused-bf16")
-      m.fused = std::make_unique<models::FusedResNet>(*resnet, models::FusedResNet::BatchNorm::Folded,
-                                                      models::FusedResNet::Precision::BF16);
+    if (variant != "plain") m.fused = m.model->feature_snapshot(/*batch_stats=*/false, variant == "fused-bf16");
+    SN_CHECK(m.fused || variant != "fused-bf16", "variant fused-bf16: ", file.meta().architecture,
+             " has no bfloat16 frozen-inference path");
     const int64_t n = c.at("batch");
     m.x = Tensor::zeros({n, 3, 224, 224});
     models[c.at("key").get<std::string>()] = std::move(m);

@@ -15,12 +15,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "models/fused_resnet.h"
 #include "models/preprocess.h"
 #include "models/pretrained.h"
-#include "models/resnet.h"
 #include "models/zoo.h"
 #include "tools/experiment/trained_model.h"
 #include "tools/scratchnet/backend_options.h"
@@ -50,26 +49,22 @@ int run_predict(const Options& o) {
   model->eval();
   const Device device = o.device == "auto" ? (cuda_available() ? Device::CUDA : Device::CPU) : parse_device(o.device);
   model->to(device);
-  // On the CPU the frozen-inference path (blocked layout, batch norm folded;
-  // bfloat16 with --precision bf16); on a GPU the module's own forward.
+  // On the CPU the network's frozen-inference path where it has one (batch
+  // norm folded, blocked layout; bfloat16 with --precision bf16) and its own
+  // head; on a GPU, or for a network without one, the module's own forward.
   const bool bf16 = o.precision == "bf16";
   SN_USER_CHECK(!bf16 || device == Device::CPU, "--precision bf16 runs on the CPU only: use --device cpu");
-  SN_USER_CHECK(!bf16 || std::dynamic_pointer_cast<models::ResNet>(model),
-                "--precision bf16 runs on the fused ResNet "
-                "path only; a ",
-                file.meta().architecture, " predicts in fp32");
-  std::shared_ptr<models::FusedResNet> fused;
-  if (device == Device::CPU)
-    if (const auto resnet = std::dynamic_pointer_cast<models::ResNet>(model))
-      fused = std::make_shared<models::FusedResNet>(
-          *resnet, models::FusedResNet::BatchNorm::Folded,
-          bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32);
+  std::shared_ptr<const models::FeatureSnapshot> fast;
+  if (device == Device::CPU) fast = model->feature_snapshot(/*batch_stats=*/false, bf16);
+  SN_USER_CHECK(!bf16 || fast, "--precision bf16 needs the frozen-inference path, which a ", file.meta().architecture,
+                " does not have: use --precision fp32");
 
   Classifier c;
   c.labels = file.meta().labels;
   c.transform = models::eval_transform(file.meta().preprocessing);
-  c.forward = [model, fused, device](const Tensor& x) {
-    return fused ? fused->forward(x) : model->forward(x.to(device));
+  c.forward = [model, fast, device](const Tensor& x) {
+    NoGradGuard no_grad;
+    return fast ? model->head_forward(fast->features(x)) : model->forward(x.to(device));
   };
   c.header = {{"model", file.meta().architecture}, {"weights", path}};
   ClassifyOptions co;
