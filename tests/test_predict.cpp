@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd.h"
+#include "engine/cpu/conv2d_nchwc.h"
 #include "engine/data/decode.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/weight_file.h"
@@ -105,4 +106,41 @@ TEST_CASE("predict command: JSON top-5 with integer indices, unreadable images a
   std::tie(rc, out) = run(exe + " predict --model resnet50 --weights " + weights + " " + cat);
   CHECK(rc != 0);
   CHECK(out.find("holds a resnet18") != std::string::npos);
+}
+
+TEST_CASE("predict --precision bf16: near-ties are classified again in float32", "[predict][bf16]") {
+  const std::string exe = std::string(SN_BINARY_DIR) + "/scratchnet";
+  if (!exists(exe)) SN_SKIP(exe + " is not built");
+  if (!cpu::nchwc::bf16_supported()) SN_SKIP("this CPU has no AVX512_BF16");
+  const models::Converted c = models::convert_pth(std::string(SN_SOURCE_DIR) + "/tests/fixtures/resnet18_w4.pth");
+  const std::string weights = std::string(SN_BINARY_DIR) + "/predict_bf16_r18_w4.snw";
+  io::write_weight_file(weights, c.meta, c.tensors);
+  const std::string cat = test::data_path("cat.jpg"), images = " " + cat + " " + cat + " " + cat;
+  const std::string base = exe + " predict --model resnet18 --weights " + weights + " --json --batch 2";
+  auto answer = [&](const std::string& options) {
+    auto [rc, out] = run(base + options + images);
+    INFO(out);
+    REQUIRE(rc == 0);
+    const size_t json_start = out.find('{');  // stderr's summary line may come first
+    REQUIRE(json_start != std::string::npos);
+    return std::make_pair(nlohmann::json::parse(out.substr(json_start)), out.substr(0, json_start));
+  };
+  const auto [fp32, fp32_note] = answer("");
+  const auto [pure, pure_note] = answer(" --precision bf16 --no-recheck");
+  // A margin nothing is below: every image takes float32's path, so every
+  // answer equals float32's to the last bit (same snapshot, same kernels).
+  const auto [all, all_note] = answer(" --precision bf16 --recheck-margin 1e30");
+  const auto [none, none_note] = answer(" --precision bf16 --recheck-margin 0");
+  for (size_t i = 0; i < 3; ++i) {
+    INFO("image " << i);
+    CHECK(all["images"][i]["top5"] == fp32["images"][i]["top5"]);
+    CHECK(all["images"][i]["near_tie_float32"] == true);
+    CHECK(none["images"][i]["near_tie_float32"] == false);
+    CHECK(none["images"][i]["top5"] == pure["images"][i]["top5"]);
+    CHECK_FALSE(pure["images"][i].contains("near_tie_float32"));
+    // bfloat16 really ran (no silent float32): its probabilities differ.
+    CHECK(pure["images"][i]["top5"] != fp32["images"][i]["top5"]);
+  }
+  CHECK(all_note.find("3 of 3 images were near-ties") != std::string::npos);
+  CHECK(none_note.find("0 of 3 images were near-ties") != std::string::npos);
 }

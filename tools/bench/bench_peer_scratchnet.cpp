@@ -47,7 +47,7 @@ struct Loaded {
   // The network's frozen-inference path (models::FusedResNet for a ResNet);
   // null for the plain variant and for a network without one.
   std::shared_ptr<const models::FeatureSnapshot> fused;
-  bool features = false;                       // the backbone only (no head), as the experiment's feature cache
+  bool features = false;  // the backbone only (no head), as the experiment's feature cache
   Tensor x;
 
   Tensor forward() const {

@@ -24,6 +24,15 @@ struct Classifier {
   std::function<Tensor(const Tensor&)> forward;      // (N, 3, H, W) CPU input -> (N, classes) logits, any device
   nlohmann::json header = nlohmann::json::object();  // leading fields of the JSON document
   std::string text_header;                           // first line of the text output ("" = none)
+
+  // Near-tie recheck (bfloat16 predictions): bfloat16 rounding moves the
+  // logits by up to about `recheck_margin`, so an image whose two largest
+  // logits are closer than that could be ranked differently than in float32.
+  // Those images alone are classified again with `recheck` (the float32
+  // forward) and the answer says so; every other image keeps the fast answer,
+  // which the margin guarantees is float32's top-1. Unset: no recheck.
+  std::function<Tensor(const Tensor&)> recheck;
+  float recheck_margin = 0.f;
 };
 
 struct ClassifyOptions {
