@@ -28,7 +28,7 @@
 namespace sn::models {
 
 // An inference-only copy of a network's feature stages on a faster path (e.g.
-// models::FusedResNet: blocked layout, direct convolutions). It copies the
+// models::FusedResNet, models::FusedMobileNetV2: blocked layout, direct convolutions). It copies the
 // weights when made: a change to the network afterwards is not seen.
 class FeatureSnapshot {
  public:

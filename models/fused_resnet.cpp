@@ -5,33 +5,11 @@
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/cpu/nchwc.h"
+#include "models/fold_batch_norm.h"
 
 namespace sn::models {
 
 namespace {
-struct Folded {
-  Tensor weight, bias;
-};
-
-// w' = w * g, b' = beta + (b - mean) * g with g = gamma / sqrt(var + eps), per
-// output channel, computed in double and rounded once.
-Folded fold(const nn::Conv2d& conv, const nn::BatchNorm2d& bn) {
-  const Tensor w = conv.weight.to(Device::CPU);
-  const int64_t K = w.size(0), per = w.numel() / K;
-  SN_CHECK(bn.channels == K, "fold: batch norm of ", bn.channels, " channels after a conv with ", K, " outputs");
-  const auto wv = w.to_vector(), gamma = bn.weight.to_vector(), beta = bn.bias.to_vector(),
-             mean = bn.running_mean.to_vector(), var = bn.running_var.to_vector();
-  const auto cb = conv.bias.defined() ? conv.bias.to_vector() : std::vector<float>(size_t(K), 0.f);
-  std::vector<float> nw(wv.size()), nb(static_cast<size_t>(K));
-  for (int64_t k = 0; k < K; ++k) {
-    const double g = double(gamma[size_t(k)]) / std::sqrt(double(var[size_t(k)]) + double(bn.eps));
-    for (int64_t i = 0; i < per; ++i) nw[size_t(k * per + i)] = float(double(wv[size_t(k * per + i)]) * g);
-    nb[size_t(k)] = float(double(beta[size_t(k)]) + (double(cb[size_t(k)]) - double(mean[size_t(k)])) * g);
-  }
-  const Device d = conv.weight.device();
-  return {Tensor::from_vector(nw, w.shape()).to(d), Tensor::from_vector(nb, {K}).to(d)};
-}
-
 template <typename T>
 const T& as(const nn::Module* m, const std::string& what) {
   const T* t = dynamic_cast<const T*>(m);
@@ -52,7 +30,7 @@ FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precisio
     c.params = conv.params;
     Tensor w, b;  // what the CPU kernel computes: the folded conv, or the conv alone
     if (mode == BatchNorm::Folded) {
-      const Folded f = fold(conv, bn);
+      const FoldedConv f = fold_batch_norm(conv, bn);
       c.weight = f.weight, c.bias = f.bias;
       w = f.weight.to(Device::CPU), b = f.bias.to(Device::CPU);
     } else {
@@ -112,14 +90,15 @@ FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool r
   if (mode_ == BatchNorm::Folded) {
     // The kernel adds its sum to the residual in place: add and ReLU cost nothing extra.
     Blocked y = residual ? *residual : make_blocked(N, pc.K, P, Q, pc.bf16);
-    nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after, residual != nullptr, pc.bf16);
+    nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after ? nc::Activation::ReLU : nc::Activation::None,
+               residual != nullptr, pc.bf16);
     return y;
   }
   // Batch statistics: conv (float32 out), then statistics, then one pass of
   // scale, shift, residual and ReLU. Running statistics move as in
   // BatchNorm2d's training forward: (1 - momentum) * running + momentum * batch (unbiased variance).
   Blocked y = make_blocked(N, pc.K, P, Q, false);
-  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), false, false, false);
+  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), nc::Activation::None, false, false);
   const int64_t M = N * P * Q;
   std::vector<double> mean(size_t(pc.K)), var(size_t(pc.K));
   nc::batch_stats(y.data.data(), N, pc.K, P * Q, mean.data(), var.data());

@@ -5,7 +5,7 @@
 // Two batch-norm modes:
 //  - Folded (model.eval()): batch norm is an affine map per output channel,
 //      bn(conv(x)) = conv(x) * g + (beta - mean * g),   g = gamma / sqrt(var + eps),
-//    folded into the conv's weights (w * g) and a bias. On the CPU the bias,
+//    folded into the conv's weights (w * g) and a bias (models/fold_batch_norm.h). On the CPU the bias,
 //    the ReLU and the residual add run in the conv kernel's last step, so a
 //    Bottleneck is three convs and nothing else. Equals model.eval() forward
 //    up to float rounding (~1e-6 relative).

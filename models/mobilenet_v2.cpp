@@ -7,6 +7,7 @@
 #include "engine/check.h"
 #include "engine/nn/init.h"
 #include "engine/ops.h"
+#include "models/fused_mobilenet_v2.h"
 
 namespace sn::models {
 
@@ -113,6 +114,12 @@ MobileNetV2::MobileNetV2(const MobileNetV2Config& cfg, Rng& rng) : cfg_(cfg) {
 Tensor MobileNetV2::forward(const Tensor& x) {
   SN_CHECK(x.ndim() == 4 && x.size(1) == 3, "MobileNetV2 input must be (N, 3, H, W), got ", to_string(x.shape()));
   return classifier->forward(flatten(adaptive_avg_pool2d_1x1(features->forward(x)), 1));
+}
+
+std::shared_ptr<const FeatureSnapshot> MobileNetV2::feature_snapshot(bool batch_stats, bool bf16) const {
+  const auto* stem = dynamic_cast<const nn::Conv2d*>(submodule("features.0.0"));
+  if (batch_stats || bf16 || !stem || stem->weight.is_cuda()) return nullptr;
+  return std::make_shared<const FusedMobileNetV2>(*this);
 }
 
 }  // namespace sn::models

@@ -18,6 +18,11 @@
 // dropout follows the module's mode as in PyTorch: active after model.train()
 // (the textbook's whole-model train mode), identity in eval.
 //
+// Frozen inference on the CPU (predict, evaluation, a frozen backbone's
+// features) takes feature_snapshot(): models/fused_mobilenet_v2.h, with batch
+// norm folded into the convs, bias and ReLU6 in the conv kernels, a blocked
+// depthwise kernel and the residual added in the project conv's epilogue.
+//
 // Options: width_mult and round_nearest as torchvision's; last_channel (0 =
 // torchvision's rule, 1280 * max(1, width_mult) rounded) lets tests shrink
 // the last conv and keep golden-test weights small.
@@ -88,6 +93,11 @@ class MobileNetV2 : public Classifier {
   const std::vector<std::string>& feature_stages() const override { return stages_; }
   int num_features() const override { return last_channel_; }
   std::string head_name() const override { return "classifier.1"; }
+  // Inference-mode batch norm in float32 on the CPU: models::FusedMobileNetV2
+  // (folded batch norm, blocked layout, fused_mobilenet_v2.h). Null for
+  // batch_stats (training-mode batch norm: not implemented, the plain stages
+  // run), for bf16 (no bfloat16 path) and for a model on a GPU.
+  std::shared_ptr<const FeatureSnapshot> feature_snapshot(bool batch_stats, bool bf16) const override;
 
   std::shared_ptr<nn::Sequential> features;
   std::shared_ptr<nn::Sequential> classifier;

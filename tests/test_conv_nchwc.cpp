@@ -26,7 +26,7 @@ struct Case {
 // Runs one conv through the blocked path and the reference; returns the
 // relative L2 error. plain: the input is a plain (N,C,H,W) image (the stem).
 // algo: Auto takes Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 shapes (checked), Direct never.
-double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
+double conv_error(const Case& c, bool plain, nc::Activation act, bool residual, Rng& rng,
                   nc::ConvAlgo algo = nc::ConvAlgo::Auto) {
   const Conv2dShape s{c.N,
                       c.C,
@@ -47,7 +47,8 @@ double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
   ref::conv2d_forward<double>(s, x.data(), w.data(), b.data(), want.data());
   for (size_t i = 0; i < want.size(); ++i) {
     if (residual) want[i] += res[i];
-    if (relu) want[i] = std::max(want[i], 0.0);
+    if (act != nc::Activation::None) want[i] = std::max(want[i], 0.0);
+    if (act == nc::Activation::ReLU6) want[i] = std::min(want[i], 6.0);
   }
 
   const auto xf = to_float(x), wf = to_float(w), bf = to_float(b), rf = to_float(res);
@@ -66,7 +67,7 @@ double conv_error(const Case& c, bool plain, bool relu, bool residual, Rng& rng,
   const nc::PackedConv pc =
       nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain, false, algo);
   CHECK(pc.winograd == (algo == nc::ConvAlgo::Auto && !plain && s.R == 3 && s.S == 3 && s.stride == 1 && s.pad == 1));
-  nc::conv2d(pc, s.N, s.H, s.W, xin.data(), yt.data(), relu, residual);
+  nc::conv2d(pc, s.N, s.H, s.W, xin.data(), yt.data(), act, residual);
   // Padding channels of the output must stay exactly zero (they feed the next layer).
   if (!residual) {
     const float* yb = yt.data();
@@ -101,6 +102,7 @@ const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kResN
 // coefficients 1 and 1/2, weights transformed in double): the same order, the
 // same bound (measured on these shapes: 0.6x the direct kernel's error, 2.6e-7 to 6.7e-7).
 const nc::ConvAlgo kAlgos[] = {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct};
+constexpr nc::Activation kNone = nc::Activation::None, kReLU = nc::Activation::ReLU, kReLU6 = nc::Activation::ReLU6;
 
 TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchwc][conv]") {
   Rng rng(71);
@@ -108,7 +110,7 @@ TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchw
     for (const auto& [C, H, K, R, stride] : kResNetShapes) {
       const Case c{1, C, H, H, K, R, R, stride, R / 2};
       CAPTURE(C, H, K, R, stride, algo == nc::ConvAlgo::Direct);
-      CHECK(conv_error(c, false, true, false, rng, algo) < 1e-5);
+      CHECK(conv_error(c, false, kReLU, false, rng, algo) < 1e-5);
     }
 }
 
@@ -116,16 +118,33 @@ TEST_CASE("nchwc conv2d: Winograd at batch 2, maps of odd sizes, with residual",
   Rng rng(76);
   for (const int64_t H : {1, 2, 3, 7, 14, 15}) {
     CAPTURE(H);
-    CHECK(conv_error({2, 64, H, H + 1, 64, 3, 3, 1, 1}, false, true, true, rng) < 1e-5);
-    CHECK(conv_error({3, 40, H, H, 200, 3, 3, 1, 1}, false, false, false, rng) < 1e-5);
+    CHECK(conv_error({2, 64, H, H + 1, 64, 3, 3, 1, 1}, false, kReLU, true, rng) < 1e-5);
+    CHECK(conv_error({3, 40, H, H, 200, 3, 3, 1, 1}, false, kNone, false, rng) < 1e-5);
   }
 }
 
 TEST_CASE("nchwc conv2d: the stem (plain 3-channel input, 7x7 stride 2)", "[nchwc][conv]") {
   Rng rng(72);
-  CHECK(conv_error({1, 3, 64, 64, 64, 7, 7, 2, 3}, true, true, false, rng) < 1e-5);
-  CHECK(conv_error({2, 3, 37, 29, 20, 7, 7, 2, 3}, true, false, false, rng) < 1e-5);
-  CHECK(conv_error({1, 5, 9, 11, 33, 3, 5, 1, 2}, true, true, false, rng) < 1e-5);
+  CHECK(conv_error({1, 3, 64, 64, 64, 7, 7, 2, 3}, true, kReLU, false, rng) < 1e-5);
+  CHECK(conv_error({2, 3, 37, 29, 20, 7, 7, 2, 3}, true, kNone, false, rng) < 1e-5);
+  CHECK(conv_error({1, 5, 9, 11, 33, 3, 5, 1, 2}, true, kReLU, false, rng) < 1e-5);
+}
+
+// MobileNetV2's epilogue: min(max(0, v), 6). With 144 or 576 input channels
+// the sums have a standard deviation of 4-6, so a large share of the outputs
+// is clamped at 6 and a wrong or missing upper clamp fails by far more than 1e-5.
+TEST_CASE("nchwc conv2d: the ReLU6 epilogue (1x1, 3x3 direct and Winograd, the stem)", "[nchwc][conv][relu6]") {
+  Rng rng(77);
+  for (const auto algo : kAlgos) {
+    CAPTURE(algo == nc::ConvAlgo::Direct);
+    CHECK(conv_error({1, 144, 14, 14, 48, 3, 3, 1, 1}, false, kReLU6, false, rng, algo) < 1e-5);
+    CHECK(conv_error({2, 576, 7, 7, 160, 1, 1, 1, 0}, false, kReLU6, false, rng, algo) < 1e-5);
+    CHECK(conv_error({1, 96, 13, 9, 40, 3, 3, 2, 1}, false, kReLU6, false, rng, algo) < 1e-5);
+    CHECK(conv_error({3, 40, 9, 13, 24, 1, 1, 1, 0}, false, kReLU6, true, rng, algo) < 1e-5);
+  }
+  // MobileNetV2's stem: 3x3 stride 2 pad 1 on the plain padded image.
+  CHECK(conv_error({2, 3, 33, 47, 32, 3, 3, 2, 1}, true, kReLU6, false, rng) < 1e-5);
+  CHECK(conv_error({1, 3, 224, 224, 32, 3, 3, 2, 1}, true, kReLU6, false, rng) < 1e-5);
 }
 
 TEST_CASE("nchwc conv2d: odd shapes, partial blocks and tiles, residual, threads", "[nchwc][conv]") {
@@ -141,7 +160,7 @@ TEST_CASE("nchwc conv2d: odd shapes, partial blocks and tiles, residual, threads
       for (int variant = 0; variant < 3; ++variant)
         for (const auto algo : kAlgos) {
           CAPTURE(threads, c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad, variant, algo == nc::ConvAlgo::Direct);
-          CHECK(conv_error(c, false, variant != 1, variant == 2, rng, algo) < 1e-5);
+          CHECK(conv_error(c, false, variant != 1 ? kReLU : kNone, variant == 2, rng, algo) < 1e-5);
         }
   }
   set_num_threads(saved);
@@ -192,7 +211,7 @@ TEST_CASE("nchwc conv2d: bit-identical results for 1, 2 and 3 threads", "[nchwc]
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);
       const Tensor y = Tensor::empty({N * nc::blocks(K) * H * H * 16});
-      nc::conv2d(pc, N, H, H, xb.data(), y.data(), true, false);
+      nc::conv2d(pc, N, H, H, xb.data(), y.data(), kReLU, false);
       outs.push_back(y.to_vector());
     }
     set_num_threads(saved);

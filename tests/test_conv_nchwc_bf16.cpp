@@ -66,8 +66,8 @@ Errors bf16_errors(int64_t N, int64_t C, int64_t H, int64_t K, int64_t R, int64_
 
   const int64_t out_n = N * Kb * P * P * 16;
   const Tensor y32 = Tensor::full({out_n}, NAN), y16 = Tensor::full({out_n / 2}, NAN);
-  nc::conv2d(pc, N, H, H, x16.data(), y32.data(), relu, false, false);
-  nc::conv2d(pc, N, H, H, x16.data(), y16.data(), relu, false, true);
+  nc::conv2d(pc, N, H, H, x16.data(), y32.data(), relu ? nc::Activation::ReLU : nc::Activation::None, false, false);
+  nc::conv2d(pc, N, H, H, x16.data(), y16.data(), relu ? nc::Activation::ReLU : nc::Activation::None, false, true);
   std::vector<float> got32(want.size()), got16(want.size()), tmp(static_cast<size_t>(out_n));
   nc::from_blocked(y32.data(), N, K, P * P, got32.data());
   nc::from_bf16(reinterpret_cast<const uint16_t*>(y16.data()), out_n, tmp.data());

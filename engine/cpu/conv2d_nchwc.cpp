@@ -93,13 +93,15 @@ void tile_kernel(const TileArgs& a) {
       tap_steps<M, OCB, L, true>(acc, p, w, a.len, valid);
     }
   }
-  const __m512 zero = _mm512_setzero_ps();
+  const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.f);
+  const bool clamp_low = a.last && a.act != Activation::None, clamp_high = a.last && a.act == Activation::ReLU6;
 #pragma GCC unroll 6
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 4
     for (int o = 0; o < OCB; ++o) {
       __m512 v = acc[m][o];
-      if (a.last && a.relu) v = _mm512_max_ps(v, zero);
+      if (clamp_low) v = _mm512_max_ps(v, zero);
+      if (clamp_high) v = _mm512_min_ps(v, six);
       _mm512_store_ps(y[m] + o * a.ystride, v);
     }
 }
@@ -136,8 +138,10 @@ void tile_kernel(const TileArgs& a) {
   for (int m = 0; m < M; ++m)
     for (int o = 0; o < OCB; ++o)
       for (int l = 0; l < 16; ++l) {
-        const float v = acc[m][o * 16 + l];
-        y[m][o * a.ystride + l] = (a.last && a.relu) ? std::max(v, 0.f) : v;
+        float v = acc[m][o * 16 + l];
+        if (a.last && a.act != Activation::None) v = std::max(v, 0.f);
+        if (a.last && a.act == Activation::ReLU6) v = std::min(v, 6.f);
+        y[m][o * a.ystride + l] = v;
       }
 }
 #endif
@@ -279,12 +283,12 @@ void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64
   });
 }
 
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu, bool accumulate,
-            bool out_bf16) {
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, Activation act,
+            bool accumulate, bool out_bf16) {
   SN_CHECK(!out_bf16 || pc.bf16, "conv2d (nchwc): bfloat16 output needs bfloat16 weights");
   if (pc.winograd) {
     SN_CHECK(N > 0 && H > 0 && W > 0, "conv2d (nchwc): empty input ", N, "x", H, "x", W);
-    winograd::conv2d(pc, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), relu, accumulate);
+    winograd::conv2d(pc, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), act, accumulate);
     return;
   }
   const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
@@ -349,7 +353,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
     const int64_t chunk = pc.bf16 ? ntaps : std::max<int64_t>(1, kChunkBytes / (tap_elems * 4));
     TileArgs a{};
     a.x = x, a.H = int32_t(H), a.W = int32_t(W), a.len = len, a.ystride = PQ * kBlock;
-    a.bias = pc.bias.get() + g * kGroup * kBlock, a.relu = relu, a.accumulate = accumulate;
+    a.bias = pc.bias.get() + g * kGroup * kBlock, a.act = act, a.accumulate = accumulate;
     for (int64_t c0 = 0; c0 < ntaps; c0 += chunk) {
       a.taps = taps.data() + c0, a.ntaps = std::min(chunk, ntaps - c0);
       a.w = pc.bf16 ? static_cast<const void*>(wg16 + c0 * tap_elems) : static_cast<const void*>(wg + c0 * tap_elems);

@@ -29,6 +29,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "engine/cpu/nchwc.h"  // Activation
+
 namespace sn::cpu::nchwc {
 
 // Auto: Winograd F(2x2,3x3) for float32 3x3 stride-1 pad-1 convolutions
@@ -57,12 +59,12 @@ inline int64_t out_size(int64_t in, int64_t R, int64_t stride, int64_t pad) { re
 
 // x: blocked (N, Cb, H, W, 16), or for plain_input (N, C, H+2pad, W+2pad) from pad_plain.
 // H and W are the unpadded input sizes. y: blocked (N, Kb, P, Q, 16):
-//   y = [max(0,] conv(x) + bias [+ y] [)]   (+ y: accumulate, a residual held in y)
+//   y = act(conv(x) + bias [+ y])   (+ y: accumulate, a residual held in y; act: Activation)
 // Element types: float32, or with pc.bf16 a bfloat16 x (uint16_t) and y in
 // bfloat16 (out_bf16, also the residual) or float32. bfloat16 products are
 // summed in float32 (vdpbf16ps), two input channels per instruction.
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, bool relu, bool accumulate,
-            bool out_bf16 = false);
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, Activation act,
+            bool accumulate, bool out_bf16 = false);
 
 // Whether the bfloat16 kernels can run here: compiled with AVX512_BF16 and
 // the CPU has it (checked at run time).

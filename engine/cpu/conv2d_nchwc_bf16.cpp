@@ -92,13 +92,14 @@ void kernel(const TileArgs& a) {
     else
       pair_steps<M, OCB, true>(acc, p, w, valid);
   }
-  const __m512 zero = _mm512_setzero_ps();
+  const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.f);
 #pragma GCC unroll 6
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 4
     for (int o = 0; o < OCB; ++o) {
       __m512 v = acc[m][o];
-      if (a.relu) v = _mm512_max_ps(v, zero);
+      if (a.act != Activation::None) v = _mm512_max_ps(v, zero);
+      if (a.act == Activation::ReLU6) v = _mm512_min_ps(v, six);
       char* dst = static_cast<char*>(a.y[m]) + size_t(o * a.ystride) * elem;
       if (OUT_BF16)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), (__m256i)_mm512_cvtneps_pbh(v));

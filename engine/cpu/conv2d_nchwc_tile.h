@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 
+#include "engine/cpu/nchwc.h"  // Activation
+
 // The kernels unroll the steps of a tap fully (16 float32 or 8 bfloat16
 // steps, each M x OCB FMAs): that is what keeps the accumulators in registers
 // at full speed. Under the sanitizers every load is instrumented and the fully
@@ -54,12 +56,13 @@ struct TileArgs {
   const int32_t *ih0, *iw0;  // M: its top-left input position, for the padding test
   int32_t H, W;
   const Tap* taps;
-  int64_t ntaps, len;                  // len: input channels (or filter columns) per tap
-  const void* w;                       // packed weights of the chunk's first tap
-  void* const* y;                      // M: output of each pixel in the group's first block
-  int64_t ystride;                     // elements between output blocks
-  const float* bias;                   // the group's OCB*16 biases
-  bool first, last, relu, accumulate;  // accumulate: y holds a residual to add (first chunk)
+  int64_t ntaps, len;            // len: input channels (or filter columns) per tap
+  const void* w;                 // packed weights of the chunk's first tap
+  void* const* y;                // M: output of each pixel in the group's first block
+  int64_t ystride;               // elements between output blocks
+  const float* bias;             // the group's OCB*16 biases
+  bool first, last, accumulate;  // accumulate: y holds a residual to add (first chunk)
+  Activation act;                // applied after the last chunk
 };
 
 using KernelFn = void (*)(const TileArgs&);

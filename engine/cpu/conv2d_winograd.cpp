@@ -35,6 +35,7 @@ inline Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
 inline Vec vsub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
 inline Vec vzero() { return _mm512_setzero_ps(); }
 inline Vec vrelu(Vec a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+inline Vec vmin6(Vec a) { return _mm512_min_ps(a, _mm512_set1_ps(6.f)); }
 #else
 struct Vec {
   float v[kBlock];
@@ -62,7 +63,17 @@ inline Vec vrelu(const Vec& a) {
   for (int l = 0; l < kBlock; ++l) r.v[l] = std::max(a.v[l], 0.f);
   return r;
 }
+inline Vec vmin6(const Vec& a) {
+  Vec r;
+  for (int l = 0; l < kBlock; ++l) r.v[l] = std::min(a.v[l], 6.f);
+  return r;
+}
 #endif
+// The conv epilogue's activation (nchwc.h), as the direct kernel applies it.
+inline Vec activate(const Vec& v, Activation act) {
+  if (act == Activation::None) return v;
+  return act == Activation::ReLU6 ? vmin6(vrelu(v)) : vrelu(v);
+}
 
 alignas(64) const float kZeroBias[kGroup * kBlock] = {};
 
@@ -155,7 +166,7 @@ void pack(const float* w, PackedConv& pc) {
   }
 }
 
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, bool relu,
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, Activation act,
             bool accumulate) {
   const int64_t P = H, Q = W;  // 3x3, stride 1, pad 1
   const int64_t Cb = blocks(pc.C), Kb = pc.out_blocks(), PQ = P * Q;
@@ -208,7 +219,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
     yp.resize(size_t(nt));
     TileArgs a{};
     a.len = kBlock, a.ystride = per_block * kBlock, a.bias = kZeroBias;
-    a.relu = false, a.accumulate = false;
+    a.act = Activation::None, a.accumulate = false;
     for (int xi = 0; xi < kXi; ++xi) {
       a.x = V + xi * vstride;
       for (int64_t t = 0; t < nt; ++t) yp[size_t(t)] = M + xi * mstride + t * kBlock;
@@ -242,7 +253,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
             float* dst = yo + (p * Q + q) * kBlock;
             Vec v = vadd(out[i][j], bias);
             if (accumulate) v = vadd(v, vload(dst));
-            vstore(dst, relu ? vrelu(v) : v);
+            vstore(dst, activate(v, act));
           }
       }
     }

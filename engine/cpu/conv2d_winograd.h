@@ -28,6 +28,8 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/cpu/nchwc.h"  // Activation
+
 namespace sn::cpu::nchwc {
 struct PackedConv;
 }
@@ -42,7 +44,7 @@ bool applies(int64_t R, int64_t S, int64_t stride, int64_t pad, bool plain_input
 void pack(const float* w, PackedConv& pc);
 
 // Same contract as nchwc::conv2d (float32 only).
-void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, bool relu,
+void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* x, float* y, Activation act,
             bool accumulate);
 
 }  // namespace sn::cpu::nchwc::winograd

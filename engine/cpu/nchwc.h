@@ -15,6 +15,11 @@ namespace sn::cpu::nchwc {
 constexpr int64_t kBlock = 16;
 inline int64_t blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
 
+// The activation a kernel of this layout applies to its result before storing
+// it (the conv epilogue): none, max(0, v), or min(max(0, v), 6) (MobileNetV2's
+// ReLU6, as PyTorch's hardtanh(0, 6)). Both keep zero padding channels zero.
+enum class Activation { None, ReLU, ReLU6 };
+
 // bfloat16 as stored here: the top 16 bits of a float32, rounded to nearest
 // even (NaN stays NaN). The CPU's own conversion (vcvtneps2bf16) rounds alike.
 inline uint16_t float_to_bf16(float f) {

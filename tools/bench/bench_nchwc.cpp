@@ -93,8 +93,8 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
     Tensor y_gemm = Tensor::empty({N, K, P, P}), y_blk = Tensor::empty({N * Kb * P * P * 16}),
            y_back = Tensor::empty({N, K, P, P});
     auto run_gemm = [&] { cpu::conv2d_forward_gemm(s, x.data(), w.data(), b.data(), y_gemm.data(), true); };
-    auto run_blk = [&] { nc::conv2d(pc, N, H, H, xin.data(), y_blk.data(), true, false); };
-    auto run_direct = [&] { nc::conv2d(pc_direct, N, H, H, xin.data(), y_blk.data(), true, false); };
+    auto run_blk = [&] { nc::conv2d(pc, N, H, H, xin.data(), y_blk.data(), nc::Activation::ReLU, false); };
+    auto run_direct = [&] { nc::conv2d(pc_direct, N, H, H, xin.data(), y_blk.data(), nc::Activation::ReLU, false); };
     run_gemm();
     double err = 0;
     for (const std::function<void()>& run : {std::function<void()>(run_blk), std::function<void()>(run_direct)}) {
