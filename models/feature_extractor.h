@@ -28,8 +28,9 @@
 namespace sn::models {
 
 // An inference-only copy of a network's feature stages on a faster path (e.g.
-// models::FusedResNet, models::FusedMobileNetV2: blocked layout, direct convolutions). It copies the
-// weights when made: a change to the network afterwards is not seen.
+// models::FusedResNet, models::FusedVGG, models::FusedMobileNetV2: blocked
+// layout, direct and Winograd convolutions). It copies the weights when made:
+// a change to the network afterwards is not seen.
 class FeatureSnapshot {
  public:
   virtual ~FeatureSnapshot() = default;

@@ -6,6 +6,7 @@
 #include "engine/check.h"
 #include "engine/nn/init.h"
 #include "engine/ops.h"
+#include "models/fused_vgg.h"
 
 namespace sn::models {
 
@@ -74,6 +75,31 @@ VGG::VGG(const VGGConfig& cfg, Rng& rng) : cfg_(cfg) {
 Tensor VGG::forward(const Tensor& x) {
   SN_CHECK(x.ndim() == 4 && x.size(1) == 3, "VGG input must be (N, 3, H, W), got ", to_string(x.shape()));
   return classifier->forward(flatten(avgpool->forward(features->forward(x)), 1));
+}
+
+namespace {
+// The blocked-layout copy of the feature stages (fused_vgg.h) behind the FeatureSnapshot interface.
+class FusedFeatures : public FeatureSnapshot {
+ public:
+  FusedFeatures(const VGG& net, bool bf16) : fused_(net, bf16 ? FusedVGG::Precision::BF16 : FusedVGG::Precision::F32) {}
+  Tensor features(const Tensor& x) const override { return fused_.features(x); }
+
+ private:
+  FusedVGG fused_;
+};
+}  // namespace
+
+std::shared_ptr<const FeatureSnapshot> VGG::feature_snapshot(bool batch_stats, bool bf16) const {
+  // Training mode changes nothing but dropout here (no batch norm): with an
+  // active dropout the snapshot, which is inference only, does not apply.
+  // (Only the feature stages count: the head, classifier.6, is not in the snapshot.)
+  if (batch_stats)
+    for (int i = 0; "classifier." + std::to_string(i) != head_name(); ++i)
+      if (const auto* d = dynamic_cast<const nn::Dropout*>(submodule("classifier." + std::to_string(i))); d && d->p > 0)
+        return nullptr;
+  const auto params = parameters();
+  if (!params.empty() && params.front().is_cuda()) return nullptr;  // the blocked path is the CPU's
+  return std::make_shared<const FusedFeatures>(*this, bf16);
 }
 
 }  // namespace sn::models

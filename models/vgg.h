@@ -15,6 +15,10 @@
 // PyTorch: active after model.train() (the textbook's whole-model train mode,
 // where the frozen classifier.2 and .5 then drop), identity in eval.
 //
+// Its fast inference path is models::FusedVGG (fused_vgg.h): the convs on the
+// blocked layout (Winograd, bias and ReLU fused), behind feature_snapshot(),
+// which predict, evaluation and the transfer model's frozen backbone use.
+//
 // Options beyond torchvision's, for tests: width (64) the channels of the
 // first stage (stages w 2w 4w 8w 8w) and hidden (4096) the classifier's width:
 // reduced values keep golden-test weights small.
@@ -59,6 +63,10 @@ class VGG : public Classifier {
   const std::vector<std::string>& feature_stages() const override { return stages_; }
   int num_features() const override { return cfg_.hidden; }
   std::string head_name() const override { return "classifier.6"; }
+  // models::FusedVGG (fused_vgg.h) on the CPU. Null where it does not apply:
+  // batch_stats (training mode) with a dropout probability above 0 (classifier.2
+  // and .5 then drop: the plain stages run), or the model on a GPU.
+  std::shared_ptr<const FeatureSnapshot> feature_snapshot(bool batch_stats, bool bf16) const override;
 
   std::shared_ptr<nn::Sequential> features;
   std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;

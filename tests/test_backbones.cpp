@@ -246,9 +246,11 @@ TEST_CASE(
     net->eval();
     const Tensor f = tm.features(x);
     CHECK(f.shape() == Shape{1, net->num_features()});
-    if (net->feature_snapshot(false, false)) {
-      // The frozen backbone runs the network's frozen-inference path (batch
-      // norm folded, other kernels): float rounding apart, the same logits.
+    if (const auto snap = net->feature_snapshot(false, false)) {
+      // The frozen backbone runs the network's snapshot (FusedVGG, FusedMobileNetV2): equal to the bit
+      // to the snapshot itself, and to the network's forward up to float rounding (batch norm folded,
+      // the convs' summation order; test_fused_vgg.cpp, test_fused_mobilenet_v2.cpp).
+      CHECK(f.to_vector() == snap->features(x).to_vector());
       CHECK(test::rel_l2_error(tm.forward(x).to_vector(), net->forward(x).to_vector()) < 1e-5);
     } else {
       // The same kernels on the same shapes in the same order: equal to the bit.
