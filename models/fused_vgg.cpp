@@ -115,7 +115,8 @@ Tensor FusedVGG::features(const Tensor& x) const {
     // bfloat16 out only when the next step is a bfloat16 conv: pools and the classifier read float32.
     const bool out_bf16 = pc.bf16 && i + 1 < steps_.size() && steps_[i + 1].is_conv && steps_[i + 1].conv.bf16;
     Blocked out = make_blocked(N, pc.K, P, Q, out_bf16);
-    nc::conv2d(pc, N, in.H, in.W, in.data.data(), out.data.data(), s.relu, false, out_bf16);
+    nc::conv2d(pc, N, in.H, in.W, in.data.data(), out.data.data(), s.relu ? nc::Activation::ReLU : nc::Activation::None,
+               false, out_bf16);
     y = out;  // (the float32 output of features.0 is rounded to bfloat16 by the next conv's convert)
   }
   y = convert(y, false);
