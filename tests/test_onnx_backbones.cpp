@@ -25,8 +25,6 @@ using namespace sn;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name; }
-
 std::shared_ptr<models::Classifier> build(const models::Converted& c) {
   Rng rng(0);
   auto net = models::make_classifier(c.meta.architecture, c.meta.model, rng);
@@ -89,8 +87,8 @@ io::WeightMeta meta_for(const models::Classifier& net, int crop) {
 TEST_CASE("convert --from onnx: torch's exports of VGG-16 and MobileNetV2 give the .pth's logits",
           "[use][onnx][convert][vgg][mobilenet]") {
   SECTION("vgg16 (no batch norm): the .pth's tensors under their names, the same logits bit for bit") {
-    const auto c = models::convert_onnx(fixture("onnx_vgg16_w2.onnx"));
-    const auto pth = models::convert_pth(fixture("vgg16_w2.pth"));
+    const auto c = models::convert_onnx(test::fixture_file("onnx_vgg16_w2.onnx"));
+    const auto pth = models::convert_pth(test::fixture_file("vgg16_w2.pth"));
     CHECK(c.meta.architecture == "vgg16");
     CHECK(c.meta.model == pth.meta.model);
     check_same_tensors(c, pth);
@@ -100,8 +98,8 @@ TEST_CASE("convert --from onnx: torch's exports of VGG-16 and MobileNetV2 give t
     CHECK(logits(c, x).to_vector() == logits(pth, x).to_vector());
   }
   SECTION("mobilenet_v2, batch norm folded by torch into the convs (renamed onnx::Conv_N)") {
-    const auto c = models::convert_onnx(fixture("onnx_mobilenet_v2_w10.onnx"));
-    const auto pth = models::convert_pth(fixture("mobilenet_v2_w10.pth"));
+    const auto c = models::convert_onnx(test::fixture_file("onnx_mobilenet_v2_w10.onnx"));
+    const auto pth = models::convert_pth(test::fixture_file("mobilenet_v2_w10.pth"));
     CHECK(c.meta.architecture == "mobilenet_v2");
     CHECK(c.meta.model == pth.meta.model);  // width 0.1, round_nearest 4, last conv 32 wide, from the channels
     REQUIRE(!c.notes.empty());
@@ -116,8 +114,8 @@ TEST_CASE("convert --from onnx: torch's exports of VGG-16 and MobileNetV2 give t
     CHECK(err < 1e-4);
   }
   SECTION("mobilenet_v2 with its BatchNormalization nodes: the .pth's tensors, the same logits") {
-    const auto c = models::convert_onnx(fixture("onnx_mobilenet_v2_w10_bn.onnx"));
-    const auto pth = models::convert_pth(fixture("mobilenet_v2_w10.pth"));
+    const auto c = models::convert_onnx(test::fixture_file("onnx_mobilenet_v2_w10_bn.onnx"));
+    const auto pth = models::convert_pth(test::fixture_file("mobilenet_v2_w10.pth"));
     CHECK(c.meta.model == pth.meta.model);
     check_same_tensors(c, pth);
     const Tensor x = input(64);
@@ -206,7 +204,7 @@ TEST_CASE("ONNX export of VGG-16 and MobileNetV2: checked by ONNX, read back bit
 TEST_CASE("convert --from onnx: a VGG-16 or MobileNetV2 graph that does not fit is refused, file and node named",
           "[use][onnx][convert][bad-input][vgg][mobilenet]") {
   std::string bytes;
-  auto mob = parse(fixture("onnx_mobilenet_v2_w10.onnx"));
+  auto mob = parse(test::fixture_file("onnx_mobilenet_v2_w10.onnx"));
   auto& g = *mob.mutable_graph();
   auto node_of = [&](const std::string& op, int nth) {
     for (int i = 0; i < g.node_size(); ++i)
@@ -268,7 +266,7 @@ TEST_CASE("convert --from onnx: a VGG-16 or MobileNetV2 graph that does not fit 
     CHECK_THAT(expect_error(bytes), Catch::Contains("starts features.1, which adds its input"));
   }
   SECTION("VGG-16 whose classifier does not take its 7x7 map (another network's head)") {
-    auto vgg = parse(fixture("onnx_vgg16_w2.onnx"));
+    auto vgg = parse(test::fixture_file("onnx_vgg16_w2.onnx"));
     for (auto& t : *vgg.mutable_graph()->mutable_initializer())
       if (t.name() == "classifier.0.weight") {
         t.set_dims(1, t.dims(1) / 49);  // 16 features: a head after global pooling
@@ -280,7 +278,7 @@ TEST_CASE("convert --from onnx: a VGG-16 or MobileNetV2 graph that does not fit 
     CHECK_THAT(msg, Catch::Contains("takes 16 features, VGG-16's classifier.0 takes 784"));
   }
   SECTION("VGG-16 with a conv of the wrong width") {
-    auto vgg = parse(fixture("onnx_vgg16_w2.onnx"));
+    auto vgg = parse(test::fixture_file("onnx_vgg16_w2.onnx"));
     for (auto& t : *vgg.mutable_graph()->mutable_initializer()) {  // features.2: 1 output channel, not 2
       if (t.name() == "features.2.weight") t.set_dims(0, 1), t.set_raw_data(t.raw_data().substr(0, 2 * 9 * 4));
       if (t.name() == "features.2.bias") t.set_dims(0, 1), t.set_raw_data(t.raw_data().substr(0, 4));
