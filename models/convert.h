@@ -55,4 +55,10 @@ nn::NamedTensors match_model(const ResNetConfig& cfg, const std::map<std::string
 nn::NamedTensors match_model(const nn::Module& model, const std::string& arch,
                              const std::map<std::string, Tensor>& tensors, const std::string& source);
 
+// The options of the VGG-16 ("vgg16") or MobileNetV2 ("mobilenet_v2") that torchvision-named
+// tensors describe (MobileNetV2's width from its channels, `bn_eps` given), and the tensors
+// in its state_dict order, checked as match_model does. The .pth and ONNX importers share it.
+nn::NamedTensors match_backbone(const std::string& arch, const std::map<std::string, Tensor>& tensors,
+                                const std::string& source, double bn_eps, nlohmann::json& options);
+
 }  // namespace sn::models

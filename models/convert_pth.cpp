@@ -156,6 +156,17 @@ MobileNetV2Config mobilenet_v2_config(const std::map<std::string, Tensor>& t, co
 
 }  // namespace
 
+nn::NamedTensors match_backbone(const std::string& arch, const std::map<std::string, Tensor>& tensors,
+                                const std::string& source, double bn_eps, nlohmann::json& options) {
+  SN_CHECK(arch == "vgg16" || arch == "mobilenet_v2", "match_backbone: ", arch);
+  options =
+      arch == "vgg16" ? vgg_config(tensors, source).to_json() : mobilenet_v2_config(tensors, source, bn_eps).to_json();
+  Rng rng(0);
+  const nn::SkipInit skip;
+  const auto model = make_classifier(arch, options, rng);  // only its names and shapes are used
+  return match_model(*model, arch, tensors, source);
+}
+
 Converted convert_pth(const std::string& path, const PthOptions& opt) {
   const io::PthStateDict sd = io::read_pth(path);
   Converted c;
@@ -184,12 +195,8 @@ Converted convert_pth(const std::string& path, const PthOptions& opt) {
     const std::string arch = vgg ? "vgg16" : "mobilenet_v2";
     SN_USER_CHECK(opt.arch.empty() || opt.arch == arch, path, ": --arch ", opt.arch, " was given but the file holds a ",
                   arch);
-    const nlohmann::json options =
-        vgg ? vgg_config(tensors, path).to_json() : mobilenet_v2_config(tensors, path, opt.bn_eps).to_json();
-    Rng rng(0);
-    const nn::SkipInit skip;
-    const auto model = make_classifier(arch, options, rng);  // only its names and shapes are used
-    c.tensors = match_model(*model, arch, tensors, path);
+    nlohmann::json options;
+    c.tensors = match_backbone(arch, tensors, path, opt.bn_eps, options);
     c.meta.architecture = arch;
     c.meta.model = options;
     return c;

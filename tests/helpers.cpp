@@ -1,28 +1,50 @@
 #include "tests/helpers.h"
 
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace sn::test {
 
 namespace {
 const nlohmann::json& entry(const Fixture& f, const std::string& key) {
-  static thread_local std::string cached_path;
-  static thread_local nlohmann::json cached;
-  if (cached_path != f.path) {
-    std::ifstream in(f.path);
-    REQUIRE(in.good());
-    cached = nlohmann::json::parse(in);
-    cached_path = f.path;
-  }
+  const nlohmann::json& j = fixture_json(f.path);
   INFO("fixture " << f.path << " key " << key);
-  REQUIRE(cached.contains(key));
-  return cached.at(key);
+  REQUIRE(j.contains(key));
+  return j.at(key);
 }
 }  // namespace
 
+const nlohmann::json& fixture_json(const std::string& name) {
+  // One parse per file and process (a ResNet-50 golden file is megabytes); never evicted,
+  // so references stay valid. `name` is a fixture's name or the path load_fixture made.
+  static std::mutex m;
+  static std::map<std::string, nlohmann::json> cache;
+  const std::string path = name.find('/') != std::string::npos ? name : fixture_file(name + ".json");
+  std::lock_guard<std::mutex> lock(m);
+  auto it = cache.find(path);
+  if (it == cache.end()) {
+    std::ifstream in(path);
+    INFO("missing fixture " << path << " (regenerate it with the scripts in tools/fixtures/)");
+    REQUIRE(in.good());
+    it = cache.emplace(path, nlohmann::json::parse(in)).first;
+  }
+  return it->second;
+}
+
+Tensor fixture_tensor(const std::string& name, const std::string& key) {
+  const nlohmann::json& j = fixture_json(name);
+  INFO("fixture " << name << " key " << key);
+  REQUIRE(j.contains(key));
+  const auto& e = j.at(key);
+  return Tensor::from_vector(e.at("data").get<std::vector<float>>(), e.at("shape").get<Shape>());
+}
+
+std::string fixture_file(const std::string& file) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + file; }
+
 Fixture load_fixture(const std::string& name) {
-  Fixture f{std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name + ".json"};
+  Fixture f{fixture_file(name + ".json")};
   std::ifstream in(f.path);
   INFO("missing fixture " << f.path << " (regenerate with tools/fixtures/make_fixtures.py)");
   REQUIRE(in.good());

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,14 @@ struct Fixture {
   std::vector<int64_t> ints(const std::string& key) const;
 };
 Fixture load_fixture(const std::string& name);
+
+// The same file read whole, once per process: entries that are not tensors too (parameter
+// counts, print(model), state_dict orders). Missing file or key: the test fails, naming it.
+const nlohmann::json& fixture_json(const std::string& name);
+// Entry `key` ({"shape", "data"}) of tests/fixtures/<name>.json as a tensor.
+Tensor fixture_tensor(const std::string& name, const std::string& key);
+// tests/fixtures/<file> (a .pth, an .onnx, ...).
+std::string fixture_file(const std::string& file);
 
 // Path of a data set under ../shared/datasets (the tests never copy it).
 std::string data_path(const std::string& rel);

@@ -26,7 +26,22 @@ enum class OpBackend {
 };
 const char* to_string(OpBackend b);
 
-enum class Op { Relu, Add, Scale, Linear, Conv2d, BatchNorm, MaxPool2d, AvgPool1x1, Softmax, LogSoftmax, CrossEntropy };
+enum class Op {
+  Relu,
+  Relu6,
+  Add,
+  Mul,  // through dropout, whose host-drawn mask it applies
+  Scale,
+  Linear,
+  Conv2d,  // groups 1, grouped and depthwise
+  BatchNorm,
+  MaxPool2d,
+  AvgPool1x1,
+  AdaptiveAvgPool2d,  // to any size
+  Softmax,
+  LogSoftmax,
+  CrossEntropy
+};
 const char* to_string(Op op);
 
 struct OpCase {
@@ -34,6 +49,8 @@ struct OpCase {
   int64_t N = 1, C = 1, H = 1, W = 1;  // x (N,C,H,W); rows (N,C) for linear (C = in) and softmax (C = K)
   int64_t K = 0;                       // conv's output channels, linear's outputs
   int64_t R = 1, stride = 1, pad = 0;  // conv's and max pooling's kernel, stride and padding
+  int64_t groups = 1;                  // conv: w (K, C/groups, R, R); groups == C == K: depthwise
+  int64_t P = 1, Q = 1;                // adaptive pooling's output size
   bool with_params = true;             // conv's and linear's bias, batch norm's weight and bias
   bool training = true;                // batch norm
   float eps = 1e-5f;                   // batch norm
@@ -50,9 +67,10 @@ inline OpCase linear_case(int64_t N, int64_t in, int64_t out, bool bias) {
   return c;
 }
 inline OpCase conv_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t stride, int64_t pad,
-                        bool bias) {
+                        bool bias, int64_t groups = 1) {
   OpCase c{Op::Conv2d, N, C, H, W, K, R, stride, pad};
   c.with_params = bias;
+  c.groups = groups;
   return c;
 }
 inline OpCase bn_case(int64_t N, int64_t C, int64_t H, int64_t W, bool affine, bool training, float eps) {
@@ -66,6 +84,12 @@ inline OpCase max_pool_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t 
   return {Op::MaxPool2d, N, C, H, W, 0, kernel, stride, pad};
 }
 inline OpCase avg_pool_case(int64_t N, int64_t C, int64_t H, int64_t W) { return {Op::AvgPool1x1, N, C, H, W}; }
+inline OpCase adaptive_pool_case(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q) {
+  OpCase c{Op::AdaptiveAvgPool2d, N, C, H, W};
+  c.P = P;
+  c.Q = Q;
+  return c;
+}
 inline OpCase rows_case(Op op, int64_t N, int64_t K) { return {op, N, K}; }
 
 // Runs one case on one backend (the backend must be available) and CHECKs every output

@@ -28,18 +28,6 @@ using namespace sn;
 
 namespace {
 
-const nlohmann::json& fixture() {
-  static const nlohmann::json j = [] {
-    std::ifstream in(std::string(SN_SOURCE_DIR) + "/tests/fixtures/backbones.json");
-    REQUIRE(in.good());
-    return nlohmann::json::parse(in);
-  }();
-  return j;
-}
-Tensor fixture_tensor(const std::string& key) {
-  const auto& e = fixture().at(key);
-  return Tensor::from_vector(e.at("data").get<std::vector<float>>(), e.at("shape").get<Shape>());
-}
 // The generator's fixture_input(): x[i] = sin(0.75 i + 0.1) + 0.5 cos(i / 64), float64 rounded to float32
 // (the products are exact, so a compiler's fused multiply-add gives the same doubles as Python's).
 Tensor fixture_input() {
@@ -50,13 +38,12 @@ Tensor fixture_input() {
   }
   return Tensor::from_vector(v, {2, 3, 96, 96});
 }
-std::string pth(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name + ".pth"; }
 
 uint32_t crc_of(const Tensor& t) { return io::crc32(t.data(), static_cast<size_t>(t.numel()) * sizeof(float)); }
 
 // The fixture network converted from its .pth and read back from a .snw; `dropout` >= 0 replaces its rate.
 std::shared_ptr<models::Classifier> converted(const std::string& name, double dropout = -1) {
-  models::Converted c = models::convert_pth(pth(name));
+  models::Converted c = models::convert_pth(test::fixture_file(name + ".pth"));
   if (dropout >= 0) c.meta.model["dropout"] = dropout;
   const std::string path = std::string(SN_BINARY_DIR) + "/" + name + ".snw";
   io::write_weight_file(path, c.meta, c.tensors);
@@ -67,7 +54,7 @@ std::shared_ptr<models::Classifier> converted(const std::string& name, double dr
 // ~1e-6 relative per layer, far below 1e-4 through 16-53 layers, while a wrong
 // stride, group, padding, bin or name gives errors of order 1.
 void check_logits(const Tensor& got, const std::string& key) {
-  const Tensor want = fixture_tensor(key);
+  const Tensor want = test::fixture_tensor("backbones", key);
   REQUIRE(got.shape() == want.shape());
   const double err = test::rel_l2_error(got.to_vector(), want.to_vector());
   std::cout << key << ": rel L2 " << err << "\n";
@@ -79,8 +66,9 @@ void check_logits(const Tensor& got, const std::string& key) {
 // own float32 logits stray from its float64 ones): the bar is float64, within
 // 1e-4 or no further than 1.5x PyTorch's float32 (as test_resnet.cpp).
 void check_train_logits(const Tensor& got, const std::string& key) {
-  const double ours = test::rel_l2_error(got.to_vector(), fixture_tensor(key + "_f64").to_vector());
-  const double torch32 = test::rel_l2_error(fixture_tensor(key).to_vector(), fixture_tensor(key + "_f64").to_vector());
+  const double ours = test::rel_l2_error(got.to_vector(), test::fixture_tensor("backbones", key + "_f64").to_vector());
+  const double torch32 = test::rel_l2_error(test::fixture_tensor("backbones", key).to_vector(),
+                                            test::fixture_tensor("backbones", key + "_f64").to_vector());
   std::cout << key << ": rel L2 to float64 " << ours << " (PyTorch float32: " << torch32 << ")\n";
   INFO(key << ": error to float64 " << ours << ", PyTorch float32's " << torch32);
   CHECK(ours < std::max(1e-4, 1.5 * torch32));
@@ -107,9 +95,10 @@ TEST_CASE("vgg16, mobilenet_v2: torchvision's names, parameter counts, print(mod
     Rng rng(1);
     const auto net = models::make_classifier(arch, {}, rng);
     INFO(arch);
-    CHECK(nn::count_parameters(*net) == fixture().at(arch + "/num_parameters").get<int64_t>());
-    CHECK(names_of(net->state_dict()) == fixture().at(arch + "/order").get<std::vector<std::string>>());
-    CHECK(net->repr() == fixture().at(arch + "/repr").get<std::string>());
+    CHECK(nn::count_parameters(*net) == test::fixture_json("backbones").at(arch + "/num_parameters").get<int64_t>());
+    CHECK(names_of(net->state_dict()) ==
+          test::fixture_json("backbones").at(arch + "/order").get<std::vector<std::string>>());
+    CHECK(net->repr() == test::fixture_json("backbones").at(arch + "/repr").get<std::string>());
     CHECK(net->num_features() == (arch == "vgg16" ? 4096 : 1280));
 
     const models::ModelSummary s = models::summarize(*net, 224);
@@ -131,7 +120,8 @@ TEST_CASE("vgg16, mobilenet_v2: torchvision's names, parameter counts, print(mod
 
 TEST_CASE("vgg16: logits equal PyTorch's (eval, and train mode with dropout 0)", "[models][vgg][parity]") {
   const Tensor x = fixture_input();
-  REQUIRE(crc_of(x) == fixture().at("input_crc32").get<uint32_t>());  // the same input as the generator's
+  REQUIRE(crc_of(x) ==
+          test::fixture_json("backbones").at("input_crc32").get<uint32_t>());  // the same input as the generator's
   NoGradGuard no_grad;
   auto m = converted("vgg16_w2");
   m->eval();
@@ -142,7 +132,8 @@ TEST_CASE("vgg16: logits equal PyTorch's (eval, and train mode with dropout 0)",
   check_train_logits(t->forward(x), "vgg16_w2/logits_train");
   // With dropout on, train mode is random: not PyTorch's numbers, but not eval's either.
   m->train();
-  CHECK(test::rel_l2_error(m->forward(x).to_vector(), fixture_tensor("vgg16_w2/logits_eval").to_vector()) > 1e-3);
+  CHECK(test::rel_l2_error(m->forward(x).to_vector(),
+                           test::fixture_tensor("backbones", "vgg16_w2/logits_eval").to_vector()) > 1e-3);
 }
 
 TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval, and train mode with dropout 0)", "[models][mobilenet][parity]") {
@@ -158,26 +149,26 @@ TEST_CASE("mobilenet_v2: logits equal PyTorch's (eval, and train mode with dropo
   auto* bn = dynamic_cast<nn::BatchNorm2d*>(t->submodule("features.1.conv.0.1"));
   REQUIRE(bn);
   const std::string key = "mobilenet_v2_w10/features.1.conv.0.1.";
-  const Tensor mean = fixture_tensor(key + "running_mean_after_train");
-  const Tensor var = fixture_tensor(key + "running_var_after_train");
+  const Tensor mean = test::fixture_tensor("backbones", key + "running_mean_after_train");
+  const Tensor var = test::fixture_tensor("backbones", key + "running_var_after_train");
   CHECK(test::max_rel_error(bn->running_mean.to_vector(), mean.to_vector()) < 1e-4);
   CHECK(test::max_rel_error(bn->running_var.to_vector(), var.to_vector()) < 1e-4);
 }
 
 TEST_CASE("convert pth: VGG-16 and MobileNetV2 recognised, options inferred, tensors bit-identical",
           "[models][convert]") {
-  const models::Converted v = models::convert_pth(pth("vgg16_w2"));
+  const models::Converted v = models::convert_pth(test::fixture_file("vgg16_w2.pth"));
   CHECK(v.meta.architecture == "vgg16");
   CHECK(v.meta.model.at("width") == 2);
   CHECK(v.meta.model.at("hidden") == 16);
   CHECK(v.meta.model.at("num_classes") == 10);
-  const models::Converted m = models::convert_pth(pth("mobilenet_v2_w10"));
+  const models::Converted m = models::convert_pth(test::fixture_file("mobilenet_v2_w10.pth"));
   CHECK(m.meta.architecture == "mobilenet_v2");
   CHECK(m.meta.model.at("last_channel") == 32);
   CHECK(m.meta.model.at("num_classes") == 10);
   for (const auto* c : {&v, &m}) {
     const std::string name = c == &v ? "vgg16_w2" : "mobilenet_v2_w10";
-    const auto& crcs = fixture().at(name + "/crc32");
+    const auto& crcs = test::fixture_json("backbones").at(name + "/crc32");
     for (const auto& [n, t] : c->tensors) {
       INFO(name << " " << n);
       CHECK(crc_of(t) == crcs.at(n).get<uint32_t>());
@@ -185,7 +176,7 @@ TEST_CASE("convert pth: VGG-16 and MobileNetV2 recognised, options inferred, ten
   }
   models::PthOptions o;
   o.arch = "resnet18";
-  REQUIRE_THROWS_WITH(models::convert_pth(pth("vgg16_w2"), o), Catch::Contains("holds a vgg16"));
+  REQUIRE_THROWS_WITH(models::convert_pth(test::fixture_file("vgg16_w2.pth"), o), Catch::Contains("holds a vgg16"));
   // A missing or misshapen tensor is named.
   std::map<std::string, Tensor> t(v.tensors.begin(), v.tensors.end());
   t.erase("features.28.bias");
@@ -212,7 +203,7 @@ TEST_CASE(".pth round trip: import, export as .snw, read back: every tensor bit-
     std::map<std::string, Tensor> got;
     for (const auto& [n, t] : back->state_dict()) got[n] = t;
     size_t compared = 0;
-    for (const auto& t : io::read_pth(pth(name)).tensors) {
+    for (const auto& t : io::read_pth(test::fixture_file(name + ".pth")).tensors) {
       if (!t.value.defined()) continue;  // num_batches_tracked: int64, not kept
       REQUIRE(got.count(t.name));
       REQUIRE(got[t.name].shape() == t.value.shape());

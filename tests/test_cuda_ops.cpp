@@ -2,7 +2,7 @@
 // our CUDA kernels and cuDNN, against the double reference, forward and every gradient.
 // One row per case; the runner is tests/test_cuda_ops_check.cpp. The [cuda] test files
 // keep only what a table row cannot say (cuDNN's algorithm cache, unaligned views, NaN
-// bit patterns, argmax ties).
+// bit patterns, argmax ties, grouped conv's determinism, dropout's mask against the CPU's).
 //
 // Also the kernel contract (engine/kernel_contract.h), checked at compile time: for every
 // entry, cpu::, cuda::, cudnn:: and gpu:: have the same signature.
@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "engine/backend_config.h"
+#include "engine/cpu/adaptive_pool.h"
 #include "engine/cpu/batch_norm.h"
 #include "engine/cpu/conv2d.h"
+#include "engine/cpu/conv2d_grouped.h"
 #include "engine/cpu/cross_entropy.h"
 #include "engine/cpu/elementwise.h"
 #include "engine/cpu/linear.h"
@@ -23,8 +25,10 @@
 #include "tests/helpers.h"
 #include "tests/op_table.h"
 #if SCRATCHNET_CUDA
+#include "kernels/adaptive_pool.cuh"
 #include "kernels/batch_norm.cuh"
 #include "kernels/conv2d.cuh"
+#include "kernels/conv2d_grouped.cuh"
 #include "kernels/cross_entropy.cuh"
 #include "kernels/cudnn_ops.h"
 #include "kernels/elementwise.cuh"
@@ -47,12 +51,21 @@ SN_SAME_ENTRY(cpu, cuda, relu_forward);
 SN_SAME_ENTRY(cpu, cuda, relu_backward);
 SN_SAME_ENTRY(cpu, cuda, add_forward);
 SN_SAME_ENTRY(cpu, cuda, scale_forward);
+SN_SAME_ENTRY(cpu, cuda, relu6_forward);
+SN_SAME_ENTRY(cpu, cuda, relu6_backward);
+SN_SAME_ENTRY(cpu, cuda, mul_forward);
 SN_SAME_ENTRY(cpu, cuda, linear_forward);
 SN_SAME_ENTRY(cpu, cuda, linear_backward_input);
 SN_SAME_ENTRY(cpu, cuda, linear_backward_weight);
 SN_SAME_ENTRY(cpu, cuda, linear_backward_bias);
 SN_SAME_ENTRY(cpu, cuda, avg_pool_1x1_forward);
 SN_SAME_ENTRY(cpu, cuda, avg_pool_1x1_backward);
+SN_SAME_ENTRY(cpu, cuda, adaptive_avg_pool2d_forward);
+SN_SAME_ENTRY(cpu, cuda, adaptive_avg_pool2d_backward);
+// Grouped conv2d: cpu:: and cuda:: (gpu:: and cudnn:: take G in the dense entries' shape, above).
+SN_SAME_ENTRY(cpu, cuda, conv2d_grouped_forward);
+SN_SAME_ENTRY(cpu, cuda, conv2d_grouped_backward_input);
+SN_SAME_ENTRY(cpu, cuda, conv2d_grouped_backward_weight);
 SN_SAME_ENTRY(cpu, cuda, softmax_forward);
 SN_SAME_ENTRY(cpu, cuda, softmax_backward);
 SN_SAME_ENTRY(cpu, cuda, log_softmax_forward);
@@ -84,7 +97,7 @@ namespace {
 std::vector<OpCase> op_table() {
   std::vector<OpCase> t;
   // Elementwise: a single element, an odd count (the float4 kernels' scalar tail), a few thousand.
-  for (Op op : {Op::Relu, Op::Add, Op::Scale})
+  for (Op op : {Op::Relu, Op::Relu6, Op::Add, Op::Mul, Op::Scale})
     for (int64_t n : {1, 5, 3000}) t.push_back(elementwise(op, n));
   // linear (N, in, out): the experiment's heads (2048 -> 2, 512 -> 2), odd sizes, more than one 128-tile.
   for (bool bias : {true, false})
@@ -101,6 +114,26 @@ std::vector<OpCase> op_table() {
   t.push_back(conv_case(2, 3, 5, 6, 2, 5, 1, 0, true));
   t.push_back(conv_case(4, 33, 6, 6, 130, 3, 1, 1, false));
   t.push_back(conv_case(2, 3, 40, 40, 8, 3, 1, 1, true));
+  // Grouped conv2d (the last argument: groups): depthwise stride 1 and 2 on odd sizes, a
+  // kernel as large as the padded map, 2 and 4 groups of several channels, a depth multiplier.
+  t.push_back(conv_case(2, 5, 9, 7, 5, 3, 1, 1, true, 5));
+  t.push_back(conv_case(2, 6, 9, 8, 6, 3, 2, 1, false, 6));
+  t.push_back(conv_case(1, 3, 4, 4, 3, 6, 1, 1, true, 3));
+  t.push_back(conv_case(2, 4, 7, 7, 6, 3, 1, 1, true, 2));
+  t.push_back(conv_case(1, 12, 8, 9, 8, 3, 2, 1, false, 4));
+  t.push_back(conv_case(2, 3, 6, 6, 6, 3, 1, 1, true, 3));
+  // Every depthwise layer of torchvision's mobilenet_v2 at 224 (3x3, padding 1), one image.
+  for (auto [C, H, stride] : {std::array<int64_t, 3>{32, 112, 1},
+                              {96, 112, 2},
+                              {144, 56, 1},
+                              {144, 56, 2},
+                              {192, 28, 1},
+                              {192, 28, 2},
+                              {384, 14, 1},
+                              {576, 14, 1},
+                              {576, 14, 2},
+                              {960, 7, 1}})
+    t.push_back(conv_case(1, C, H, H, C, 3, stride, 1, false, C));
   // batch_norm (not N*H*W = 2 in training: the two normalized values are then +-1 and the
   // exact input gradient nearly cancels to 0, so no float32 code meets a relative bound).
   // The last three split each channel over several blocks (kernels/batch_norm.cu: chunks
@@ -125,6 +158,16 @@ std::vector<OpCase> op_table() {
   t.push_back(avg_pool_case(3, 70, 1, 1));
   t.push_back(avg_pool_case(2, 5, 13, 11));
   t.push_back(avg_pool_case(32, 2048, 7, 7));
+  // Adaptive average pooling to any size: VGG's 7x7 of a 7x7 map (the identity), of larger
+  // maps (overlapping bins where 7 does not divide), of smaller ones (bins repeat inputs),
+  // non-square, and VGG-16's at 448 (512 channels of 14x14).
+  for (auto [N, C, H, W, P, Q] : {std::array<int64_t, 6>{2, 3, 7, 7, 7, 7},
+                                  {2, 2, 10, 9, 7, 7},
+                                  {1, 3, 5, 5, 3, 3},
+                                  {2, 2, 3, 4, 7, 7},
+                                  {1, 2, 8, 11, 3, 5},
+                                  {4, 512, 14, 14, 7, 7}})
+    t.push_back(adaptive_pool_case(N, C, H, W, P, Q));
   // Rows (N, K): the experiment's (32, 2), a single row, ImageNet's 1000 classes, K above the block size.
   for (Op op : {Op::Softmax, Op::LogSoftmax, Op::CrossEntropy})
     for (auto [N, K] : {std::array<int64_t, 2>{32, 2}, {1, 1}, {3, 5}, {7, 1000}, {2, 4099}})
@@ -140,7 +183,7 @@ void run_table(OpBackend backend, uint64_t seed) {
     check_op_case(c, backend, rng);
     ++ran;
   }
-  CHECK(ran >= 20);  // the loop really ran (the table has 61 rows, 21 with a cuDNN variant)
+  CHECK(ran >= 20);  // the loop really ran (the table has 89 rows, 37 with a cuDNN variant)
 }
 
 }  // namespace

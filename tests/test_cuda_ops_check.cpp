@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/backend_config.h"
+#include "engine/cpu/adaptive_pool.h"
 #include "engine/cpu/batch_norm.h"
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/cross_entropy.h"
@@ -37,9 +38,21 @@ const char* to_string(OpBackend b) {
 }
 
 const char* to_string(Op op) {
-  static const char* const names[] = {"relu",    "add",         "scale",        "linear",
-                                      "conv2d",  "batch_norm",  "max_pool2d",   "avg_pool_1x1",
-                                      "softmax", "log_softmax", "cross_entropy"};
+  static const char* const names[] = {"relu",
+                                      "relu6",
+                                      "add",
+                                      "mul",
+                                      "scale",
+                                      "linear",
+                                      "conv2d",
+                                      "batch_norm",
+                                      "max_pool2d",
+                                      "avg_pool_1x1",
+                                      "adaptive_avg_pool2d",
+                                      "softmax",
+                                      "log_softmax",
+                                      "cross_entropy"};
+  static_assert(sizeof names / sizeof names[0] == size_t(Op::CrossEntropy) + 1, "a name for every Op");
   return names[static_cast<int>(op)];
 }
 
@@ -48,6 +61,8 @@ std::string OpCase::describe() const {
   o << to_string(op) << " x (" << N << "," << C << "," << H << "," << W << ")";
   if (op == Op::Conv2d || op == Op::Linear) o << " K " << K << (with_params ? " bias" : " no bias");
   if (op == Op::Conv2d || op == Op::MaxPool2d) o << " kernel " << R << " stride " << stride << " pad " << pad;
+  if (op == Op::Conv2d && groups > 1) o << " groups " << groups;
+  if (op == Op::AdaptiveAvgPool2d) o << " -> " << P << "x" << Q;
   if (op == Op::BatchNorm)
     o << (with_params ? " affine" : " no affine") << (training ? " training" : " eval") << " eps " << eps;
   return o.str();
@@ -83,13 +98,36 @@ struct Place {
 
 void check_elementwise(const OpCase& c, const Place& at, Rng& rng) {
   const int64_t n = c.N * c.C;
-  Tensor a = Tensor::randn({n}, rng), b = Tensor::randn({n}, rng), gy = Tensor::randn({n}, rng);
+  // relu6's inputs reach past 6; the first ones sit exactly on the kinks (0, and 6 for
+  // relu6), where the gradient is 0 (PyTorch's: the open interval).
+  Tensor a = c.op == Op::Relu6 ? Tensor::uniform({n}, rng, -3.f, 9.f) : Tensor::randn({n}, rng);
+  Tensor b = Tensor::randn({n}, rng), gy = Tensor::randn({n}, rng);
+  a.data()[0] = 0.f;
+  if (n > 1 && c.op == Op::Relu6) a.data()[1] = 6.f;
   const double s = -1.5;
   auto ad = dbl(a), bd = dbl(b), gyd = dbl(gy);
   std::vector<double> yd(n), dad(n), dbd(n);
+  if (c.op == Op::Mul) {  // dropout: x times a host-drawn mask of 0 and 1/(1-p); the mask is dropout(ones)
+    const float p = 0.3f;
+    const uint64_t seed = static_cast<uint64_t>(c.N * 1000 + c.C);  // the same mask twice
+    Rng mask_rng(seed), op_rng(seed);
+    const auto maskd = dbl(dropout(Tensor::full({n}, 1.f), p, true, mask_rng));
+    ref::mul_forward<double>(ad.data(), maskd.data(), yd.data(), n);
+    ref::mul_forward<double>(gyd.data(), maskd.data(), dad.data(), n);
+    Tensor ga = at.leaf(a);
+    Tensor y = dropout(ga, p, true, op_rng);
+    y.backward(at.put(gy));
+    // One float product each: exact against the reference rounded to float.
+    CHECK(max_rel_error(host(y), to_float(yd)) == 0);
+    CHECK(max_rel_error(host(ga.grad()), to_float(dad)) == 0);
+    return;
+  }
   if (c.op == Op::Relu) {
     ref::relu_forward<double>(ad.data(), yd.data(), n);
     ref::relu_backward<double>(ad.data(), gyd.data(), dad.data(), n);
+  } else if (c.op == Op::Relu6) {
+    ref::relu6_forward<double>(ad.data(), yd.data(), n);
+    ref::relu6_backward<double>(ad.data(), gyd.data(), dad.data(), n);
   } else if (c.op == Op::Add) {
     ref::add_forward<double>(ad.data(), bd.data(), yd.data(), n);
     dad = dbd = gyd;
@@ -98,7 +136,10 @@ void check_elementwise(const OpCase& c, const Place& at, Rng& rng) {
     ref::scale_forward<double>(gyd.data(), s, dad.data(), n);
   }
   Tensor ga = at.leaf(a), gb = at.leaf(b);
-  Tensor y = c.op == Op::Relu ? relu(ga) : c.op == Op::Add ? add(ga, gb) : scale(ga, float(s));
+  Tensor y = c.op == Op::Relu    ? relu(ga)
+             : c.op == Op::Relu6 ? relu6(ga)
+             : c.op == Op::Add   ? add(ga, gb)
+                                 : scale(ga, float(s));
   y.backward(at.put(gy));
   // One operation per element on float inputs: exact in double (a sum or product of two
   // floats of these magnitudes fits in 53 bits), so the float result is the double one
@@ -129,10 +170,10 @@ void check_linear(const OpCase& c, const Place& at, Rng& rng) {
 }
 
 void check_conv(const OpCase& c, const Place& at, OpBackend backend, Rng& rng) {
-  Conv2dShape s{c.N, c.C, c.H, c.W, c.K, c.R, c.R, c.stride, c.pad, 0, 0};
+  Conv2dShape s{c.N, c.C, c.H, c.W, c.K, c.R, c.R, c.stride, c.pad, 0, 0, c.groups};
   s.P = (s.H + 2 * s.pad - s.R) / s.stride + 1;
   s.Q = (s.W + 2 * s.pad - s.S) / s.stride + 1;
-  Tensor x = Tensor::randn({s.N, s.C, s.H, s.W}, rng), w = Tensor::randn({s.K, s.C, s.R, s.S}, rng, 0.3f);
+  Tensor x = Tensor::randn({s.N, s.C, s.H, s.W}, rng), w = Tensor::randn({s.K, s.C / s.groups, s.R, s.S}, rng, 0.3f);
   Tensor b = c.with_params ? Tensor::randn({s.K}, rng) : Tensor(), gy = Tensor::randn({s.N, s.K, s.P, s.Q}, rng);
   auto xd = dbl(x), wd = dbl(w), gyd = dbl(gy);
   std::vector<double> bd = c.with_params ? dbl(b) : std::vector<double>{};
@@ -142,7 +183,7 @@ void check_conv(const OpCase& c, const Place& at, OpBackend backend, Rng& rng) {
   ref::conv2d_backward_weight<double>(s, xd.data(), gyd.data(), dwd.data());
   ref::conv2d_backward_bias<double>(s, gyd.data(), dbd.data());
   Tensor gx = at.leaf(x), gw = at.leaf(w), gb = c.with_params ? at.leaf(b) : Tensor();
-  Tensor y = conv2d(gx, gw, gb, Conv2dParams{int(c.stride), int(c.pad)});
+  Tensor y = conv2d(gx, gw, gb, Conv2dParams{int(c.stride), int(c.pad), int(c.groups)});
   REQUIRE(y.shape() == Shape{s.N, s.K, s.P, s.Q});
   y.backward(at.put(gy));
 #if SCRATCHNET_CUDA
@@ -233,6 +274,22 @@ void check_pool(const OpCase& c, const Place& at, Rng& rng) {
   CHECK(rel_l2_error(host(gx.grad()), dxd) < kPoolTol);
 }
 
+void check_adaptive_pool(const OpCase& c, const Place& at, Rng& rng) {
+  const AdaptivePool2dShape s{c.N, c.C, c.H, c.W, c.P, c.Q};
+  Tensor x = Tensor::randn({c.N, c.C, c.H, c.W}, rng), gy = Tensor::randn({c.N, c.C, c.P, c.Q}, rng);
+  auto xd = dbl(x), gyd = dbl(gy);
+  std::vector<double> yd(gyd.size()), dxd(xd.size());
+  ref::adaptive_avg_pool2d_forward<double>(s, xd.data(), yd.data());
+  ref::adaptive_avg_pool2d_backward<double>(s, gyd.data(), dxd.data());
+  Tensor gx = at.leaf(x);
+  Tensor y = adaptive_avg_pool2d(gx, int(c.P), int(c.Q));
+  REQUIRE(y.shape() == Shape{c.N, c.C, c.P, c.Q});
+  y.backward(at.put(gy));
+  // A float sum of at most a few hundred values divided once (y), a few bins' shares (dx).
+  CHECK(rel_l2_error(host(y), yd) < kPoolTol);
+  CHECK(rel_l2_error(host(gx.grad()), dxd) < kPoolTol);
+}
+
 void check_rows(const OpCase& c, const Place& at, Rng& rng) {
   const int64_t N = c.N, K = c.C;
   Tensor x = Tensor::randn({N, K}, rng, 3.f), gy = Tensor::randn({N, K}, rng);
@@ -274,7 +331,9 @@ void check_op_case(const OpCase& c, OpBackend backend, Rng& rng) {
   backend_config().tf32 = false;
   switch (c.op) {
     case Op::Relu:
+    case Op::Relu6:
     case Op::Add:
+    case Op::Mul:
     case Op::Scale:
       check_elementwise(c, at, rng);
       break;
@@ -290,6 +349,9 @@ void check_op_case(const OpCase& c, OpBackend backend, Rng& rng) {
     case Op::MaxPool2d:
     case Op::AvgPool1x1:
       check_pool(c, at, rng);
+      break;
+    case Op::AdaptiveAvgPool2d:
+      check_adaptive_pool(c, at, rng);
       break;
     case Op::Softmax:
     case Op::LogSoftmax:

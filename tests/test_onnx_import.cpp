@@ -23,8 +23,6 @@ using namespace sn;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name; }
-
 std::shared_ptr<models::ResNet> build(const models::Converted& c) {
   const auto cfg = models::ResNetConfig::from_json(c.meta.architecture, c.meta.model);
   Rng rng(0);
@@ -103,7 +101,7 @@ onnx::ModelProto parse(const std::string& path) {
 
 TEST_CASE("convert --from onnx: torch's exports of ResNet-18/50 give PyTorch's logits", "[use][onnx][convert]") {
   SECTION("resnet18, batch norm folded into the convs by torch") {
-    const auto c = models::convert_onnx(fixture("onnx_resnet18_w4.onnx"));
+    const auto c = models::convert_onnx(test::fixture_file("onnx_resnet18_w4.onnx"));
     CHECK(c.meta.architecture == "resnet18");
     CHECK(c.meta.model["width"] == 4);
     CHECK(c.meta.model["num_classes"] == 10);
@@ -112,12 +110,12 @@ TEST_CASE("convert --from onnx: torch's exports of ResNet-18/50 give PyTorch's l
     check_against_torch(c, "resnet18_w4/logits_eval");
   }
   SECTION("resnet50 with its BatchNormalization nodes") {
-    const auto c = models::convert_onnx(fixture("onnx_resnet50_w2.onnx"));
+    const auto c = models::convert_onnx(test::fixture_file("onnx_resnet50_w2.onnx"));
     CHECK(c.meta.architecture == "resnet50");
     CHECK(c.meta.model["block_stride"] == "v1.5");
     CHECK(c.meta.model["bn_eps"] == 1e-5);
     // The batch-norm tensors are torch's own (the .pth beside it), under torchvision's names.
-    const auto pth = models::convert_pth(fixture("resnet50_w2.pth"));
+    const auto pth = models::convert_pth(test::fixture_file("resnet50_w2.pth"));
     std::map<std::string, Tensor> want(pth.tensors.begin(), pth.tensors.end());
     REQUIRE(c.tensors.size() == pth.tensors.size());
     for (const auto& [name, t] : c.tensors) {
@@ -127,16 +125,16 @@ TEST_CASE("convert --from onnx: torch's exports of ResNet-18/50 give PyTorch's l
     check_against_torch(c, "resnet50_w2/logits_eval");
   }
   SECTION("resnet50, Keras layout (stride on the first 1x1 conv), folded and with eps 1e-3 batch norm") {
-    const auto folded = models::convert_onnx(fixture("onnx_resnet50_w2_v1.onnx"));
+    const auto folded = models::convert_onnx(test::fixture_file("onnx_resnet50_w2_v1.onnx"));
     CHECK(folded.meta.model["block_stride"] == "v1");
     check_against_torch(folded, "resnet50_w2/logits_eval_v1_eps1e-3");
-    const auto bn = models::convert_onnx(fixture("onnx_resnet50_w2_bn.onnx"));
+    const auto bn = models::convert_onnx(test::fixture_file("onnx_resnet50_w2_bn.onnx"));
     CHECK(bn.meta.model["block_stride"] == "v1");
     CHECK(bn.meta.model["bn_eps"] == 1e-3);
     check_against_torch(bn, "resnet50_w2/logits_eval_v1_eps1e-3");
   }
   SECTION("no preprocessing in the file: torchvision's, and a note says so") {
-    const auto c = models::convert_onnx(fixture("onnx_resnet18_w4.onnx"));
+    const auto c = models::convert_onnx(test::fixture_file("onnx_resnet18_w4.onnx"));
     CHECK(c.meta.preprocessing.channel_order == "RGB");
     CHECK(c.meta.preprocessing.mean[0] == 0.485);
     CHECK(c.notes.back().find("assuming torchvision's") != std::string::npos);
@@ -192,7 +190,7 @@ TEST_CASE("convert --from onnx: scratchnet's own export comes back bit for bit",
 
 TEST_CASE("convert --from onnx: what is not a ResNet is refused, the node named", "[use][onnx][convert][bad-input]") {
   SECTION("an operator a ResNet does not have") {
-    const auto file = io::read_file(fixture("onnx_bad_sigmoid.onnx"));
+    const auto file = io::read_file(test::fixture_file("onnx_bad_sigmoid.onnx"));
     const std::string msg = expect_error(std::string(file.begin(), file.end()));
     CHECK_THAT(msg, Catch::Contains("(Sigmoid) is not supported"));
     CHECK_THAT(msg, Catch::Contains("node '"));
@@ -201,7 +199,7 @@ TEST_CASE("convert --from onnx: what is not a ResNet is refused, the node named"
     CHECK_THAT(expect_error("this is not protobuf \x01\x02\x03"), Catch::Contains("model.onnx is not an ONNX model"));
     CHECK_THAT(expect_error(""), Catch::Contains("model.onnx is an ONNX file without a graph"));
   }
-  auto m = parse(fixture("onnx_resnet18_w4.onnx"));
+  auto m = parse(test::fixture_file("onnx_resnet18_w4.onnx"));
   std::string bytes;
   SECTION("a conv padded unlike a ResNet's") {
     const std::string name = m.graph().node(5).name();  // a block's conv

@@ -17,18 +17,6 @@ using namespace sn;
 
 namespace {
 
-const nlohmann::json& fixture() {
-  static const nlohmann::json j = [] {
-    std::ifstream in(std::string(SN_SOURCE_DIR) + "/tests/fixtures/resnet.json");
-    REQUIRE(in.good());
-    return nlohmann::json::parse(in);
-  }();
-  return j;
-}
-Tensor fixture_tensor(const std::string& key) {
-  const auto& e = fixture().at(key);
-  return Tensor::from_vector(e.at("data").get<std::vector<float>>(), e.at("shape").get<Shape>());
-}
 // (N,C,H,W) -> (N,C,2H,2W), each pixel repeated 2x2 (the fixture's train-mode input).
 Tensor upsample2(const Tensor& x) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
@@ -39,14 +27,13 @@ Tensor upsample2(const Tensor& x) {
         y.data()[(nc * 2 * H + h) * 2 * W + w] = x.data()[(nc * H + h / 2) * W + w / 2];
   return y;
 }
-std::string pth(const std::string& name) { return std::string(SN_SOURCE_DIR) + "/tests/fixtures/" + name + ".pth"; }
 
 // The fixture model converted from its .pth, with the given layout options.
 std::shared_ptr<models::ResNet> fixture_model(const std::string& name, models::BlockStride stride, double eps) {
   models::PthOptions o;
   o.block_stride = stride;
   o.bn_eps = eps;
-  const models::Converted c = models::convert_pth(pth(name), o);
+  const models::Converted c = models::convert_pth(test::fixture_file(name + ".pth"), o);
   const std::string path = std::string(SN_BINARY_DIR) + "/" + name + (eps > 1e-4 ? "_v1" : "") + ".snw";
   io::write_weight_file(path, c.meta, c.tensors);
   return models::load_resnet(io::WeightFile(path));
@@ -57,7 +44,7 @@ std::shared_ptr<models::ResNet> fixture_model(const std::string& name, models::B
 // ~1e-6 relative per layer; through 18-50 layers that stays well below 1e-4,
 // while any wrong stride, eps, name or layout gives errors of order 1.
 double logits_error(const Tensor& got, const std::string& key) {
-  const Tensor want = fixture_tensor(key);
+  const Tensor want = test::fixture_tensor("resnet", key);
   REQUIRE(got.shape() == want.shape());
   return test::rel_l2_error(got.to_vector(), want.to_vector());
 }
@@ -67,7 +54,7 @@ void check_logits(const Tensor& got, const std::string& key) {
   INFO(key << ": relative error " << err);
   CHECK(err < 1e-4);
   // And element by element, relative to the largest logit.
-  const Tensor want = fixture_tensor(key);
+  const Tensor want = test::fixture_tensor("resnet", key);
   double worst = 0, scale = 0;
   const auto g = got.to_vector(), w = want.to_vector();
   for (size_t i = 0; i < g.size(); ++i) scale = std::max(scale, std::abs(double(w[i])));
@@ -84,7 +71,8 @@ void check_logits(const Tensor& got, const std::string& key) {
 // within 1e-4 of it, or no further from it than 1.5x PyTorch's float32 is.
 void check_train_logits(const Tensor& got, const std::string& key) {
   const double ours = logits_error(got, key + "_f64");
-  const double torch32 = test::rel_l2_error(fixture_tensor(key).to_vector(), fixture_tensor(key + "_f64").to_vector());
+  const double torch32 = test::rel_l2_error(test::fixture_tensor("resnet", key).to_vector(),
+                                            test::fixture_tensor("resnet", key + "_f64").to_vector());
   std::cout << key << ": rel L2 to float64 " << ours << " (PyTorch float32: " << torch32 << "), to PyTorch float32 "
             << logits_error(got, key) << "\n";
   INFO(key << ": error to float64 " << ours << ", PyTorch float32's " << torch32);
@@ -98,8 +86,8 @@ TEST_CASE("resnet: parameter counts and state_dict names match torchvision", "[m
   auto r50 = models::resnet50();
   CHECK(nn::count_parameters(*r18) == 11689512);
   CHECK(nn::count_parameters(*r50) == 25557032);
-  CHECK(nn::count_parameters(*r18) == fixture().at("resnet18/num_parameters").get<int64_t>());
-  CHECK(nn::count_parameters(*r50) == fixture().at("resnet50/num_parameters").get<int64_t>());
+  CHECK(nn::count_parameters(*r18) == test::fixture_json("resnet").at("resnet18/num_parameters").get<int64_t>());
+  CHECK(nn::count_parameters(*r50) == test::fixture_json("resnet").at("resnet50/num_parameters").get<int64_t>());
   CHECK(r18->num_features() == 512);
   CHECK(r50->num_features() == 2048);
 
@@ -114,7 +102,7 @@ TEST_CASE("resnet: parameter counts and state_dict names match torchvision", "[m
     Rng rng(1);
     models::ResNet m(cfg, rng);
     std::vector<std::string> want;
-    for (const auto& n : fixture().at(name + "/order"))
+    for (const auto& n : test::fixture_json("resnet").at(name + "/order"))
       if (n.get<std::string>().find("num_batches_tracked") == std::string::npos) want.push_back(n);
     std::vector<std::string> got;
     for (const auto& [n, t] : m.state_dict()) got.push_back(n);
@@ -123,13 +111,14 @@ TEST_CASE("resnet: parameter counts and state_dict names match torchvision", "[m
 }
 
 TEST_CASE("resnet: print(model) is PyTorch's, character for character", "[models][resnet]") {
-  CHECK(models::resnet18()->repr() == fixture().at("resnet18/repr").get<std::string>());
-  CHECK(models::resnet50()->repr() == fixture().at("resnet50/repr").get<std::string>());
+  CHECK(models::resnet18()->repr() == test::fixture_json("resnet").at("resnet18/repr").get<std::string>());
+  CHECK(models::resnet50()->repr() == test::fixture_json("resnet").at("resnet50/repr").get<std::string>());
   models::ResNetConfig keras;
   keras.block_stride = models::BlockStride::V1;
   keras.bn_eps = 1e-3;
   Rng rng(0);
-  CHECK(models::ResNet(keras, rng).repr() == fixture().at("resnet50_v1_eps1e-3/repr").get<std::string>());
+  CHECK(models::ResNet(keras, rng).repr() ==
+        test::fixture_json("resnet").at("resnet50_v1_eps1e-3/repr").get<std::string>());
 }
 
 TEST_CASE("resnet: config JSON round trip and errors", "[models][resnet]") {
@@ -151,7 +140,7 @@ TEST_CASE("resnet: config JSON round trip and errors", "[models][resnet]") {
 
 TEST_CASE("resnet18: logits equal PyTorch's (eval and train mode)", "[models][resnet][parity]") {
   auto m = fixture_model("resnet18_w4", models::BlockStride::V1_5, 1e-5);
-  const Tensor x = fixture_tensor("input");
+  const Tensor x = test::fixture_tensor("resnet", "input");
   m->eval();
   {
     NoGradGuard no_grad;
@@ -161,13 +150,15 @@ TEST_CASE("resnet18: logits equal PyTorch's (eval and train mode)", "[models][re
   check_train_logits(m->forward(upsample2(x)), "resnet18_w4/logits_train");
   // Train mode updated the running statistics as PyTorch does (momentum 0.1, unbiased variance).
   CHECK(test::max_rel_error(m->bn1->running_mean.to_vector(),
-                            fixture_tensor("resnet18_w4/bn1.running_mean_after_train").to_vector()) < 1e-4);
+                            test::fixture_tensor("resnet", "resnet18_w4/bn1.running_mean_after_train").to_vector()) <
+        1e-4);
   CHECK(test::max_rel_error(m->bn1->running_var.to_vector(),
-                            fixture_tensor("resnet18_w4/bn1.running_var_after_train").to_vector()) < 1e-4);
+                            test::fixture_tensor("resnet", "resnet18_w4/bn1.running_var_after_train").to_vector()) <
+        1e-4);
 }
 
 TEST_CASE("resnet50: logits equal PyTorch's (v1.5 eps 1e-5, v1 eps 1e-3, train mode)", "[models][resnet][parity]") {
-  const Tensor x = fixture_tensor("input");
+  const Tensor x = test::fixture_tensor("resnet", "input");
   NoGradGuard no_grad;
   auto m = fixture_model("resnet50_w2", models::BlockStride::V1_5, 1e-5);
   m->eval();
@@ -198,7 +189,7 @@ TEST_CASE("resnet: replacing the classifier", "[models][resnet]") {
 }
 
 TEST_CASE("convert pth: architecture, width and classes inferred, mismatches named", "[models][convert]") {
-  const auto c = models::convert_pth(pth("resnet18_w4"));
+  const auto c = models::convert_pth(test::fixture_file("resnet18_w4.pth"));
   CHECK(c.meta.architecture == "resnet18");
   CHECK(c.meta.model.at("width") == 4);
   CHECK(c.meta.model.at("num_classes") == 10);
@@ -206,13 +197,13 @@ TEST_CASE("convert pth: architecture, width and classes inferred, mismatches nam
   CHECK(c.meta.preprocessing.channel_order == "RGB");
   REQUIRE(c.notes.size() == 1);
   CHECK(c.notes[0].find("dropped 20 int64 num_batches_tracked") != std::string::npos);
-  CHECK(models::convert_pth(pth("resnet50_w2")).meta.architecture == "resnet50");
+  CHECK(models::convert_pth(test::fixture_file("resnet50_w2.pth")).meta.architecture == "resnet50");
   models::PthOptions o;
   o.arch = "resnet50";
-  REQUIRE_THROWS_WITH(models::convert_pth(pth("resnet18_w4"), o),
+  REQUIRE_THROWS_WITH(models::convert_pth(test::fixture_file("resnet18_w4.pth"), o),
                       Catch::Contains("resnet18_w4.pth") && Catch::Contains("holds a resnet18"));
   // A state_dict that is not a ResNet: names the file and the problem.
-  REQUIRE_THROWS_WITH(models::convert_pth(pth("pth_small")), Catch::Contains("pth_small.pth"));
+  REQUIRE_THROWS_WITH(models::convert_pth(test::fixture_file("pth_small.pth")), Catch::Contains("pth_small.pth"));
 }
 
 // ---- Keras -> torchvision ------------------------------------------------------------
@@ -316,7 +307,7 @@ std::string write_keras_model(const nn::NamedTensors& sd, const std::string& dir
 
 TEST_CASE("convert keras: a Keras-layout ResNet-50 converts back to torchvision's, same logits",
           "[models][convert][parity]") {
-  const auto src = models::convert_pth(pth("resnet50_w2"));
+  const auto src = models::convert_pth(test::fixture_file("resnet50_w2.pth"));
   Rng rng(5);
   const std::string dir = write_keras_model(src.tensors, std::string(SN_BINARY_DIR) + "/keras_r50_w2", rng);
   const models::Converted c = models::convert_keras_resnet(io::read_tfjs(dir));
@@ -338,11 +329,11 @@ TEST_CASE("convert keras: a Keras-layout ResNet-50 converts back to torchvision'
   auto m = models::load_resnet(io::WeightFile(path));
   m->eval();
   NoGradGuard no_grad;
-  check_logits(m->forward(fixture_tensor("input")), "resnet50_w2/logits_eval_v1_eps1e-3");
+  check_logits(m->forward(test::fixture_tensor("resnet", "input")), "resnet50_w2/logits_eval_v1_eps1e-3");
 }
 
 TEST_CASE("convert keras: wrong strides or foreign layers are named errors", "[models][convert]") {
-  const auto src = models::convert_pth(pth("resnet50_w2"));
+  const auto src = models::convert_pth(test::fixture_file("resnet50_w2.pth"));
   Rng rng(6);
   const std::string dir = write_keras_model(src.tensors, std::string(SN_BINARY_DIR) + "/keras_bad", rng);
   nlohmann::json j;

@@ -1,3 +1,6 @@
+// onnx_export.cpp — the model around the graph (opset, input, output, metadata, the ONNX
+// checker and shape inference) and the ResNet's graph; VGG-16's and MobileNetV2's:
+// onnx_export_backbones.cpp.
 #include "models/onnx/onnx_export.h"
 
 #include <onnx/checker.h>
@@ -10,114 +13,68 @@
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
+#include "models/mobilenet_v2.h"
+#include "models/onnx/onnx_writer.h"
+#include "models/vgg.h"
 
 namespace sn::models {
 
 namespace {
 
-// Builds the graph node by node; tensor names are the node names (distinct from the initializers').
-class GraphWriter {
- public:
-  explicit GraphWriter(onnx::GraphProto& g) : g_(g) {}
+using onnx_export::GraphWriter;
 
-  void initializer(const std::string& name, const Tensor& t) {
-    SN_CHECK(t.defined(), "ONNX export: tensor ", name, " is missing");
-    const Tensor c = t.to(Device::CPU);  // scratchnet tensors are contiguous
-    onnx::TensorProto* p = g_.add_initializer();
-    p->set_name(name);
-    p->set_data_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : c.shape()) p->add_dims(d);
-    p->set_raw_data(c.data(), static_cast<size_t>(c.numel()) * sizeof(float));  // little-endian, as ONNX's raw_data
+// relu(h + shortcut), the shortcut being x or downsample(x).
+std::string residual(GraphWriter& w, const std::string& h, const std::string& x, const std::string& p,
+                     const nn::Sequential* ds) {
+  std::string shortcut = x;
+  if (ds) {
+    const auto* c = ds->size() == 2 ? dynamic_cast<const nn::Conv2d*>(&(*ds)[0]) : nullptr;
+    const auto* n = ds->size() == 2 ? dynamic_cast<const nn::BatchNorm2d*>(&(*ds)[1]) : nullptr;
+    SN_CHECK(c && n, "ONNX export: ", p, ".downsample is not Conv2d + BatchNorm2d");
+    shortcut = w.conv_bn(x, p + ".downsample.0", *c, p + ".downsample.1", *n);
   }
+  w.node("Add", p + ".add", {h, shortcut});
+  return w.relu(p + ".add", p + ".relu_out");
+}
 
-  onnx::NodeProto* node(const std::string& op, const std::string& name, std::vector<std::string> inputs) {
-    onnx::NodeProto* n = g_.add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (auto& i : inputs) n->add_input(i);
-    n->add_output(name);
-    return n;
-  }
+std::string block(GraphWriter& w, const std::string& x, const std::string& p, const BasicBlock& b) {
+  std::string h = w.relu(w.conv_bn(x, p + ".conv1", *b.conv1, p + ".bn1", *b.bn1), p + ".relu1");
+  h = w.conv_bn(h, p + ".conv2", *b.conv2, p + ".bn2", *b.bn2);
+  return residual(w, h, x, p, b.downsample.get());
+}
+std::string block(GraphWriter& w, const std::string& x, const std::string& p, const Bottleneck& b) {
+  std::string h = w.relu(w.conv_bn(x, p + ".conv1", *b.conv1, p + ".bn1", *b.bn1), p + ".relu1");
+  h = w.relu(w.conv_bn(h, p + ".conv2", *b.conv2, p + ".bn2", *b.bn2), p + ".relu2");
+  h = w.conv_bn(h, p + ".conv3", *b.conv3, p + ".bn3", *b.bn3);
+  return residual(w, h, x, p, b.downsample.get());
+}
 
-  static void ints(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> values) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INTS);
-    for (int64_t v : values) a->add_ints(v);
-  }
-  static void integer(onnx::NodeProto* n, const std::string& name, int64_t v) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(v);
-  }
-  static void real(onnx::NodeProto* n, const std::string& name, float v) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::FLOAT);
-    a->set_f(v);
-  }
-
-  // Conv named `prefix` (weights prefix.weight), then its batch norm `bn` -> returns the output's name.
-  std::string conv_bn(const std::string& x, const std::string& conv, const nn::Conv2d& c, const std::string& bn,
-                      const nn::BatchNorm2d& b) {
-    initializer(conv + ".weight", c.weight);
-    std::vector<std::string> in{x, conv + ".weight"};
-    if (c.bias.defined()) {
-      initializer(conv + ".bias", c.bias);
-      in.push_back(conv + ".bias");
+// conv1 bn1 relu maxpool, layer1..4 of blocks, avgpool, flatten, fc -> the fc node.
+onnx::NodeProto* resnet_graph(GraphWriter& w, const ResNet& net) {
+  const auto layout = resnet_layout(net.config().arch);
+  std::string h = w.relu(w.conv_bn("input", "conv1", *net.conv1, "bn1", *net.bn1), "relu");
+  onnx::NodeProto* pool = w.node("MaxPool", "maxpool", {h});
+  GraphWriter::ints(pool, "kernel_shape", {net.maxpool->kernel_size, net.maxpool->kernel_size});
+  GraphWriter::ints(pool, "strides", {net.maxpool->stride, net.maxpool->stride});
+  const int64_t mp = net.maxpool->padding;
+  GraphWriter::ints(pool, "pads", {mp, mp, mp, mp});
+  h = "maxpool";
+  const std::shared_ptr<nn::Sequential> stages[] = {net.layer1, net.layer2, net.layer3, net.layer4};
+  for (int s = 0; s < 4; ++s) {
+    const std::string stage = "layer" + std::to_string(s + 1);
+    for (size_t i = 0; i < stages[s]->size(); ++i) {
+      const std::string p = stage + "." + std::to_string(i);
+      const nn::Module& b = (*stages[s])[i];
+      if (layout.bottleneck)
+        h = block(w, h, p, dynamic_cast<const Bottleneck&>(b));
+      else
+        h = block(w, h, p, dynamic_cast<const BasicBlock&>(b));
     }
-    onnx::NodeProto* n = node("Conv", conv, in);
-    const int64_t k = c.kernel_size, s = c.params.stride, p = c.params.padding;
-    ints(n, "kernel_shape", {k, k});
-    ints(n, "strides", {s, s});
-    ints(n, "pads", {p, p, p, p});
-    ints(n, "dilations", {1, 1});
-    integer(n, "group", 1);
-    for (const char* t : {"weight", "bias", "running_mean", "running_var"}) {
-      const Tensor& v = std::strcmp(t, "weight") == 0         ? b.weight
-                        : std::strcmp(t, "bias") == 0         ? b.bias
-                        : std::strcmp(t, "running_mean") == 0 ? b.running_mean
-                                                              : b.running_var;
-      initializer(bn + "." + t, v);
-    }
-    onnx::NodeProto* m =
-        node("BatchNormalization", bn, {conv, bn + ".weight", bn + ".bias", bn + ".running_mean", bn + ".running_var"});
-    real(m, "epsilon", b.eps);
-    real(m, "momentum", 1.f - b.momentum);  // ONNX's momentum weighs the old statistics
-    return bn;
   }
-
-  std::string relu(const std::string& x, const std::string& name) { return node("Relu", name, {x})->output(0); }
-
-  std::string block(const std::string& x, const std::string& p, const BasicBlock& b) {
-    std::string h = relu(conv_bn(x, p + ".conv1", *b.conv1, p + ".bn1", *b.bn1), p + ".relu1");
-    h = conv_bn(h, p + ".conv2", *b.conv2, p + ".bn2", *b.bn2);
-    return residual(h, x, p, b.downsample.get());
-  }
-  std::string block(const std::string& x, const std::string& p, const Bottleneck& b) {
-    std::string h = relu(conv_bn(x, p + ".conv1", *b.conv1, p + ".bn1", *b.bn1), p + ".relu1");
-    h = relu(conv_bn(h, p + ".conv2", *b.conv2, p + ".bn2", *b.bn2), p + ".relu2");
-    h = conv_bn(h, p + ".conv3", *b.conv3, p + ".bn3", *b.bn3);
-    return residual(h, x, p, b.downsample.get());
-  }
-
-  // relu(h + shortcut), the shortcut being x or downsample(x).
-  std::string residual(const std::string& h, const std::string& x, const std::string& p, const nn::Sequential* ds) {
-    std::string shortcut = x;
-    if (ds) {
-      const auto* c = ds->size() == 2 ? dynamic_cast<const nn::Conv2d*>(&(*ds)[0]) : nullptr;
-      const auto* n = ds->size() == 2 ? dynamic_cast<const nn::BatchNorm2d*>(&(*ds)[1]) : nullptr;
-      SN_CHECK(c && n, "ONNX export: ", p, ".downsample is not Conv2d + BatchNorm2d");
-      shortcut = conv_bn(x, p + ".downsample.0", *c, p + ".downsample.1", *n);
-    }
-    node("Add", p + ".add", {h, shortcut});
-    return relu(p + ".add", p + ".relu_out");
-  }
-
- private:
-  onnx::GraphProto& g_;
-};
+  w.node("GlobalAveragePool", "avgpool", {h});
+  GraphWriter::integer(w.node("Flatten", "flatten", {"avgpool"}), "axis", 1);
+  return w.gemm("flatten", "fc", *net.fc);
+}
 
 void set_meta(onnx::ModelProto& m, const std::string& key, const std::string& value) {
   auto* p = m.add_metadata_props();
@@ -136,10 +93,9 @@ nlohmann::json preprocessing_json(const io::Preprocessing& p) {
 
 }  // namespace
 
-void write_onnx(const std::string& path, const ResNet& net, const io::WeightMeta& meta) {
-  const ResNetConfig& cfg = net.config();
-  const auto layout = resnet_layout(cfg.arch);
-  const int64_t crop = meta.preprocessing.crop, classes = cfg.num_classes;
+void write_onnx(const std::string& path, const Classifier& net, const io::WeightMeta& meta) {
+  const std::string arch = net.architecture();
+  const int64_t crop = meta.preprocessing.crop, classes = net.num_classes();
 
   onnx::ModelProto m;
   m.set_ir_version(onnx::IR_VERSION);
@@ -151,7 +107,7 @@ void write_onnx(const std::string& path, const ResNet& net, const io::WeightMeta
   opset->set_version(kOnnxOpset);
 
   onnx::GraphProto& g = *m.mutable_graph();
-  g.set_name(cfg.arch);
+  g.set_name(arch);
   GraphWriter w(g);
   {
     onnx::ValueInfoProto* in = g.add_input();
@@ -161,32 +117,16 @@ void write_onnx(const std::string& path, const ResNet& net, const io::WeightMeta
     t->mutable_shape()->add_dim()->set_dim_param("batch");
     for (int64_t d : {int64_t(3), crop, crop}) t->mutable_shape()->add_dim()->set_dim_value(d);
   }
-  std::string h = w.relu(w.conv_bn("input", "conv1", *net.conv1, "bn1", *net.bn1), "relu");
-  onnx::NodeProto* pool = w.node("MaxPool", "maxpool", {h});
-  GraphWriter::ints(pool, "kernel_shape", {net.maxpool->kernel_size, net.maxpool->kernel_size});
-  GraphWriter::ints(pool, "strides", {net.maxpool->stride, net.maxpool->stride});
-  const int64_t mp = net.maxpool->padding;
-  GraphWriter::ints(pool, "pads", {mp, mp, mp, mp});
-  h = "maxpool";
-  const std::shared_ptr<nn::Sequential> stages[] = {net.layer1, net.layer2, net.layer3, net.layer4};
-  for (int s = 0; s < 4; ++s) {
-    const std::string stage = "layer" + std::to_string(s + 1);
-    for (size_t i = 0; i < stages[s]->size(); ++i) {
-      const std::string p = stage + "." + std::to_string(i);
-      const nn::Module& b = (*stages[s])[i];
-      if (layout.bottleneck)
-        h = w.block(h, p, dynamic_cast<const Bottleneck&>(b));
-      else
-        h = w.block(h, p, dynamic_cast<const BasicBlock&>(b));
-    }
-  }
-  w.node("GlobalAveragePool", "avgpool", {h});
-  GraphWriter::integer(w.node("Flatten", "flatten", {"avgpool"}), "axis", 1);
-  w.initializer("fc.weight", net.fc->weight);
-  w.initializer("fc.bias", net.fc->bias);
-  onnx::NodeProto* fc = w.node("Gemm", "fc", {"flatten", "fc.weight", "fc.bias"});
-  GraphWriter::integer(fc, "transB", 1);
-  fc->set_output(0, "logits");
+  onnx::NodeProto* last = nullptr;
+  if (const auto* resnet = dynamic_cast<const ResNet*>(&net))
+    last = resnet_graph(w, *resnet);
+  else if (const auto* vgg = dynamic_cast<const VGG*>(&net))
+    last = onnx_export::vgg16_graph(w, *vgg, crop);
+  else if (const auto* mobile = dynamic_cast<const MobileNetV2*>(&net))
+    last = onnx_export::mobilenet_v2_graph(w, *mobile);
+  else
+    SN_USER_FAIL("ONNX export: no ONNX graph for a ", net.architecture());
+  last->set_output(0, "logits");
   {
     onnx::ValueInfoProto* out = g.add_output();
     out->set_name("logits");
@@ -207,12 +147,12 @@ void write_onnx(const std::string& path, const ResNet& net, const io::WeightMeta
                 static_cast<long long>(crop), static_cast<long long>(crop), pp.resize, pp.crop, pp.crop,
                 pp.channel_order.c_str(), pp.scale, pp.mean[0], pp.mean[1], pp.mean[2], pp.std[0], pp.std[1], pp.std[2],
                 static_cast<long long>(classes));
-  m.set_doc_string(std::string("scratchnet ") + cfg.arch + ". " + formula);
+  m.set_doc_string(std::string("scratchnet ") + arch + ". " + formula);
   g.set_doc_string(formula);
   set_meta(m, "scratchnet.preprocessing", preprocessing_json(pp).dump());
   set_meta(m, "scratchnet.labels", nlohmann::json(meta.labels).dump());
-  set_meta(m, "scratchnet.architecture", cfg.arch);
-  set_meta(m, "scratchnet.model", cfg.to_json().dump());
+  set_meta(m, "scratchnet.architecture", arch);
+  set_meta(m, "scratchnet.model", net.options().dump());
   set_meta(m, "scratchnet.metadata", meta.metadata.dump());
 
   // The ONNX project's own checks, and the output shape its shape inference finds.

@@ -1,7 +1,8 @@
-// onnx_graph.h — the ONNX graph as the importer walks it (internal to onnx_import.cpp):
-// the nodes with their producers and consumers, the initializers read as tensors,
-// the attributes with their defaults, and a conv with its batch norm (ConvBn), the
-// unit a ResNet is matched in. Every accessor names the file and the node in its errors.
+// onnx_graph.h — the ONNX graph as the importer walks it (internal to onnx_import*.cpp):
+// the nodes with their producers and consumers, the initializers (and Constant nodes)
+// read as tensors, the attributes with their defaults, a conv with its batch norm
+// (ConvBn), the unit every network is matched in, ReLU6 as Clip(0, 6), a classifier
+// (Gemm, or MatMul + Add). Every accessor names the file and the node in its errors.
 #pragma once
 #include <onnx/onnx_pb.h>
 
@@ -15,19 +16,21 @@
 #include "engine/check.h"
 #include "engine/shape.h"
 #include "engine/tensor.h"
+#include "models/convert.h"
 
 namespace sn::models::onnx_import {
 
 inline const std::set<std::string> kSupported = {
-    "Conv",  "BatchNormalization", "Relu", "MaxPool", "Add", "GlobalAveragePool", "ReduceMean", "Flatten", "Gemm",
-    "MatMul"};
+    "Conv", "BatchNormalization", "Relu",       "Clip",    "MaxPool", "AveragePool",
+    "Add",  "GlobalAveragePool",  "ReduceMean", "Flatten", "Gemm",    "MatMul"};
 inline const char* const kSupportedList =
-    "Conv, BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool or ReduceMean, Flatten, Gemm or MatMul";
+    "Conv, BatchNormalization, Relu, Clip (ReLU6), MaxPool, AveragePool, Add, GlobalAveragePool or ReduceMean, "
+    "Flatten, Gemm or MatMul";
 
 // A conv with the batch norm after it, as scratchnet's ResNet holds them.
 struct ConvBn {
   Tensor weight, gamma, beta, mean, var;
-  int64_t stride = 1, pad = 0;
+  int64_t stride = 1, pad = 0, groups = 1;
   std::string out;        // the tensor after the batch norm
   std::string onnx_name;  // the Conv node, for messages
   bool folded_bn = false, bias_into_mean = false;
@@ -47,6 +50,14 @@ class Graph {
       const auto& n = g.node(i);
       SN_CHECK(n.domain().empty() || n.domain() == "ai.onnx", src_, ": ", what(i), " is in the operator domain '",
                n.domain(), "': only the standard ONNX operators (", kSupportedList, ") are imported");
+      if (n.op_type() == "Constant") {  // torch writes Clip's bounds so: a tensor held by the node
+        const onnx::AttributeProto* v = n.output_size() == 1 ? attr(i, "value") : nullptr;
+        SN_CHECK(v && v->type() == onnx::AttributeProto::TENSOR, src_, ": ", what(i),
+                 " is not supported: only a Constant holding a tensor ('value') is");
+        init_[n.output(0)] = &v->t();
+        used_[i] = true;
+        continue;
+      }
       if (n.op_type() == "Identity") {  // torch writes shared weights once and names the copies through Identity
         auto it = n.input_size() == 1 && n.output_size() == 1 ? init_.find(n.input(0)) : init_.end();
         SN_CHECK(it != init_.end(), src_, ": ", what(i), " is not supported: only an Identity of a weight is");
@@ -55,10 +66,12 @@ class Graph {
         continue;
       }
       SN_CHECK(kSupported.count(n.op_type()), src_, ": ", what(i),
-               " is not supported: scratchnet imports ResNet-shaped graphs made of ", kSupportedList);
-      // Every operator of an inference ResNet has one output and at least one input.
+               " is not supported: scratchnet imports ResNet-, VGG-16- and MobileNetV2-shaped graphs made of ",
+               kSupportedList);
+      // Every operator of these networks in inference has one output and at least one input.
       SN_CHECK(n.output_size() == 1 && n.input_size() >= 1, src_, ": ", what(i), " has ", n.input_size(),
-               " inputs and ", n.output_size(), " outputs (in eval mode a ResNet's ", n.op_type(), " has one output)");
+               " inputs and ", n.output_size(), " outputs (in eval mode a ", n.op_type(),
+               " of these networks has one)");
       for (const auto& o : n.output()) producer_[o] = i;
       for (const auto& in : n.input()) consumers_[in].push_back(i);
     }
@@ -71,10 +84,17 @@ class Graph {
     return "node '" + (n.name().empty() ? "#" + std::to_string(i) : n.name()) + "' (" + n.op_type() + ")";
   }
   [[noreturn]] void fail(int i, const std::string& msg) const {
-    SN_FAIL(src_, ": ", what(i), " ", msg, " (scratchnet imports the forward pass of a torchvision-style ResNet)");
+    SN_FAIL(src_, ": ", what(i), " ", msg, " (scratchnet imports the forward pass of a torchvision-style ", net, ")");
   }
+  // The network being matched, for messages ("a ResNet has exactly one ...").
+  std::string net = "ResNet";
   const std::string& src() const { return src_; }
   bool is_initializer(const std::string& name) const { return init_.count(name) > 0; }
+  // The node that gives tensor t (-1: none, e.g. an input).
+  int producer(const std::string& t) const {
+    auto it = producer_.find(t);
+    return it == producer_.end() ? -1 : it->second;
+  }
 
   const std::vector<int>& consumers(const std::string& t) const {
     static const std::vector<int> none;
@@ -85,14 +105,15 @@ class Graph {
   int next(const std::string& t, int from, const std::string& expected) {
     const auto& c = consumers(t);
     if (c.size() != 1)
-      fail(from, "feeds " + std::to_string(c.size()) + " nodes where a ResNet has exactly one (a " + expected + ")");
+      fail(from,
+           "feeds " + std::to_string(c.size()) + " nodes where a " + net + " has exactly one (a " + expected + ")");
     if (("|" + expected + "|").find("|" + op(c[0]) + "|") == std::string::npos)
-      fail(c[0], "follows " + what(from) + " where a ResNet has a " + expected);
+      fail(c[0], "follows " + what(from) + " where a " + net + " has a " + expected);
     take(c[0]);
     return c[0];
   }
   void take(int i) {
-    if (used_[i]) fail(i, "is reached twice: the graph is not a chain of ResNet blocks");
+    if (used_[i]) fail(i, "is reached twice: the graph is not a chain of " + net + " blocks");
     used_[i] = true;
   }
   int first_unused() const {
@@ -174,19 +195,24 @@ class Graph {
   float eps = 1e-5f;  // of every batch norm (set before any is read)
 
   // The Conv node i and the batch norm after it (or an identity one when the exporter folded it).
-  ConvBn conv_bn(int i) {
+  // Grouped convs (MobileNetV2's depthwise ones) only where `grouped` allows.
+  ConvBn conv_bn(int i, bool grouped = false) {
     const auto& n = node(i);
     ConvBn c;
     c.onnx_name = what(i);
     c.weight = tensor(i, 1);
-    if (c.weight.ndim() != 4 || c.weight.size(2) != c.weight.size(3)) fail(i, "has a weight that is not (K, C, k, k)");
+    if (c.weight.ndim() != 4 || c.weight.size(2) != c.weight.size(3))
+      fail(i, "has a weight that is not (K, C/groups, k, k)");
     const int64_t k = c.weight.size(2), K = c.weight.size(0);
     Tensor bias;
     if (n.input_size() > 2 && !n.input(2).empty()) {
       bias = tensor(i, 2);
       if (bias.shape() != Shape{K}) fail(i, "has a bias of shape " + to_string(bias.shape()));
     }
-    if (attr_int(i, "group", 1) != 1) fail(i, "is a grouped convolution");
+    c.groups = attr_int(i, "group", 1);
+    if (c.groups != 1 && !grouped) fail(i, "is a grouped convolution");
+    if (c.groups < 1 || K % c.groups != 0)
+      fail(i, "has group " + std::to_string(c.groups) + " for " + std::to_string(K) + " output channels");
     const std::string auto_pad = attr_string(i, "auto_pad");
     if (!auto_pad.empty() && auto_pad != "NOTSET") fail(i, "uses auto_pad " + auto_pad + " instead of explicit pads");
     if (attr_ints(i, "dilations", {1, 1}) != std::vector<int64_t>{1, 1}) fail(i, "is dilated");
@@ -231,6 +257,84 @@ class Graph {
     return c;
   }
 
+  // Clip node i is ReLU6: bounds 0 and 6, as inputs (opset 11+: initializers or Constants) or attributes.
+  void expect_relu6(int i) const {
+    const auto& n = node(i);
+    auto bound = [&](int input, const char* name, float dflt) {
+      if (n.input_size() > input && !n.input(input).empty()) {
+        const Tensor t = tensor(i, input);
+        if (t.numel() != 1) fail(i, std::string("has a ") + name + " bound that is not a scalar");
+        return t.data()[0];
+      }
+      return attr_float(i, name, dflt);
+    };
+    if (bound(1, "min", -3.4e38f) != 0.f || bound(2, "max", 3.4e38f) != 6.f)
+      fail(i, "clips to other bounds than ReLU6's [0, 6]");
+  }
+
+  // The classifier at node fc (taken): Gemm, or MatMul + Add; weight as (out, in), bias; `out` its output.
+  struct Linear {
+    Tensor weight, bias;
+    std::string out;
+    int last = -1;  // the node giving `out`
+  };
+  Linear linear(int fc) {
+    Linear l;
+    if (op(fc) == "Gemm") {
+      if (attr_float(fc, "alpha", 1.f) != 1.f || attr_float(fc, "beta", 1.f) != 1.f || attr_int(fc, "transA", 0) != 0)
+        fail(fc, "scales or transposes its input (alpha, beta, transA)");
+      l.weight = tensor(fc, 1);
+      if (l.weight.ndim() != 2) fail(fc, "has a weight that is not a matrix");
+      if (attr_int(fc, "transB", 0) == 0) l.weight = transpose2d(l.weight);
+      l.bias =
+          node(fc).input_size() > 2 && !node(fc).input(2).empty() ? tensor(fc, 2) : Tensor::zeros({l.weight.size(0)});
+      l.out = node(fc).output(0);
+      l.last = fc;
+    } else {
+      l.weight = tensor(fc, 1);
+      if (l.weight.ndim() != 2) fail(fc, "has a weight that is not a matrix");
+      l.weight = transpose2d(l.weight);  // MatMul: x (N, in) * W (in, out)
+      const int add = next(node(fc).output(0), fc, "Add");
+      const auto& an = node(add);
+      if (an.input_size() != 2) fail(add, "does not add a bias");
+      l.bias = tensor(add, an.input(0) == node(fc).output(0) ? 1 : 0);
+      l.out = an.output(0);
+      l.last = add;
+    }
+    if (l.bias.shape() != Shape{l.weight.size(0)}) fail(fc, "has a bias of shape " + to_string(l.bias.shape()));
+    return l;
+  }
+
+  // Global average pooling (GlobalAveragePool, or ReduceMean over H and W) at node gp (taken), then
+  // the Flatten where it kept the dimensions -> the (N, C) tensor and the node giving it.
+  std::pair<std::string, int> global_pool(int gp) {
+    bool kept_dims = true;
+    if (op(gp) == "ReduceMean") {
+      std::vector<int64_t> axes = attr_ints(gp, "axes", {});
+      if (node(gp).input_size() > 1) fail(gp, "takes its axes as an input (opset 18); export with opset 13 to 17");
+      std::sort(axes.begin(), axes.end());
+      if (axes != std::vector<int64_t>{2, 3} && axes != std::vector<int64_t>{-2, -1})
+        fail(gp, "does not average over the two spatial axes");
+      kept_dims = attr_int(gp, "keepdims", 1) != 0;
+    } else if (op(gp) != "GlobalAveragePool") {
+      fail(gp, "is not a global average pooling");
+    }
+    if (!kept_dims) return {node(gp).output(0), gp};
+    const int f = next(node(gp).output(0), gp, "Flatten");
+    if (attr_int(f, "axis", 1) != 1) fail(f, "does not flatten from axis 1");
+    return {node(f).output(0), f};
+  }
+
+  static Tensor transpose2d(const Tensor& t) {
+    const int64_t r = t.size(0), c = t.size(1);
+    Tensor out = Tensor::empty({c, r});
+    const float* s = t.data();
+    float* d = out.data();
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < c; ++j) d[j * r + i] = s[i * c + j];
+    return out;
+  }
+
  private:
   const onnx::GraphProto& g_;
   std::string src_;
@@ -239,5 +343,36 @@ class Graph {
   std::map<std::string, std::vector<int>> consumers_;
   std::vector<bool> used_;
 };
+
+// Puts a ConvBn under torchvision's names: `conv`.weight and the batch norm `bn`'s four tensors.
+inline void put(std::map<std::string, Tensor>& out, const std::string& conv, const std::string& bn, const ConvBn& c) {
+  out[conv + ".weight"] = c.weight;
+  out[bn + ".weight"] = c.gamma;
+  out[bn + ".bias"] = c.beta;
+  out[bn + ".running_mean"] = c.mean;
+  out[bn + ".running_var"] = c.var;
+}
+
+// What a network's walk gives: its architecture, options and torchvision-named tensors (in
+// state_dict order), and how many convs had their batch norm folded or a bias moved into it.
+struct Walked {
+  std::string arch;
+  nlohmann::json model;
+  nn::NamedTensors tensors;
+  int folded = 0, biased = 0;
+  std::vector<std::string> notes;
+};
+
+// The walks from the first Conv (not yet taken) to the logits, for each network
+// (onnx_import.cpp, onnx_import_backbones.cpp); `logits` is the graph's output.
+Walked walk_resnet(Graph& G, int first, const std::string& logits);
+Walked walk_vgg16(Graph& G, int first, const std::string& logits);
+Walked walk_mobilenet_v2(Graph& G, int first, const std::string& logits);
+
+// The classifier `fc` gives the graph's output `logits`, nothing reads it, and every node was walked.
+void expect_logits(const Graph& G, const Graph::Linear& fc, const std::string& logits);
+
+// The epsilon as the shortest decimal that is this float (1e-05, not 9.99999974e-06).
+double shortest_double(float v);
 
 }  // namespace sn::models::onnx_import

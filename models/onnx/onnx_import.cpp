@@ -1,5 +1,7 @@
-// onnx_import.cpp — a ResNet matched in an ONNX graph, its initializers named as torchvision
-// names them (what is accepted: onnx_import.h; the graph as walked: onnx_graph.h).
+// onnx_import.cpp — which network an ONNX graph is (a ResNet, VGG-16 or MobileNetV2), the
+// ResNet's walk, and what every import shares (the input and output, batch norm's epsilon,
+// the metadata). What is accepted: onnx_import.h; the graph as walked: onnx_graph.h; the
+// VGG-16 and MobileNetV2 walks: onnx_import_backbones.cpp.
 #include "models/onnx/onnx_import.h"
 
 #include <onnx/onnx_pb.h>
@@ -10,6 +12,7 @@
 #include <climits>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
@@ -22,25 +25,9 @@ using onnx_import::Block;
 using onnx_import::ConvBn;
 using onnx_import::Graph;
 
+using onnx_import::Walked;
+
 namespace {
-
-Tensor transpose2d(const Tensor& t) {
-  const int64_t r = t.size(0), c = t.size(1);
-  Tensor out = Tensor::empty({c, r});
-  const float* s = t.data();
-  float* d = out.data();
-  for (int64_t i = 0; i < r; ++i)
-    for (int64_t j = 0; j < c; ++j) d[j * r + i] = s[i * c + j];
-  return out;
-}
-
-void put(std::map<std::string, Tensor>& out, const std::string& conv, const std::string& bn, const ConvBn& c) {
-  out[conv + ".weight"] = c.weight;
-  out[bn + ".weight"] = c.gamma;
-  out[bn + ".bias"] = c.beta;
-  out[bn + ".running_mean"] = c.mean;
-  out[bn + ".running_var"] = c.var;
-}
 
 // Values of a torchvision ResNet's state_dict, to refuse a graph whose tensors cannot
 // make one before a model of that size is built.
@@ -86,44 +73,30 @@ io::Preprocessing preprocessing_from(const std::string& text, const std::string&
 
 }  // namespace
 
-Converted convert_onnx_bytes(const void* data, size_t size, const std::string& src) {
-  onnx::ModelProto model;
-  SN_CHECK(size <= static_cast<size_t>(INT_MAX), src, " is larger than 2 GB: protobuf cannot read it");
-  SN_CHECK(model.ParseFromArray(data, static_cast<int>(size)), src,
-           " is not an ONNX model (protobuf could not parse it)");
-  SN_CHECK(model.has_graph(), src, " is an ONNX file without a graph");
-  const onnx::GraphProto& g = model.graph();
-  Graph G(g, src);
-  Converted c;
+namespace onnx_import {
 
-  // One epsilon for every batch norm (scratchnet's ResNet has one).
-  bool any_bn = false;
-  for (int i = 0; i < g.node_size(); ++i)
-    if (G.op(i) == "BatchNormalization") {
-      const float e = G.attr_float(i, "epsilon", 1e-5f);
-      if (any_bn && e != G.eps) G.fail(i, "has epsilon " + std::to_string(e) + ", others " + std::to_string(G.eps));
-      SN_CHECK(e > 0 && e < 1, src, ": ", G.what(i), " has epsilon ", e);
-      G.eps = e;
-      any_bn = true;
-    }
+double shortest_double(float v) {
+  char text[32];
+  const auto printed = std::to_chars(text, text + sizeof text - 1, v);
+  *printed.ptr = 0;
+  return std::strtod(text, nullptr);
+}
 
-  // The input: the one graph input that is not a weight.
-  std::string x;
-  for (const auto& in : g.input())
-    if (!G.is_initializer(in.name())) {
-      SN_CHECK(x.empty(), src, ": the graph has more than one input ('", x, "', '", in.name(), "'); a ResNet has one");
-      x = in.name();
-    }
-  SN_CHECK(!x.empty(), src, ": the graph has no input");
-  SN_CHECK(g.output_size() == 1, src, ": the graph has ", g.output_size(), " outputs; a ResNet has one (the logits)");
-  if (G.consumers(x).size() != 1 || G.op(G.consumers(x)[0]) != "Conv")
-    SN_FAIL(src, ": the input '", x, "' does not go into one Conv (the ResNet's conv1)");
+// The classifier's output is the graph's, and nothing reads it.
+void expect_logits(const Graph& G, const Graph::Linear& fc, const std::string& logits) {
+  SN_CHECK(fc.out == logits, G.src(), ": the classifier's output '", fc.out, "' is not the graph's output '", logits,
+           "'");
+  SN_CHECK(G.consumers(logits).empty(), G.src(), ": the logits '", logits, "' go on into ",
+           G.what(G.consumers(logits)[0]), "; export the model without it");
+  if (const int u = G.first_unused(); u >= 0) G.fail(u, "is not part of the " + G.net + "'s forward pass");
+}
 
+Walked walk_resnet(Graph& G, int first, const std::string& logits) {
   // Stem: conv1, bn1, relu, maxpool.
   std::map<std::string, Tensor> t;
   std::map<std::string, std::pair<int64_t, int64_t>> conv_attrs;  // torchvision name -> (stride, pad)
-  const int first = G.consumers(x)[0];
   G.take(first);
+  const std::string& src = G.src();
   const ConvBn stem = G.conv_bn(first);
   put(t, "conv1", "bn1", stem);
   conv_attrs["conv1"] = {stem.stride, stem.pad};
@@ -208,55 +181,14 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
   SN_CHECK(!blocks.empty(), src, ": the graph has no residual blocks");
   const int gp = G.consumers(cur)[0];
   G.take(gp);
-  bool kept_dims = true;
-  if (G.op(gp) == "ReduceMean") {
-    std::vector<int64_t> axes = G.attr_ints(gp, "axes", {});
-    if (G.node(gp).input_size() > 1) G.fail(gp, "takes its axes as an input (opset 18); export with opset 13 to 17");
-    std::sort(axes.begin(), axes.end());
-    if (axes != std::vector<int64_t>{2, 3} && axes != std::vector<int64_t>{-2, -1})
-      G.fail(gp, "does not average over the two spatial axes");
-    kept_dims = G.attr_int(gp, "keepdims", 1) != 0;
-  }
-  cur = G.node(gp).output(0);
-  at = gp;
-  if (kept_dims) {
-    const int f = G.next(cur, gp, "Flatten");
-    if (G.attr_int(f, "axis", 1) != 1) G.fail(f, "does not flatten from axis 1");
-    cur = G.node(f).output(0);
-    at = f;
-  }
+  std::tie(cur, at) = G.global_pool(gp);
   const int64_t features = blocks.back().convs.back().weight.size(0);
   const int fc = G.next(cur, at, "Gemm|MatMul");
-  Tensor fc_w, fc_b;
-  std::string logits;
-  if (G.op(fc) == "Gemm") {
-    if (G.attr_float(fc, "alpha", 1.f) != 1.f || G.attr_float(fc, "beta", 1.f) != 1.f ||
-        G.attr_int(fc, "transA", 0) != 0)
-      G.fail(fc, "scales or transposes its input (alpha, beta, transA)");
-    fc_w = G.tensor(fc, 1);
-    if (fc_w.ndim() != 2) G.fail(fc, "has a weight that is not a matrix");
-    if (G.attr_int(fc, "transB", 0) == 0) fc_w = transpose2d(fc_w);
-    fc_b =
-        G.node(fc).input_size() > 2 && !G.node(fc).input(2).empty() ? G.tensor(fc, 2) : Tensor::zeros({fc_w.size(0)});
-    logits = G.node(fc).output(0);
-  } else {
-    fc_w = G.tensor(fc, 1);
-    if (fc_w.ndim() != 2) G.fail(fc, "has a weight that is not a matrix");
-    fc_w = transpose2d(fc_w);  // MatMul: x (N, in) * W (in, out)
-    const int add = G.next(G.node(fc).output(0), fc, "Add");
-    const auto& an = G.node(add);
-    if (an.input_size() != 2) G.fail(add, "does not add a bias");
-    fc_b = G.tensor(add, an.input(0) == G.node(fc).output(0) ? 1 : 0);
-    logits = an.output(0);
-  }
+  const Graph::Linear lin = G.linear(fc);
+  const Tensor &fc_w = lin.weight, &fc_b = lin.bias;
   if (fc_w.size(1) != features)
     G.fail(fc, "takes " + std::to_string(fc_w.size(1)) + " features, the blocks give " + std::to_string(features));
-  if (fc_b.shape() != Shape{fc_w.size(0)}) G.fail(fc, "has a bias of shape " + to_string(fc_b.shape()));
-  SN_CHECK(logits == g.output(0).name(), src, ": the classifier's output '", logits, "' is not the graph's output '",
-           g.output(0).name(), "'");
-  SN_CHECK(G.consumers(logits).empty(), src, ": the logits '", logits, "' go on into ", G.what(G.consumers(logits)[0]),
-           "; export the model without it");
-  if (const int u = G.first_unused(); u >= 0) G.fail(u, "is not part of the ResNet's forward pass");
+  expect_logits(G, lin, logits);
 
   // Which ResNet: the number and kind of blocks.
   const bool bottleneck = blocks[0].convs.size() == 3;
@@ -274,11 +206,7 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
   cfg.arch = arch;
   cfg.width = static_cast<int>(stem.weight.size(0));
   cfg.num_classes = static_cast<int>(fc_w.size(0));
-  // The epsilon as the shortest decimal that is this float (1e-05, not 9.99999974e-06).
-  char eps_text[32];
-  const auto printed = std::to_chars(eps_text, eps_text + sizeof eps_text - 1, G.eps);
-  *printed.ptr = 0;
-  cfg.bn_eps = std::strtod(eps_text, nullptr);
+  cfg.bn_eps = onnx_import::shortest_double(G.eps);
   SN_CHECK(cfg.width >= 1 && cfg.width <= 4096 && cfg.num_classes >= 1, src, ": conv1 has ", cfg.width,
            " output channels and fc ", cfg.num_classes, " outputs");
   // The stride of a downsampling Bottleneck: on its first 1x1 conv (v1) or its 3x3 conv (v1.5).
@@ -321,18 +249,85 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
   for (const auto& [n, v] : t) values += v.numel();
   SN_CHECK(values == state_dict_values(layout, cfg.width, cfg.num_classes), src, ": the graph's tensors (", values,
            " values) do not make a ", arch, " of width ", cfg.width, " with ", cfg.num_classes, " classes");
-  c.tensors = match_model(cfg, t, src);
+  Walked w;
+  w.tensors = match_model(cfg, t, src);
+  for (const ConvBn* cb : all_convs) w.folded += cb->folded_bn, w.biased += cb->bias_into_mean;
+  w.arch = arch;
+  w.model = cfg.to_json();
+  return w;
+}
 
-  int folded = 0, biased = 0;
-  for (const ConvBn* cb : all_convs) folded += cb->folded_bn, biased += cb->bias_into_mean;
-  if (folded)
-    c.notes.push_back(std::to_string(folded) +
+}  // namespace onnx_import
+
+namespace {
+
+// Which network starts at the first Conv: its batch norm (if any) goes into a Clip (ReLU6):
+// MobileNetV2; into a Relu and then a MaxPool: a ResNet; a Relu and a Conv: VGG-16.
+std::string which_network(const Graph& G, int first) {
+  auto single = [&](const std::string& t) { return G.consumers(t).size() == 1 ? G.consumers(t)[0] : -1; };
+  int n = single(G.node(first).output(0));
+  if (n >= 0 && G.op(n) == "BatchNormalization") n = single(G.node(n).output(0));
+  if (n >= 0 && G.op(n) == "Clip") return "mobilenet_v2";
+  if (n >= 0 && G.op(n) == "Relu") {
+    const int after = single(G.node(n).output(0));
+    if (after >= 0 && G.op(after) == "Conv") return "vgg16";
+  }
+  return "resnet";  // and its walk names what does not fit
+}
+
+}  // namespace
+
+Converted convert_onnx_bytes(const void* data, size_t size, const std::string& src) {
+  onnx::ModelProto model;
+  SN_CHECK(size <= static_cast<size_t>(INT_MAX), src, " is larger than 2 GB: protobuf cannot read it");
+  SN_CHECK(model.ParseFromArray(data, static_cast<int>(size)), src,
+           " is not an ONNX model (protobuf could not parse it)");
+  SN_CHECK(model.has_graph(), src, " is an ONNX file without a graph");
+  const onnx::GraphProto& g = model.graph();
+  Graph G(g, src);
+  Converted c;
+
+  // One epsilon for every batch norm (scratchnet's ResNet and MobileNetV2 have one).
+  bool any_bn = false;
+  for (int i = 0; i < g.node_size(); ++i)
+    if (G.op(i) == "BatchNormalization") {
+      const float e = G.attr_float(i, "epsilon", 1e-5f);
+      if (any_bn && e != G.eps) G.fail(i, "has epsilon " + std::to_string(e) + ", others " + std::to_string(G.eps));
+      SN_CHECK(e > 0 && e < 1, src, ": ", G.what(i), " has epsilon ", e);
+      G.eps = e;
+      any_bn = true;
+    }
+
+  // The input: the one graph input that is not a weight.
+  std::string x;
+  for (const auto& in : g.input())
+    if (!G.is_initializer(in.name())) {
+      SN_CHECK(x.empty(), src, ": the graph has more than one input ('", x, "', '", in.name(),
+               "'); the networks scratchnet imports have one");
+      x = in.name();
+    }
+  SN_CHECK(!x.empty(), src, ": the graph has no input");
+  SN_CHECK(g.output_size() == 1, src, ": the graph has ", g.output_size(),
+           " outputs; the networks scratchnet imports have one (the logits)");
+  if (G.consumers(x).size() != 1 || G.op(G.consumers(x)[0]) != "Conv")
+    SN_FAIL(src, ": the input '", x,
+            "' does not go into one Conv (a ResNet's conv1, VGG-16's or MobileNetV2's features.0)");
+  const int first = G.consumers(x)[0];
+  const std::string net = which_network(G, first);
+  Walked w = net == "vgg16"          ? onnx_import::walk_vgg16(G, first, g.output(0).name())
+             : net == "mobilenet_v2" ? onnx_import::walk_mobilenet_v2(G, first, g.output(0).name())
+                                     : onnx_import::walk_resnet(G, first, g.output(0).name());
+  c.tensors = std::move(w.tensors);
+  if (w.folded)
+    c.notes.push_back(std::to_string(w.folded) +
                       " convs had their batch norm folded in by the exporter: each became a "
                       "conv and a batch norm with weight 1, the conv's bias, mean 0 and variance 1 - eps");
-  if (biased) c.notes.push_back(std::to_string(biased) + " conv biases were folded into the batch norm's mean");
+  if (w.biased) c.notes.push_back(std::to_string(w.biased) + " conv biases were folded into the batch norm's mean");
+  c.notes.insert(c.notes.end(), w.notes.begin(), w.notes.end());
+  const int num_classes = w.model.at("num_classes").get<int>();
 
-  c.meta.architecture = arch;
-  c.meta.model = cfg.to_json();
+  c.meta.architecture = w.arch;
+  c.meta.model = w.model;
   std::map<std::string, std::string> props;
   for (const auto& p : model.metadata_props()) props[p.key()] = p.value();
   if (props.count("scratchnet.preprocessing")) {
@@ -346,11 +341,11 @@ Converted convert_onnx_bytes(const void* data, size_t size, const std::string& s
   if (props.count("scratchnet.labels")) {
     try {
       auto labels = nlohmann::json::parse(props["scratchnet.labels"]).get<std::vector<std::string>>();
-      if (static_cast<int>(labels.size()) == cfg.num_classes)
+      if (static_cast<int>(labels.size()) == num_classes)
         c.meta.labels = std::move(labels);
       else
         c.notes.push_back("metadata scratchnet.labels has " + std::to_string(labels.size()) + " names for " +
-                          std::to_string(cfg.num_classes) + " classes: ignored");
+                          std::to_string(num_classes) + " classes: ignored");
     } catch (const nlohmann::json::exception& e) {
       SN_FAIL(src, ": metadata scratchnet.labels is not a JSON array of names: ", e.what());
     }

@@ -1,6 +1,6 @@
 // `scratchnet convert --from pth|tfjs|onnx SRC --out OUT.snw`: other frameworks'
 // weights -> a scratchnet weight file (weights/FORMAT.md), in C++: torchvision
-// .pth of a ResNet, VGG-16 or MobileNetV2; a Keras ResNet-50 (TF.js); an ONNX ResNet.
+// .pth or ONNX of a ResNet, VGG-16 or MobileNetV2; a Keras ResNet-50 (TF.js).
 //
 //   scratchnet convert --from pth resnet18-f37072fd.pth --arch resnet18 --labels imagenet.json --out r18.snw
 //   scratchnet convert --from pth vgg16-397923af.pth --labels imagenet.json --out weights/vgg16-imagenet.snw
@@ -82,7 +82,8 @@ int run_convert(const Options& o) {
 static sn::cli::Register reg([](CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "convert",
-      "Convert a PyTorch .pth (ResNet, VGG-16, MobileNetV2), a TF.js Keras or an ONNX ResNet into a .snw weight file");
+      "Convert a PyTorch .pth or an ONNX file (ResNet, VGG-16, MobileNetV2) or a TF.js Keras ResNet-50 into a .snw "
+      "weight file");
   auto o = std::make_shared<Options>();
   cmd->add_option("--from", o->from, "source format")->required()->check(CLI::IsMember({"pth", "tfjs", "onnx"}));
   cmd->add_option("src", o->src, "the .pth file, the TF.js model.json / its directory, or the .onnx file")->required();

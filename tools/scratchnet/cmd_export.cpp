@@ -6,14 +6,14 @@
 //   .snw   scratchnet's weight format (weights/FORMAT.md): `scratchnet predict --weights FILE`
 //          classifies with it exactly as `predict --run` does
 //   .onnx  ONNX opset 13, written by the ONNX project's C++ library (models/onnx/onnx_export.h),
-//          preprocessing and labels in its metadata; runs in ONNX Runtime
+//          preprocessing and labels in its metadata; runs in ONNX Runtime. Every network:
+//          ResNets, VGG-16 (at a crop whose size / 32 is a multiple of 7), MobileNetV2
 // The format comes from --format, else from the file's extension.
 #include <cstdio>
 #include <memory>
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
-#include "models/resnet.h"
 #include "models/zoo.h"
 #include "tools/experiment/trained_model.h"
 #include "tools/scratchnet/commands.h"
@@ -41,9 +41,7 @@ int run_export(const Options& o) {
     models::load_classifier(io::WeightFile(o.out));  // read back as a user would: checksums, names, shapes
   } else {
 #if SCRATCHNET_ONNX
-    const auto resnet = std::dynamic_pointer_cast<models::ResNet>(train::to_classifier(w));
-    SN_USER_CHECK(resnet, "ONNX export writes ResNets only; a ", w.meta.architecture, " exports as .snw");
-    models::write_onnx(o.out, *resnet, w.meta);
+    models::write_onnx(o.out, *train::to_classifier(w), w.meta);  // a ResNet, VGG-16 or MobileNetV2
 #else
     SN_FAIL(
         "this scratchnet was built without ONNX support: install Debian's libonnx-dev "

@@ -1,7 +1,10 @@
 """The peer benchmark's output: a terminal table per case, the Markdown table docs/PERFORMANCE.md quotes, and a
 header naming the machine, threads, date, versions, BLAS and malloc settings."""
 
-LABELS = {"scratchnet": "scratchnet (BN folded)", "onnxruntime": "ONNX Runtime", "torch-frozen": "PyTorch frozen",
+# scratchnet's column is what the worker (tools/bench/bench_peer_scratchnet.cpp) runs for every network: its
+# frozen-inference path, feature_snapshot() then the head (batch norm folded only where the network has batch norm
+# and a snapshot that folds it: the ResNets; VGG-16 has none).
+LABELS = {"scratchnet": "scratchnet (frozen-inference path)", "onnxruntime": "ONNX Runtime", "torch-frozen": "PyTorch frozen",
           "torch-eager": "PyTorch eager", "scratchnet-bf16": "scratchnet bf16", "torch-bf16": "PyTorch bf16 autocast"}
 
 
