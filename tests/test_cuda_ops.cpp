@@ -166,8 +166,7 @@ std::vector<OpCase> op_table() {
 // Every depthwise layer of torchvision's mobilenet_v2 at 224 (3x3, padding 1), one image: rows
 // of their own because they are large (up to 32x112x112) - the emulated CUDA run takes them once,
 // not again in the [sanitize] pass without the allocator's cache (tools/cudasim/check.sh), whose
-// allocation checks the small rows exercise the same way. Tagged [large]: emulated, they take ~9
-// minutes of CPU (tools/cudasim/check.sh skips them); on a GPU (tools/gpu-check.sh) they run.
+// allocation checks the small rows exercise the same way.
 std::vector<OpCase> mobilenet_v2_depthwise_rows() {
   std::vector<OpCase> t;
   for (auto [C, H, stride] : {std::array<int64_t, 3>{32, 112, 1},
@@ -226,7 +225,7 @@ TEST_CASE("op table: our CUDA kernels equal the double reference on every case",
 }
 
 TEST_CASE("op table: our CUDA kernels equal the double reference on every MobileNetV2 depthwise layer",
-          "[cuda][optable][large]") {
+          "[cuda][optable]") {
   SN_REQUIRE_CUDA();
 #if SCRATCHNET_CUDA
   poison_all_allocations();

@@ -14,6 +14,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake --preset cudasim >/dev/null
 cmake --build --preset cudasim -j "$(nproc)"
-./build/cudasim/scratchnet_tests "[cuda]~[cudnn]~[large]" "$@"  # [large]: real GPUs only (minutes emulated)
+./build/cudasim/scratchnet_tests "[cuda]~[cudnn]" "$@"
 echo "== again without the allocator's cache (SCRATCHNET_CUDA_NO_CACHE=1): the [sanitize] subset"
 SCRATCHNET_CUDA_NO_CACHE=1 ./build/cudasim/scratchnet_tests "[sanitize]~[cudnn]" "$@"

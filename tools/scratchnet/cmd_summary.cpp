@@ -12,6 +12,7 @@
 
 #include "engine/check.h"
 #include "engine/io/weight_file.h"
+#include "engine/nn/init.h"
 #include "models/resnet.h"
 #include "models/summary.h"
 #include "models/zoo.h"
@@ -49,6 +50,7 @@ int run_summary(const Options& o) {
     net = models::load_classifier(file);
     what = o.weights + ": " + file.meta().architecture + " " + file.meta().model.dump();
   } else {
+    const nn::SkipInit skip;  // a summary shows shapes and counts, not values: drawing VGG-16's took ~8 s
     Rng rng(0);
     net = models::make_classifier(o.model, {{"num_classes", o.classes}}, rng);
     what = o.model + " (torchvision's layout, " + std::to_string(o.classes) + " classes)";
