@@ -9,19 +9,13 @@
 #include "engine/cpu/conv2d_nchwc_tile.h"
 #include "engine/cpu/conv2d_winograd.h"
 #include "engine/cpu/nchwc.h"
+#include "engine/cpu/nchwc_vec.h"  // the AVX-512 intrinsics
 #include "engine/parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #else
 static int omp_in_parallel() { return 0; }
-#endif
-
-#ifdef __AVX512F__
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized (a known false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
 #endif
 
 namespace sn::cpu::nchwc {

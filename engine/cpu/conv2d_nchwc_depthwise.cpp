@@ -6,13 +6,7 @@
 #include "engine/check.h"
 #include "engine/cpu/conv2d_nchwc.h"  // out_size
 #include "engine/cpu/conv2d_nchwc_tile.h"
-
-#ifdef __AVX512F__
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized (a known false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#endif
+#include "engine/cpu/nchwc_vec.h"
 
 namespace sn::cpu::nchwc {
 
@@ -22,43 +16,6 @@ namespace {
 // (a std::function call, the row pointers) vanishes, small enough that a
 // batch-1 layer still gives every thread several tasks (tile::balanced_block).
 constexpr int64_t kTaskPixels = 2048;
-
-// The 16 channels of one pixel, as one AVX-512 vector or a plain array.
-#ifdef __AVX512F__
-using Vec = __m512;
-inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
-inline void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-inline Vec vfma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-template <Activation ACT>
-inline Vec activate(Vec v) {
-  if (ACT != Activation::None) v = _mm512_max_ps(v, _mm512_setzero_ps());
-  if (ACT == Activation::ReLU6) v = _mm512_min_ps(v, _mm512_set1_ps(6.f));
-  return v;
-}
-#else
-struct Vec {
-  float v[kBlock];
-};
-inline Vec vload(const float* p) {
-  Vec r;
-  std::copy(p, p + kBlock, r.v);
-  return r;
-}
-inline void vstore(float* p, const Vec& v) { std::copy(v.v, v.v + kBlock, p); }
-inline Vec vfma(const Vec& a, const Vec& b, const Vec& c) {
-  Vec r;
-  for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] * b.v[l] + c.v[l];
-  return r;
-}
-template <Activation ACT>
-inline Vec activate(Vec v) {
-  for (int l = 0; l < kBlock; ++l) {
-    if (ACT != Activation::None) v.v[l] = std::max(v.v[l], 0.f);
-    if (ACT == Activation::ReLU6) v.v[l] = std::min(v.v[l], 6.f);
-  }
-  return v;
-}
-#endif
 
 // Output rows [p0, p1) of one channel block: xp its input plane (H, W, 16),
 // yp its output plane (P, Q, 16), wp its 9 weight vectors, bp its bias vector,
@@ -72,8 +29,8 @@ template <int STRIDE, Activation ACT>
 void rows(const float* xp, int64_t H, int64_t W, int64_t p0, int64_t p1, int64_t Q, const float* wp, const float* bp,
           const float* zero_row, float* yp) {
   Vec w[9];
-  for (int t = 0; t < 9; ++t) w[t] = vload(wp + t * kBlock);
-  const Vec bias = vload(bp);
+  for (int t = 0; t < 9; ++t) w[t] = vloadu(wp + t * kBlock);
+  const Vec bias = vloadu(bp);
   // Interior columns: q >= 1 and q*STRIDE + 1 <= W - 1.
   const int64_t q_end = std::min<int64_t>(Q, W >= 2 ? (W - 2) / STRIDE + 1 : 0), q_begin = std::min<int64_t>(1, q_end);
   for (int64_t p = p0; p < p1; ++p) {
@@ -88,9 +45,9 @@ void rows(const float* xp, int64_t H, int64_t W, int64_t p0, int64_t p1, int64_t
       for (int r = 0; r < 3; ++r)
         for (int s = 0; s < 3; ++s) {
           const int64_t iw = q * STRIDE - 1 + s;
-          if (iw >= 0 && iw < W) acc = vfma(vload(xr[r] + iw * kBlock), w[r * 3 + s], acc);
+          if (iw >= 0 && iw < W) acc = vfma(vloadu(xr[r] + iw * kBlock), w[r * 3 + s], acc);
         }
-      vstore(y + q * kBlock, activate<ACT>(acc));
+      vstoreu(y + q * kBlock, activate<ACT>(acc));
     };
     int64_t q = 0;
     for (; q < q_begin; ++q) checked(q);
@@ -102,18 +59,18 @@ void rows(const float* xp, int64_t H, int64_t W, int64_t p0, int64_t p1, int64_t
 #pragma GCC unroll 3
         for (int s = 0; s < 3; ++s)
 #pragma GCC unroll 4
-          for (int u = 0; u < 4; ++u) acc[u] = vfma(vload(in + (u * STRIDE + s) * kBlock), w[r * 3 + s], acc[u]);
+          for (int u = 0; u < 4; ++u) acc[u] = vfma(vloadu(in + (u * STRIDE + s) * kBlock), w[r * 3 + s], acc[u]);
       }
 #pragma GCC unroll 4
-      for (int u = 0; u < 4; ++u) vstore(y + (q + u) * kBlock, activate<ACT>(acc[u]));
+      for (int u = 0; u < 4; ++u) vstoreu(y + (q + u) * kBlock, activate<ACT>(acc[u]));
     }
     for (; q < q_end; ++q) {
       Vec acc = bias;
       for (int r = 0; r < 3; ++r) {
         const float* in = xr[r] + (q * STRIDE - 1) * kBlock;
-        for (int s = 0; s < 3; ++s) acc = vfma(vload(in + s * kBlock), w[r * 3 + s], acc);
+        for (int s = 0; s < 3; ++s) acc = vfma(vloadu(in + s * kBlock), w[r * 3 + s], acc);
       }
-      vstore(y + q * kBlock, activate<ACT>(acc));
+      vstoreu(y + q * kBlock, activate<ACT>(acc));
     }
     for (; q < Q; ++q) checked(q);
   }

@@ -8,12 +8,7 @@
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/cpu/conv2d_nchwc_tile.h"
 #include "engine/cpu/nchwc.h"
-
-#ifdef __AVX512F__
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#endif
+#include "engine/cpu/nchwc_vec.h"
 
 namespace sn::cpu::nchwc::winograd {
 
@@ -24,56 +19,6 @@ constexpr int kXi = 16;  // positions of a transformed 4x4 tile
 // Input bytes of a block of tiles after the transform (16 values per tile and
 // channel): they stay in L2 while every group of output channels reads them.
 constexpr int64_t kBlockBytes = 1024 * 1024;
-
-// The 16 lanes of one channel block, as one AVX-512 vector or a plain array.
-#ifdef __AVX512F__
-using Vec = __m512;
-inline Vec vload(const float* p) { return _mm512_load_ps(p); }
-inline Vec vloadu(const float* p) { return _mm512_loadu_ps(p); }  // x need not be 64-byte aligned
-inline void vstore(float* p, Vec v) { _mm512_store_ps(p, v); }
-inline Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
-inline Vec vsub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
-inline Vec vzero() { return _mm512_setzero_ps(); }
-inline Vec vrelu(Vec a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
-inline Vec vmin6(Vec a) { return _mm512_min_ps(a, _mm512_set1_ps(6.f)); }
-#else
-struct Vec {
-  float v[kBlock];
-};
-inline Vec vload(const float* p) {
-  Vec r;
-  std::copy(p, p + kBlock, r.v);
-  return r;
-}
-inline Vec vloadu(const float* p) { return vload(p); }
-inline void vstore(float* p, const Vec& v) { std::copy(v.v, v.v + kBlock, p); }
-inline Vec vadd(const Vec& a, const Vec& b) {
-  Vec r;
-  for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] + b.v[l];
-  return r;
-}
-inline Vec vsub(const Vec& a, const Vec& b) {
-  Vec r;
-  for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] - b.v[l];
-  return r;
-}
-inline Vec vzero() { return Vec{}; }
-inline Vec vrelu(const Vec& a) {
-  Vec r;
-  for (int l = 0; l < kBlock; ++l) r.v[l] = std::max(a.v[l], 0.f);
-  return r;
-}
-inline Vec vmin6(const Vec& a) {
-  Vec r;
-  for (int l = 0; l < kBlock; ++l) r.v[l] = std::min(a.v[l], 6.f);
-  return r;
-}
-#endif
-// The conv epilogue's activation (nchwc.h), as the direct kernel applies it.
-inline Vec activate(const Vec& v, Activation act) {
-  if (act == Activation::None) return v;
-  return act == Activation::ReLU6 ? vmin6(vrelu(v)) : vrelu(v);
-}
 
 alignas(64) const float kZeroBias[kGroup * kBlock] = {};
 
