@@ -49,8 +49,24 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
     fn(begin, end);
     return;
   }
+#ifdef _OPENMP
+  if (omp_in_parallel()) {  // one thread of parallel_shares: the same chunks, in turn
+    for (int64_t c = 0; c < chunks; ++c) fn(begin + c * grain, std::min(end, begin + (c + 1) * grain));
+    return;
+  }
+#endif
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < chunks; ++c) fn(begin + c * grain, std::min(end, begin + (c + 1) * grain));
+}
+
+void parallel_shares(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t shares = std::min<int64_t>(n, num_threads());
+  if (shares <= 1) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+#pragma omp parallel for schedule(static, 1) num_threads(int(shares))
+  for (int64_t t = 0; t < shares; ++t) fn(n * t / shares, n * (t + 1) / shares);
 }
 
 }  // namespace sn

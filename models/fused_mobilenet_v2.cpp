@@ -1,10 +1,12 @@
 #include "models/fused_mobilenet_v2.h"
 
+#include <algorithm>
 #include <string>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/cpu/nchwc.h"
+#include "engine/parallel.h"
 #include "models/fold_batch_norm.h"
 
 namespace sn::models {
@@ -95,6 +97,22 @@ Tensor FusedMobileNetV2::features(const Tensor& x) const {
   SN_CHECK(x.ndim() == 4 && x.size(1) == 3 && !x.is_cuda(),
            "FusedMobileNetV2 input must be (N, 3, H, W) on the CPU, got ", to_string(x.shape()),
            x.is_cuda() ? " on a GPU" : "");
+  const int64_t N = x.size(0);
+  if (N < kImagesPerThread * num_threads()) return run(x);
+  // A large batch: each thread takes its share of the images through all 52 layers on its own
+  // (parallel_shares), instead of every layer splitting its work across the threads. MobileNetV2's
+  // layers are small and memory-bound; splitting each cost a barrier per layer and kept no
+  // thread's data in its cache (batch 32, 2 threads, Zen 5: 127 -> 97 ms). No kernel's sums
+  // depend on which images share a call, so the result is the same bit for bit.
+  Tensor out = Tensor::empty({N, last_.K});
+  parallel_shares(N, [&](int64_t n0, int64_t n1) {
+    const Tensor f = run(x.slice(n0, n1));
+    std::copy(f.data(), f.data() + f.numel(), out.data() + n0 * last_.K);
+  });
+  return out;
+}
+
+Tensor FusedMobileNetV2::run(const Tensor& x) const {
   const int64_t N = x.size(0), H = x.size(2), W = x.size(3), pad = stem_.pad;
   // The stem reads the zero-padded plain image (conv2d_nchwc.h: plain input).
   Tensor xp = Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad});

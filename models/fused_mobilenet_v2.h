@@ -44,6 +44,12 @@ class FusedMobileNetV2 : public FeatureSnapshot {
 
   Tensor features(const Tensor& x) const override;  // CPU (N,3,H,W) -> (N, num_features)
 
+  // From this many images per thread, features() runs whole images per thread (see there).
+  static constexpr int64_t kImagesPerThread = 2;
+
+ private:
+  Tensor run(const Tensor& x) const;  // every layer over the whole batch x
+
  private:
   struct Block {
     bool expand = false;  // expansion ratio != 1

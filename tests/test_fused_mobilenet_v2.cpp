@@ -2,6 +2,7 @@
 // conv kernels, blocked depthwise kernel) against the model's own eval-mode
 // forward, with batch-norm parameters and statistics away from their defaults.
 #include "engine/autograd.h"
+#include "engine/parallel.h"
 #include "models/fused_mobilenet_v2.h"
 #include "tests/helpers.h"
 
@@ -103,4 +104,35 @@ TEST_CASE("MobileNetV2 has no frozen-inference path for batch statistics or bflo
   CHECK(model.feature_snapshot(/*batch_stats=*/true, false) == nullptr);
   CHECK(model.feature_snapshot(false, /*bf16=*/true) == nullptr);
   CHECK(model.feature_snapshot(false, false) != nullptr);
+}
+
+// From kImagesPerThread images per thread the snapshot runs whole images per thread
+// (parallel_shares) instead of splitting every layer: each image's features must be exactly
+// what it gets alone (batch 1 splits every layer across the threads), for any thread count.
+TEST_CASE("FusedMobileNetV2 at a large batch (whole images per thread) equals it image by image, bit for bit",
+          "[models][fused][mobilenet][threads]") {
+  Rng rng(43);
+  models::MobileNetV2Config cfg;
+  cfg.width_mult = 0.35;
+  cfg.last_channel = 40;
+  models::MobileNetV2 model(cfg, rng);
+  randomize_bn(model, rng);
+  model.eval();
+  const auto snapshot = model.feature_snapshot(false, false);
+  REQUIRE(snapshot != nullptr);
+  const int64_t N = 7;
+  const Tensor x = Tensor::uniform({N, 3, 45, 38}, rng, -2, 2);
+  for (const int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    set_num_threads(threads);
+    // 7 images: 2 and 3 threads take the whole-image path (one share of 2-4 images each).
+    CHECK(N >= models::FusedMobileNetV2::kImagesPerThread * threads);
+    const Tensor all = snapshot->features(x);
+    REQUIRE(all.shape() == Shape{N, 40});
+    for (int64_t i = 0; i < N; ++i) {
+      CAPTURE(i);
+      CHECK(snapshot->features(x.slice(i, i + 1)).to_vector() == all.slice(i, i + 1).to_vector());
+    }
+  }
+  set_num_threads(0);
 }
