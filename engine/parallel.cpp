@@ -50,7 +50,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
     return;
   }
 #ifdef _OPENMP
-  if (omp_in_parallel()) {  // one thread of parallel_shares: the same chunks, in turn
+  if (omp_in_parallel()) {  // one thread of parallel_chunks: the same chunks, in turn
     for (int64_t c = 0; c < chunks; ++c) fn(begin + c * grain, std::min(end, begin + (c + 1) * grain));
     return;
   }
@@ -59,14 +59,15 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
   for (int64_t c = 0; c < chunks; ++c) fn(begin + c * grain, std::min(end, begin + (c + 1) * grain));
 }
 
-void parallel_shares(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t shares = std::min<int64_t>(n, num_threads());
-  if (shares <= 1) {
+void parallel_chunks(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {
+  chunk = std::max<int64_t>(chunk, 1);
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  if (chunks <= 1 || num_threads() == 1) {
     if (n > 0) fn(0, n);
     return;
   }
-#pragma omp parallel for schedule(static, 1) num_threads(int(shares))
-  for (int64_t t = 0; t < shares; ++t) fn(n * t / shares, n * (t + 1) / shares);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(std::min <int64_t>(chunks, num_threads())))
+  for (int64_t c = 0; c < chunks; ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
 }
 
 }  // namespace sn

@@ -32,13 +32,15 @@ constexpr const char* kOmpSpinCount = "3000";
 void adopt_thread_wait_policy(char** argv);
 
 // Calls fn(begin, end) on chunks of about `grain` elements covering [begin, end).
-// Inside another parallel region (parallel_shares below) the chunks run in turn on the calling thread.
+// Inside another parallel region (parallel_chunks below) the chunks run in turn on the calling thread.
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-// Splits [0, n) into one contiguous share per thread and calls fn(begin, end) once per share, each
-// on its own thread; every parallel loop fn runs is then serial on that thread. For a network of
-// many small layers at a large batch: each thread takes whole images through every layer, with
-// no barrier between layers (models/fused_mobilenet_v2.cpp). fn must not depend on the split.
-void parallel_shares(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+// Calls fn(begin, end) on the chunks [0, chunk), [chunk, 2*chunk), ... of [0, n), each chunk on
+// one thread, a thread taking the next chunk when it is done with one (a thread slowed down by
+// something else takes fewer); every parallel loop fn runs is then serial on its thread. For a
+// network of many small layers at a large batch: each thread takes whole images through every
+// layer, with no barrier between layers (models/fused_mobilenet_v2.cpp). Results must not depend
+// on which thread runs a chunk.
+void parallel_chunks(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace sn

@@ -44,8 +44,9 @@ class FusedMobileNetV2 : public FeatureSnapshot {
 
   Tensor features(const Tensor& x) const override;  // CPU (N,3,H,W) -> (N, num_features)
 
-  // From this many images per thread, features() runs whole images per thread (see there).
-  static constexpr int64_t kImagesPerThread = 2;
+  // From this many images per thread, features() runs whole images per thread, up to
+  // kImagesPerChunk at a time (see there).
+  static constexpr int64_t kImagesPerThread = 2, kImagesPerChunk = 4;
 
  private:
   Tensor run(const Tensor& x) const;  // every layer over the whole batch x

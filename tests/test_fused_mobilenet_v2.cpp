@@ -107,7 +107,7 @@ TEST_CASE("MobileNetV2 has no frozen-inference path for batch statistics or bflo
 }
 
 // From kImagesPerThread images per thread the snapshot runs whole images per thread
-// (parallel_shares) instead of splitting every layer: each image's features must be exactly
+// (parallel_chunks) instead of splitting every layer: each image's features must be exactly
 // what it gets alone (batch 1 splits every layer across the threads), for any thread count.
 TEST_CASE("FusedMobileNetV2 at a large batch (whole images per thread) equals it image by image, bit for bit",
           "[models][fused][mobilenet][threads]") {
@@ -125,7 +125,7 @@ TEST_CASE("FusedMobileNetV2 at a large batch (whole images per thread) equals it
   for (const int threads : {1, 2, 3}) {
     CAPTURE(threads);
     set_num_threads(threads);
-    // 7 images: 2 and 3 threads take the whole-image path (one share of 2-4 images each).
+    // 7 images: 2 and 3 threads take the whole-image path (chunks of 3, 3, 1 and 2, 2, 2, 1 images).
     CHECK(N >= models::FusedMobileNetV2::kImagesPerThread * threads);
     const Tensor all = snapshot->features(x);
     REQUIRE(all.shape() == Shape{N, 40});

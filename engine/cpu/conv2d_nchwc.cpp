@@ -329,8 +329,13 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
     thread_local std::vector<void*> yp;
     base.resize(n_px), ih0.resize(n_px), iw0.resize(n_px), yp.resize(n_px);
     const size_t out_elem = out_bf16 ? 2 : 4;
-    for (int64_t i = 0; i < npx; ++i) {
-      const int64_t j = px0 + i, n = j / PQ, pq = j % PQ, p = pq / Q, q = pq % Q;
+    // (n, p, q) of pixel px0 + i, stepped along without a division per pixel (at 16-32 output
+    // channels, a 1x1 conv's per-pixel divisions were a tenth of its time).
+    int64_t n = px0 / PQ, p = (px0 % PQ) / Q, q = px0 % Q;
+    for (int64_t i = 0; i < npx; ++i, ++q) {
+      if (q == Q) q = 0, ++p;
+      if (p == P) p = 0, ++n;
+      const int64_t pq = p * Q + q;
       if (pc.plain_input) {
         ih0[size_t(i)] = int32_t(p * pc.stride), iw0[size_t(i)] = int32_t(q * pc.stride);
         base[size_t(i)] = n * pc.C * Hp * Wp + (p * pc.stride) * Wp + q * pc.stride;

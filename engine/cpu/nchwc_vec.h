@@ -48,16 +48,24 @@ inline Vec lanewise(const Vec& a, const Vec& b, Op op) {
   for (int l = 0; l < kBlock; ++l) r.v[l] = op(a.v[l], b.v[l]);
   return r;
 }
-inline Vec vadd(const Vec& a, const Vec& b) { return lanewise(a, b, [](float x, float y) { return x + y; }); }
-inline Vec vsub(const Vec& a, const Vec& b) { return lanewise(a, b, [](float x, float y) { return x - y; }); }
+inline Vec vadd(const Vec& a, const Vec& b) {
+  return lanewise(a, b, [](float x, float y) { return x + y; });
+}
+inline Vec vsub(const Vec& a, const Vec& b) {
+  return lanewise(a, b, [](float x, float y) { return x - y; });
+}
 inline Vec vfma(const Vec& a, const Vec& b, const Vec& c) {
   Vec r;
   for (int l = 0; l < kBlock; ++l) r.v[l] = a.v[l] * b.v[l] + c.v[l];
   return r;
 }
 inline Vec vzero() { return Vec{}; }
-inline Vec vrelu(const Vec& a) { return lanewise(a, a, [](float x, float) { return std::max(x, 0.f); }); }
-inline Vec vmin6(const Vec& a) { return lanewise(a, a, [](float x, float) { return std::min(x, 6.f); }); }
+inline Vec vrelu(const Vec& a) {
+  return lanewise(a, a, [](float x, float) { return std::max(x, 0.f); });
+}
+inline Vec vmin6(const Vec& a) {
+  return lanewise(a, a, [](float x, float) { return std::min(x, 6.f); });
+}
 #endif
 
 // A conv epilogue's activation, as the direct kernel applies it: max(v, 0), then min(v, 6) for ReLU6.
