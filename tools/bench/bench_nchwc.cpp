@@ -4,10 +4,13 @@
 // (models::FusedResNet) per network. A developer's micro-benchmark for the
 // inference kernels; the comparison with other engines is tools/bench/peers.
 //
-//   bench_nchwc [--batch N] [--threads T] [--only SUBSTRING] [--models] [--convs]
+//   bench_nchwc [--batch N] [--threads T] [--only SUBSTRING] [--models] [--convs] [--depthwise]
 //
 // Both conv sides get the same folded-conv work (bias + ReLU in the epilogue)
 // and are checked against each other before timing (relative L2 < 1e-5).
+// --depthwise: the blocked depthwise 3x3 kernel (cpu/conv2d_nchwc_depthwise.h) on
+// every MobileNetV2 depthwise layer, checked against the reference, as a share
+// of the memory bandwidth measured here (the kernel is memory-bound).
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -16,8 +19,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/cpu/conv2d.h"
 #include "engine/cpu/conv2d_forward.h"
 #include "engine/cpu/conv2d_nchwc.h"
+#include "engine/cpu/conv2d_nchwc_depthwise.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
@@ -118,6 +123,58 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
   }
 }
 
+// Bytes per second a parallel copy of a 256 MiB buffer moves (read + write, counted once each):
+// the memory bandwidth a memory-bound kernel can hope for on these threads.
+double copy_bandwidth() {
+  const int64_t n = int64_t(64) << 20;  // floats
+  const Tensor a = Tensor::full({n}, 1.f), b = Tensor::empty({n});
+  auto run = [&] {
+    parallel_for(0, n, int64_t(1) << 20,
+                 [&](int64_t i0, int64_t i1) { std::copy(a.data() + i0, a.data() + i1, b.data() + i0); });
+  };
+  run();
+  return 2.0 * n * 4 / time_sides({{"copy", run}}, 1.5)[0].median;
+}
+
+// Every depthwise layer of MobileNetV2 at 224x224: (C, input H = W, stride).
+const std::vector<std::tuple<int64_t, int64_t, int64_t>> kDepthwise = {
+    {32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1},
+    {192, 28, 2}, {384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}};
+
+void bench_depthwise(int64_t N) {
+  const double bw = copy_bandwidth();
+  std::printf("memory bandwidth (parallel copy of 256 MiB, read + write): %.1f GB/s\n", bw * 1e-9);
+  std::printf("%-24s %10s %9s %7s\n", "depthwise 3x3 + ReLU6", "time", "GB/s", "%copy");
+  Rng rng(7);
+  for (const auto& [C, H, stride] : kDepthwise) {
+    const int64_t P = nc::out_size(H, 3, stride, 1), Cb = nc::blocks(C);
+    const Tensor x = Tensor::uniform({N, C, H, H}, rng, -1, 1), w = Tensor::uniform({C, 1, 3, 3}, rng, -0.5f, 0.5f),
+                 b = Tensor::uniform({C}, rng, -1, 1);
+    Tensor xb = Tensor::empty({N * Cb * H * H * 16}), yb = Tensor::empty({N * Cb * P * P * 16}),
+           y_back = Tensor::empty({N, C, P, P}), y_ref = Tensor::empty({N, C, P, P});
+    nc::to_blocked(x.data(), N, C, H * H, xb.data());
+    const nc::PackedDepthwise pd = nc::pack_depthwise(w.data(), b.data(), C, stride);
+    auto run = [&] { nc::depthwise3x3(pd, N, H, H, xb.data(), yb.data(), nc::Activation::ReLU6); };
+    run();
+    Conv2dShape s{N, C, H, H, C, 3, 3, stride, 1, P, P};
+    s.groups = C;
+    ref::conv2d_forward<float>(s, x.data(), w.data(), b.data(), y_ref.data());
+    float* r = y_ref.data();
+    for (int64_t i = 0; i < y_ref.numel(); ++i) r[i] = std::min(std::max(r[i], 0.f), 6.f);
+    nc::from_blocked(yb.data(), N, C, P * P, y_back.data());
+    char name[64];
+    std::snprintf(name, sizeof name, "%ld %ldx%ld s%ld b%ld", long(C), long(H), long(H), long(stride), long(N));
+    const double err = rel_l2(y_back.to_vector(), y_ref.to_vector());
+    if (!(err < 1e-5)) {
+      std::printf("%-24s FAIL: relative L2 error %.2e\n", name, err);
+      continue;
+    }
+    const double t = time_sides({{"depthwise", run}}, 1.0)[0].median;
+    const double bytes = 4.0 * double(N * Cb * 16) * double(H * H + P * P);  // x read once, y written once
+    std::printf("%-24s %8.3fms %9.1f %6.0f%%\n", name, t * 1e3, bytes / t * 1e-9, 100 * bytes / t / bw);
+  }
+}
+
 void bench_models(int64_t N, double peak, bool bf16, bool batch_stats, bool direct) {
   for (const std::string arch : {"resnet18", "resnet50"}) {
     Rng rng(6);
@@ -147,12 +204,14 @@ int main(int argc, char** argv) {
   int64_t batch = 1;
   int threads = 0;
   std::string only;
-  bool models = false, convs = false, bf16 = false, batch_stats = false, direct = false;
+  bool models = false, convs = false, bf16 = false, batch_stats = false, direct = false, depthwise = false;
   app.add_option("--batch", batch, "batch size");
   app.add_option("--threads", threads, "threads (default: all cores)");
   app.add_option("--only", only, "only conv shapes whose name contains this");
   app.add_flag("--models", models, "time the whole FusedResNet-18/50 forward");
   app.add_flag("--convs", convs, "time every ResNet conv shape");
+  app.add_flag("--depthwise", depthwise,
+               "time the depthwise kernel on every MobileNetV2 layer against memory bandwidth");
   app.add_flag("--batch-stats", batch_stats, "--models with training-mode batch norm (batch statistics)");
   app.add_flag("--direct", direct, "--models with the direct kernel for every conv (no Winograd)");
   app.add_flag("--bf16", bf16, "--models in bfloat16 (FLOP rates then count bf16 products)");
@@ -162,6 +221,7 @@ int main(int argc, char** argv) {
   const double peak =
       g_cpu_time ? bench::measure_peak_cpu_time() : bench::measure_peak(num_threads()).all_threads_gflops;
   std::printf("threads %d, batch %ld, measured fp32 FMA peak %.0f GFLOP/s\n", num_threads(), long(batch), peak);
-  if (convs || !models) bench_convs(batch, only, peak);
+  if (depthwise) bench_depthwise(batch);
+  if (convs || (!models && !depthwise)) bench_convs(batch, only, peak);
   if (models) bench_models(batch, peak, bf16, batch_stats, direct);
 }
