@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (the asan preset: CPU only,
-# so the [cuda] tests skip). Only the test program and the CLI it runs are built. CI runs it
+# so the [cuda] tests skip; UBSan's arithmetic checks, its pointer checks left to ASan: see
+# docs/TESTS.md). Only the test program and the CLI it runs are built. CI runs it
 # (.ci/run); locally after a change to memory handling, a reader or a parser:
 #   bash tools/test-asan.sh [ctest options]
 # The full CTest output goes to build/asan/ctest.log; the last lines are printed on failure.
