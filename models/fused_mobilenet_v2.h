@@ -51,7 +51,6 @@ class FusedMobileNetV2 : public FeatureSnapshot {
  private:
   Tensor run(const Tensor& x) const;  // every layer over the whole batch x
 
- private:
   struct Block {
     bool expand = false;  // expansion ratio != 1
     cpu::nchwc::PackedConv expand_conv;
