@@ -27,7 +27,7 @@ import features  # noqa: E402
 import prepare  # noqa: E402
 import report  # noqa: E402
 from check import compare, tolerance_for  # noqa: E402
-from timing import time_interleaved  # noqa: E402
+from timing import SETTLE_S, time_interleaved  # noqa: E402
 from workers import FAIR_ENV, WorkerError, runtime_info, start_workers  # noqa: E402
 
 ENGINES = ["scratchnet", "onnxruntime", "torch-frozen", "torch-eager"]
@@ -214,7 +214,8 @@ def main():
         e["onnx"] = {f"{h}-b{b}": p for (h, b), p in e["onnx"].items()}
     with open(os.path.join(args.out_dir, "peers.json"), "w") as f:
         json.dump({"meta": meta, "models": entries, "cases": cases, "features": feat,
-                   "settings": {"rounds": args.rounds, "passes": args.passes, "min_sample_s": args.min_sample, "quick": args.quick,
+                   "settings": {"rounds": args.rounds, "passes": args.passes, "min_sample_s": args.min_sample,
+                                "settle_s": SETTLE_S, "quick": args.quick,
                                 "tolerance_rel_l2": 1e-4}}, f, indent=1)
     with open(os.path.join(args.out_dir, "peers.md"), "w") as f:
         f.write(md)

@@ -4,8 +4,14 @@ Machine noise comes in bursts, so the engines take turns: round r times every en
 that rotates each round, and each engine is summarised by its median (with quartiles, min and max). One
 sample is `calls` back-to-back forward calls timed inside the worker, `calls` chosen so a sample lasts at
 least min_sample_s: short calls are repeated, long ones run once.
+
+Every sample starts on quiet cores: before it, the driver waits SETTLE_S. ONNX Runtime's thread pool keeps
+spinning after it has answered (measured: ~25 ms of a core's time after a `time` command, ResNet-50
+batch 1, 2 threads; scratchnet's and PyTorch's OpenMP threads go to sleep at once), so without the pause
+the engine timed next would share its cores with that spin for the first ~25 ms of its sample.
 """
 import math
+import time
 
 import numpy as np
 
@@ -15,6 +21,9 @@ def summarize(per_call, calls):
     q1, med, q3 = np.percentile(a, [25, 50, 75])
     return {"median": float(med), "q1": float(q1), "q3": float(q3), "min": float(a.min()), "max": float(a.max()),
             "samples": int(a.size), "calls_per_sample": int(calls), "per_call": [float(v) for v in a]}
+
+
+SETTLE_S = 0.1  # seconds of quiet before each sample (the spin above, with margin)
 
 
 def time_interleaved(workers, key, rounds, min_sample_s, log=print):
@@ -29,6 +38,7 @@ def time_interleaved(workers, key, rounds, min_sample_s, log=print):
     for r in range(rounds):
         k = r % len(names)
         for n in names[k:] + names[:k]:
+            time.sleep(SETTLE_S)
             s = workers[n].call("time", key=key, calls=calls[n])["seconds"]
             samples[n].append(s / calls[n])
         log("  round %d/%d: %s" % (r + 1, rounds,
