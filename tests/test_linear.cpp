@@ -1,6 +1,7 @@
-// linear: fast (GEMM) vs reference, finite differences in double, autograd wiring.
+// linear: fast (dot products at batch 1-4, GEMM above) vs reference, finite differences in double, autograd wiring.
 #include "engine/cpu/linear.h"
 #include "engine/ops.h"
+#include "engine/parallel.h"
 #include "tests/helpers.h"
 
 using namespace sn;
@@ -9,8 +10,13 @@ using namespace sn::test;
 TEST_CASE("linear: fast CPU equals reference, forward and backward", "[ops][linear]") {
   // Fast float vs double reference: relative L2 1e-5 (float dot products up to length 2048, see test_conv2d).
   Rng rng(40);
-  for (auto [N, in, out] :
-       {std::tuple<int64_t, int64_t, int64_t>{1, 512, 2}, {32, 512, 2}, {3, 7, 5}, {1, 2048, 1000}, {70, 300, 130}}) {
+  for (auto [N, in, out] : {std::tuple<int64_t, int64_t, int64_t>{1, 512, 2},
+                            {32, 512, 2},
+                            {3, 7, 5},
+                            {1, 2048, 1000},
+                            {4, 37, 65},
+                            {5, 37, 65},
+                            {70, 300, 130}}) {
     INFO("N=" << N << " in=" << in << " out=" << out);
     auto x = to_double(to_float(random_doubles(N * in, rng))), w = to_double(to_float(random_doubles(out * in, rng)));
     auto b = to_double(to_float(random_doubles(out, rng))), dy = to_double(to_float(random_doubles(N * out, rng)));
@@ -30,6 +36,25 @@ TEST_CASE("linear: fast CPU equals reference, forward and backward", "[ops][line
     CHECK(rel_l2_error(dxf, dx) < 1e-5);
     CHECK(rel_l2_error(dwf, dw) < 1e-5);
     CHECK(rel_l2_error(dbf, db) < 1e-5);
+  }
+}
+
+TEST_CASE("linear: fast CPU forward does not depend on the thread count", "[ops][linear]") {
+  // Batch 1-4 (one dot product per output) and larger (the GEMM) alike.
+  Rng rng(43);
+  for (const int64_t N : {1, 4, 9}) {
+    const int64_t in = 300, out = 130;
+    const auto x = to_float(random_doubles(N * in, rng)), w = to_float(random_doubles(out * in, rng));
+    const auto b = to_float(random_doubles(out, rng));
+    auto run = [&](int threads) {
+      set_num_threads(threads);
+      std::vector<float> y(N * out, NAN);
+      cpu::linear_forward(N, in, out, x.data(), w.data(), b.data(), y.data());
+      set_num_threads(0);
+      return y;
+    };
+    CHECK(run(1) == run(2));
+    CHECK(run(1) == run(3));
   }
 }
 
