@@ -5,10 +5,13 @@
 // pixel counts that leave partial tiles, padding on every side, strides 1-3,
 // a residual accumulated in place, and 1 and 2 threads.
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <tuple>
 
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/conv2d_nchwc.h"
+#include "engine/cpu/conv2d_nchwc_tile.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/cpu/pooling.h"
 #include "engine/parallel.h"
@@ -125,9 +128,11 @@ TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchw
   }
 }
 
+// Auto runs Winograd on maps of 8x8 and more (odd sizes: partial tiles), the
+// direct kernel on smaller ones (1-7 here: the 3x3 weights packed for both).
 TEST_CASE("nchwc conv2d: Winograd at batch 2, maps of odd sizes, with residual", "[nchwc][conv][winograd]") {
   Rng rng(76);
-  for (const int64_t H : {1, 2, 3, 7, 14, 15}) {
+  for (const int64_t H : {1, 2, 3, 7, 8, 9, 14, 15}) {
     CAPTURE(H);
     CHECK(conv_error({2, 64, H, H + 1, 64, 3, 3, 1, 1}, false, kReLU, true, rng) < 1e-5);
     CHECK(conv_error({3, 40, H, H, 200, 3, 3, 1, 1}, false, kNone, false, rng) < 1e-5);
@@ -230,4 +235,29 @@ TEST_CASE("nchwc conv2d: bit-identical results for 1, 2 and 3 threads", "[nchwc]
     CHECK(outs[0] == outs[1]);
     CHECK(outs[0] == outs[2]);
   }
+}
+
+TEST_CASE("nchwc run_blocks: every block runs exactly once, also when one thread is slow", "[nchwc][parallel]") {
+  const int saved = num_threads();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (const int64_t n : {1, 2, 5, 64, 301}) {
+      std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+      std::vector<std::thread::id> ran_on(static_cast<size_t>(n));
+      nc::tile::run_blocks(n, [&](int64_t i) {
+        // The first share (blocks [0, n/threads), thread 0's) is slow: the
+        // other threads must take its later blocks from the back of the share.
+        if (i < n / threads) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        runs[size_t(i)]++;
+        ran_on[size_t(i)] = std::this_thread::get_id();
+      });
+      CAPTURE(threads, n);
+      int64_t wrong = 0, stolen = 0;
+      for (const auto& r : runs) wrong += r.load() != 1;
+      for (int64_t i = 0; i < n / threads; ++i) stolen += ran_on[size_t(i)] != ran_on[0];
+      CHECK(wrong == 0);
+      if (threads > 1 && n >= 64) CHECK(stolen > 0);
+    }
+  }
+  set_num_threads(saved);
 }

@@ -1,6 +1,7 @@
 #include "engine/cpu/conv2d_nchwc.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <omp.h>
 #else
 static int omp_in_parallel() { return 0; }
+static int omp_get_thread_num() { return 0; }
 #endif
 
 namespace sn::cpu::nchwc {
@@ -68,7 +70,10 @@ void tile_kernel(const TileArgs& a) {
     }
   const float* w = static_cast<const float*>(a.w);
   constexpr uint32_t all = (1u << M) - 1;
+  const int64_t per_tap = (a.prefetch_lines + a.ntaps - 1) / a.ntaps;
   for (int64_t t = 0; t < a.ntaps; ++t) {
+    for (int64_t l = t * per_tap; l < std::min((t + 1) * per_tap, a.prefetch_lines); ++l)
+      _mm_prefetch(a.prefetch + l * 64, _MM_HINT_T0);
     const Tap tap = a.taps[t];
     const float* p[M];
     uint32_t valid = all;
@@ -166,10 +171,10 @@ std::shared_ptr<float> tile::aligned_floats(int64_t n) {
   return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
 }
 
-int64_t tile::balanced_block(int64_t units, int64_t per_block, int64_t groups) {
+int64_t tile::balanced_block(int64_t units, int64_t per_block, int64_t groups, int64_t per_thread) {
   const int threads = num_threads();
   int64_t nblocks = (units + per_block - 1) / per_block;
-  const int64_t min_tasks = 8 * int64_t(threads);
+  const int64_t min_tasks = per_thread * int64_t(threads);
   if (threads > 1 && nblocks * groups < min_tasks)
     nblocks = std::min<int64_t>(units, (min_tasks + groups - 1) / groups);
   return (units + nblocks - 1) / nblocks;
@@ -182,6 +187,50 @@ void tile::run_tasks(int64_t tasks, const std::function<void(int64_t)>& task) {
   } else {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t t = 0; t < tasks; ++t) task(t);
+  }
+}
+
+void tile::run_blocks(int64_t nblocks, const std::function<void(int64_t)>& block) {
+  const int threads = int(std::min<int64_t>(num_threads(), nblocks));
+  if (threads <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < nblocks; ++i) block(i);
+    return;
+  }
+  // Each thread's share [begin, end) in one atomic word: the owner takes from
+  // the front, a thief from the back, one block at a time.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> range;
+  };
+  auto pack = [](uint64_t begin, uint64_t end) { return begin << 32 | end; };
+  std::vector<Share> shares(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t)
+    shares[size_t(t)].range = pack(uint64_t(t * nblocks / threads), uint64_t((t + 1) * nblocks / threads));
+  // Takes one block from share s (front or back); -1 when it is empty.
+  auto take = [&](Share& s, bool front) -> int64_t {
+    uint64_t cur = s.range.load();
+    for (;;) {
+      const uint64_t begin = cur >> 32, end = cur & 0xffffffffu;
+      if (begin >= end) return -1;
+      const uint64_t next = front ? pack(begin + 1, end) : pack(begin, end - 1);
+      if (s.range.compare_exchange_weak(cur, next)) return int64_t(front ? begin : end - 1);
+    }
+  };
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    for (int64_t i; (i = take(shares[size_t(t)], true)) >= 0;) block(i);
+    for (;;) {  // steal from the share with the most blocks left
+      int victim = -1;
+      uint64_t most = 0;
+      for (int v = 0; v < threads; ++v) {
+        const uint64_t r = shares[size_t(v)].range.load(),
+                       left = (r >> 32) < (r & 0xffffffffu) ? (r & 0xffffffffu) - (r >> 32) : 0;
+        if (left > most) most = left, victim = v;
+      }
+      if (victim < 0) break;
+      const int64_t i = take(shares[size_t(victim)], false);
+      if (i >= 0) block(i);
+    }
   }
 }
 
@@ -210,10 +259,8 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
   const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
   pc.bias = aligned_floats(Kb * kBlock);
   if (bias) std::copy(bias, bias + K, pc.bias.get());
-  if (pc.winograd) {
-    winograd::pack(w, pc);
-    return pc;
-  }
+  // Winograd's U, and also the direct packing below: small maps take the direct kernel (see ConvAlgo).
+  if (pc.winograd) winograd::pack(w, pc);
   const int64_t taps = tap_count(pc), len = tap_len(pc);
   pc.weights = aligned_floats(groups * taps * len * kGroup * kBlock);
   float* out = pc.weights.get();
@@ -280,12 +327,12 @@ void pad_plain(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int64
 void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x, void* y, Activation act,
             bool accumulate, bool out_bf16) {
   SN_CHECK(!out_bf16 || pc.bf16, "conv2d (nchwc): bfloat16 output needs bfloat16 weights");
-  if (pc.winograd) {
-    SN_CHECK(N > 0 && H > 0 && W > 0, "conv2d (nchwc): empty input ", N, "x", H, "x", W);
+  const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
+  if (pc.winograd && winograd::worthwhile(P, Q)) {
+    SN_CHECK(N > 0, "conv2d (nchwc): empty batch");
     winograd::conv2d(pc, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), act, accumulate);
     return;
   }
-  const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
   SN_CHECK(N > 0 && P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S,
            " filter");
   const int64_t Cb = blocks(pc.C), Kb = pc.out_blocks(), PQ = P * Q, T = N * PQ;
@@ -308,18 +355,14 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
   // at batch 1 is 9 tiles of 5-6, not 8 of 6 and one of 1).
   const int64_t ntiles = (T + kMaxM - 1) / kMaxM;
   auto tile_begin = [&](int64_t i) { return i * T / ntiles; };
-  // Pixel blocks of whole tiles, and groups of kGroup output blocks: a task is one of each.
+  // Groups of kGroup output blocks x tiles, run in pixel blocks of whole tiles
+  // whose input stays in L2 while the taps go by.
   const int64_t groups = (Kb + kGroup - 1) / kGroup;
   const int64_t in_bytes_per_px = (pc.plain_input ? pc.C : Cb * kBlock) * pc.stride * pc.stride * 4;
-  const int64_t tiles_per_block =
-      balanced_block(ntiles, std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256), groups);
-  const int64_t nblocks = (ntiles + tiles_per_block - 1) / tiles_per_block;
-  const int64_t tasks = nblocks * groups;
+  const int64_t per_block = std::clamp<int64_t>(kBlockInputBytes / (in_bytes_per_px * kMaxM), 4, 256);
 
-  auto task = [&](int64_t task_id) {
-    const int64_t b = task_id / groups, g = task_id % groups;
+  auto block = [&](int64_t g, int64_t t0, int64_t t1) {
     const int ocb = group_blocks(pc, g);
-    const int64_t t0 = b * tiles_per_block, t1 = std::min(ntiles, t0 + tiles_per_block);
     // Per pixel of the block: where it reads and writes.
     const int64_t px0 = tile_begin(t0), npx = tile_begin(t1) - px0;
     const size_t n_px = static_cast<size_t>(npx);
@@ -357,8 +400,11 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
       a.taps = taps.data() + c0, a.ntaps = std::min(chunk, ntaps - c0);
       a.w = pc.bf16 ? static_cast<const void*>(wg16 + c0 * tap_elems) : static_cast<const void*>(wg + c0 * tap_elems);
       a.first = c0 == 0, a.last = c0 + chunk >= ntaps;
+      const int64_t next_bytes =
+          pc.bf16 ? 0 : std::min(chunk, std::max<int64_t>(ntaps - c0 - chunk, 0)) * tap_elems * 4;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t i = tile_begin(t) - px0, m = tile_begin(t + 1) - tile_begin(t);
+        if (next_bytes) prefetch_share(a, wg + (c0 + chunk) * tap_elems, next_bytes, t - t0, t1 - t0);
         a.base = &base[size_t(i)], a.ih0 = &ih0[size_t(i)], a.iw0 = &iw0[size_t(i)], a.y = &yp[size_t(i)];
         bool edge = false;
         for (int64_t k = i; k < i + m && !pc.plain_input; ++k)
@@ -371,7 +417,14 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
       }
     }
   };
-  run_tasks(tasks, task);
+  // Blocks in group-major order (neighbours share their weights), run_blocks: each
+  // thread walks its contiguous share and then helps with what others have left.
+  const int64_t tiles_per_block = balanced_block(ntiles, per_block, groups, kBlocksPerThread);
+  const int64_t per_group = (ntiles + tiles_per_block - 1) / tiles_per_block;
+  run_blocks(groups * per_group, [&](int64_t i) {
+    const int64_t t0 = (i % per_group) * tiles_per_block;
+    block(i / per_group, t0, std::min(ntiles, t0 + tiles_per_block));
+  });
 }
 
 }  // namespace sn::cpu::nchwc

@@ -34,18 +34,24 @@
 namespace sn::cpu::nchwc {
 
 // Auto: Winograd F(2x2,3x3) for float32 3x3 stride-1 pad-1 convolutions
-// (cpu/conv2d_winograd.h), the direct kernel otherwise. Direct: always the
-// direct kernel (the tests compare both; the benchmark times both).
+// (cpu/conv2d_winograd.h) whose output map is at least 8x8, the direct kernel
+// otherwise. Direct: always the direct kernel (the tests compare both; the
+// benchmark times both). Why not on 7x7 maps: there the 2x2 tiles cover 8x8
+// (a quarter more work) and U is 16/9 of the weights to stream; measured on
+// ResNet's 3x3 512>512 at 7x7 (Zen 5, 2 threads) the direct kernel took
+// 0.78 ms against 0.86 at batch 1 and 18.0 ms against 21.8 at batch 32, while
+// at 14x14 Winograd wins (0.48 vs 0.69 ms at batch 1).
 enum class ConvAlgo { Auto, Direct };
 
 struct PackedConv {
   int64_t K = 0, C = 0, R = 0, S = 0, stride = 1, pad = 0;
-  bool plain_input = false;                // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
-  bool bf16 = false;                       // weights (and x) in bfloat16, see conv2d
-  bool winograd = false;                   // weights hold Winograd's U = G g G^T (cpu/conv2d_winograd.h)
-  std::shared_ptr<float> weights;          // float32: 64-byte aligned, see above
-  std::shared_ptr<uint16_t> weights_bf16;  // bfloat16: the same order, channels in pairs
-  std::shared_ptr<float> bias;             // Kb*16, zero past K (always float32)
+  bool plain_input = false;                 // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
+  bool bf16 = false;                        // weights (and x) in bfloat16, see conv2d
+  bool winograd = false;                    // Auto chose Winograd: winograd_weights hold U = G g G^T
+  std::shared_ptr<float> weights;           // float32: 64-byte aligned, see above (the direct kernel's)
+  std::shared_ptr<float> winograd_weights;  // cpu/conv2d_winograd.h's order, for maps of 8x8 and more
+  std::shared_ptr<uint16_t> weights_bf16;   // bfloat16: the same order, channels in pairs
+  std::shared_ptr<float> bias;              // Kb*16, zero past K (always float32)
   int64_t out_blocks() const { return (K + 15) / 16; }
 };
 

@@ -108,7 +108,7 @@ void depthwise3x3(const PackedDepthwise& pd, int64_t N, int64_t H, int64_t W, co
   SN_CHECK(N > 0 && H > 0 && W > 0, "depthwise3x3 (nchwc): empty input ", N, "x", H, "x", W);
   const int64_t S = pd.stride, Cb = blocks(pd.C), P = out_size(H, 3, S, 1), Q = out_size(W, 3, S, 1);
   const int64_t planes = N * Cb;
-  const int64_t rows_per_task = tile::balanced_block(P, std::max<int64_t>(1, kTaskPixels / Q), planes);
+  const int64_t rows_per_task = tile::balanced_block(P, std::max<int64_t>(1, kTaskPixels / Q), planes, 8);
   const int64_t chunks = (P + rows_per_task - 1) / rows_per_task;
   const std::vector<float> zero_row(size_t(W * kBlock), 0.f);  // the padding rows, shared read-only
   const RowsFn kernel = rows_kernel(S, act);

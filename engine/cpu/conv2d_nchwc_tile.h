@@ -63,7 +63,21 @@ struct TileArgs {
   const float* bias;             // the group's OCB*16 biases
   bool first, last, accumulate;  // accumulate: y holds a residual to add (first chunk)
   Activation act;                // applied after the last chunk
+  // Float32: cache lines to prefetch while the taps go by (the next chunk's
+  // weights, see prefetch_share), or none.
+  const char* prefetch = nullptr;
+  int64_t prefetch_lines = 0;
 };
+
+// The slice of the next chunk's weights [next, next + bytes) that tile j of n
+// prefetches, spread over the tiles of a block: the first tile through a chunk
+// would otherwise wait on memory for every 4 KB page of weights (the hardware
+// prefetcher stops at page boundaries), which at batch 1, where a chunk serves
+// only a few tiles, cost the late ResNet layers about a third of their time.
+inline void prefetch_share(TileArgs& a, const void* next, int64_t bytes, int64_t j, int64_t n) {
+  const int64_t lines = (bytes + 63) / 64, l0 = j * lines / n, l1 = (j + 1) * lines / n;
+  a.prefetch = static_cast<const char*>(next) + l0 * 64, a.prefetch_lines = l1 - l0;
+}
 
 using KernelFn = void (*)(const TileArgs&);
 
@@ -77,10 +91,25 @@ KernelFn fp32_kernel(int m, int ocb, bool edge);
 std::shared_ptr<float> aligned_floats(int64_t n);
 // The size of a block when `units` (pixel tiles) are cut into blocks of about
 // `per_block` and each block runs once per group of output channels: smaller
-// blocks where that gives fewer than ~8 tasks per thread, so that dynamic
-// scheduling evens out the threads' shares (3 tasks on 2 threads would leave
-// one idle a third of the time).
-int64_t balanced_block(int64_t units, int64_t per_block, int64_t groups);
+// blocks where that gives fewer than `per_thread` tasks per thread, so that
+// the threads' shares can be evened out (3 tasks on 2 threads would leave one
+// idle a third of the time).
+int64_t balanced_block(int64_t units, int64_t per_block, int64_t groups, int64_t per_thread);
+// per_thread for the convolutions run by run_blocks: each extra block per
+// thread re-reads a group's weights and shortens the runs of tiles, and work
+// stealing already evens out the end. ResNet at batch 1 (Zen 5, 2 threads):
+// 2 instead of 8 took 0.95x the time for ResNet-18, 0.98x for ResNet-50.
+constexpr int64_t kBlocksPerThread = 2;
+// block(0..nblocks-1) on the OpenMP threads, where neighbouring blocks share
+// data (the same weights): each thread starts on a contiguous share of
+// 1/threads of the blocks, front to back, and when it is done takes blocks
+// from the back of the share with the most left (work stealing). Why: a
+// thread then streams about 1/threads of the weights (dynamic scheduling of
+// (block, group) tasks had every thread read every group's weights), yet the
+// threads still finish together when one runs slower (on this VM one vCPU
+// runs ResNet-50 15% slower than the other; equal static shares waited for it).
+// In the calling thread alone with one thread or inside a parallel region.
+void run_blocks(int64_t nblocks, const std::function<void(int64_t)>& block);
 // task(0..tasks-1) on the OpenMP threads, dynamically scheduled; in the
 // calling thread alone when there is one thread or one task, or when already
 // inside a parallel region.

@@ -90,8 +90,8 @@ bool applies(int64_t R, int64_t S, int64_t stride, int64_t pad, bool plain_input
 
 void pack(const float* w, PackedConv& pc) {
   const int64_t Cp = blocks(pc.C) * kBlock, Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
-  pc.weights = aligned_floats(groups * kXi * Cp * kGroup * kBlock);
-  float* out = pc.weights.get();
+  pc.winograd_weights = aligned_floats(groups * kXi * Cp * kGroup * kBlock);
+  float* out = pc.winograd_weights.get();
   // G rows: (1,0,0) (1/2,1/2,1/2) (1/2,-1/2,1/2) (0,0,1).
   static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
   for (int64_t k = 0; k < pc.K; ++k) {
@@ -119,10 +119,9 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
   const int64_t groups = (Kb + kGroup - 1) / kGroup;
 
   // Blocks of tiles: as many as keep the transformed input near kBlockBytes.
-  const int64_t per_block =
-      balanced_block(tiles, std::clamp<int64_t>(kBlockBytes / (kXi * Cb * kBlock * 4), kMaxM, 64), groups);
+  const int64_t per_block = balanced_block(tiles, std::clamp<int64_t>(kBlockBytes / (kXi * Cb * kBlock * 4), kMaxM, 64),
+                                           groups, kBlocksPerThread);
   const int64_t nblocks = (tiles + per_block - 1) / per_block;
-  const int64_t tasks = nblocks * groups;
 
   // V (per block): [xi][cb][tile][16]; one "tap" of the kernel is one channel block.
   std::vector<Tap> taps(static_cast<size_t>(Cb));
@@ -130,8 +129,9 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
   std::vector<int64_t> base(static_cast<size_t>(per_block));
   for (int64_t t = 0; t < per_block; ++t) base[size_t(t)] = t * kBlock;
 
+  // Blocks in group-major order: a thread's run of blocks shares one group's U (run_blocks).
   auto task = [&](int64_t task_id) {
-    const int64_t b = task_id / groups, g = task_id % groups;
+    const int64_t b = task_id % nblocks, g = task_id / nblocks;
     const int ocb = int(std::min<int64_t>(kGroup, Kb - g * kGroup));
     const int64_t t0 = b * per_block, nt = std::min(tiles, t0 + per_block) - t0;
     float* V = thread_buffer(0, kXi * Cb * per_block * kBlock);
@@ -168,16 +168,24 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
     for (int xi = 0; xi < kXi; ++xi) {
       a.x = V + xi * vstride;
       for (int64_t t = 0; t < nt; ++t) yp[size_t(t)] = M + xi * mstride + t * kBlock;
-      const float* wx = pc.weights.get() + weight_offset(pc, g, xi);
+      const float* wx = pc.winograd_weights.get() + weight_offset(pc, g, xi);
       for (int64_t c0 = 0; c0 < Cb; c0 += chunk) {
         a.taps = taps.data() + c0, a.ntaps = std::min(chunk, Cb - c0);
         a.w = wx + c0 * tap_elems;
         a.first = c0 == 0, a.last = c0 + chunk >= Cb;
+        // The next chunk's weights: this xi's next channel blocks, or the next xi's first.
+        const float* next = nullptr;
+        int64_t next_blocks = 0;
+        if (c0 + chunk < Cb)
+          next = wx + (c0 + chunk) * tap_elems, next_blocks = std::min(chunk, Cb - c0 - chunk);
+        else if (xi + 1 < kXi)
+          next = pc.winograd_weights.get() + weight_offset(pc, g, xi + 1), next_blocks = std::min(chunk, Cb);
         // Runs of 5-6 tiles, as even as possible (a run of 1-4 wastes the kernel's loads).
         const int64_t runs = (nt + kMaxM - 1) / kMaxM;
         for (int64_t r = 0; r < runs; ++r) {
           const int64_t t = r * nt / runs, m = (r + 1) * nt / runs - t;
           a.base = &base[size_t(t)], a.y = &yp[size_t(t)];
+          if (next) prefetch_share(a, next, next_blocks * tap_elems * 4, r, runs);
           fp32_kernel(int(m), ocb, false)(a);
         }
       }
@@ -203,7 +211,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
       }
     }
   };
-  run_tasks(tasks, task);
+  run_blocks(nblocks * groups, task);
 }
 
 }  // namespace sn::cpu::nchwc::winograd

@@ -39,7 +39,11 @@ namespace sn::cpu::nchwc::winograd {
 // Whether F(2x2,3x3) serves this convolution (float32, blocked input).
 bool applies(int64_t R, int64_t S, int64_t stride, int64_t pad, bool plain_input, bool bf16);
 
-// Fills pc.weights with U = G g G^T in the kernel's order: per group of 64
+// Whether it beats the direct kernel on a P x Q output map (see ConvAlgo):
+// maps of at least 8x8 (P = Q = 3x3 stride-1 pad-1 output = input size).
+inline bool worthwhile(int64_t P, int64_t Q) { return P >= 8 && Q >= 8; }
+
+// Fills pc.winograd_weights with U = G g G^T in the kernel's order: per group of 64
 // output channels, per xi (16), per input channel, the group's outputs.
 void pack(const float* w, PackedConv& pc);
 
