@@ -366,7 +366,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
     // Per pixel of the block: where it reads and writes.
     const int64_t px0 = tile_begin(t0), npx = tile_begin(t1) - px0;
     const size_t n_px = static_cast<size_t>(npx);
-    // Per thread, reused: a forward runs ~1000 tasks, each would otherwise allocate these.
+    // Per thread, reused: a forward runs ~1000 blocks, each would otherwise allocate these.
     thread_local std::vector<int64_t> base;
     thread_local std::vector<int32_t> ih0, iw0;
     thread_local std::vector<void*> yp;
@@ -404,7 +404,10 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
           pc.bf16 ? 0 : std::min(chunk, std::max<int64_t>(ntaps - c0 - chunk, 0)) * tap_elems * 4;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t i = tile_begin(t) - px0, m = tile_begin(t + 1) - tile_begin(t);
-        if (next_bytes) prefetch_share(a, wg + (c0 + chunk) * tap_elems, next_bytes, t - t0, t1 - t0);
+        if (next_bytes)
+          prefetch_share(a, wg + (c0 + chunk) * tap_elems, next_bytes, t - t0, t1 - t0);
+        else
+          a.prefetch_lines = 0;
         a.base = &base[size_t(i)], a.ih0 = &ih0[size_t(i)], a.iw0 = &iw0[size_t(i)], a.y = &yp[size_t(i)];
         bool edge = false;
         for (int64_t k = i; k < i + m && !pc.plain_input; ++k)
