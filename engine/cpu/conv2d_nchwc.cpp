@@ -196,8 +196,9 @@ void tile::run_blocks(int64_t nblocks, const std::function<void(int64_t)>& block
     for (int64_t i = 0; i < nblocks; ++i) block(i);
     return;
   }
-  // Each thread's share [begin, end) in one atomic word: the owner takes from
-  // the front, a thief from the back, one block at a time.
+  // Each thread's share [begin, end) in one atomic word (32 bits each): the
+  // owner takes from the front, a thief from the back, one block at a time.
+  SN_CHECK(nblocks < (int64_t(1) << 32), "conv2d (nchwc): ", nblocks, " blocks is more than run_blocks can count");
   struct alignas(64) Share {
     std::atomic<uint64_t> range;
   };

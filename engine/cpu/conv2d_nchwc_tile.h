@@ -70,10 +70,11 @@ struct TileArgs {
 };
 
 // The slice of the next chunk's weights [next, next + bytes) that tile j of n
-// prefetches, spread over the tiles of a block: the first tile through a chunk
-// would otherwise wait on memory for every 4 KB page of weights (the hardware
-// prefetcher stops at page boundaries), which at batch 1, where a chunk serves
-// only a few tiles, cost the late ResNet layers about a third of their time.
+// prefetches, spread over the tiles of a block: otherwise the first tile
+// through a chunk waits on memory for its weights (a 4 KB page per tap; the
+// hardware prefetcher does not cross pages), which matters at batch 1, where
+// a chunk serves only a few tiles. ResNet-50 batch 1 with it: 0.95x the time
+// on one thread, 0.99x on two (Zen 5).
 inline void prefetch_share(TileArgs& a, const void* next, int64_t bytes, int64_t j, int64_t n) {
   const int64_t lines = (bytes + 63) / 64, l0 = j * lines / n, l1 = (j + 1) * lines / n;
   a.prefetch = static_cast<const char*>(next) + l0 * 64, a.prefetch_lines = l1 - l0;
