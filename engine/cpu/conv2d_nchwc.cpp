@@ -203,6 +203,8 @@ void tile::run_blocks(int64_t nblocks, const std::function<void(int64_t)>& block
     std::atomic<uint64_t> range;
   };
   auto pack = [](uint64_t begin, uint64_t end) { return begin << 32 | end; };
+  auto begin_of = [](uint64_t range) { return range >> 32; };
+  auto end_of = [](uint64_t range) { return range & 0xffffffffu; };
   std::vector<Share> shares(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t)
     shares[size_t(t)].range = pack(uint64_t(t * nblocks / threads), uint64_t((t + 1) * nblocks / threads));
@@ -210,7 +212,7 @@ void tile::run_blocks(int64_t nblocks, const std::function<void(int64_t)>& block
   auto take = [&](Share& s, bool front) -> int64_t {
     uint64_t cur = s.range.load();
     for (;;) {
-      const uint64_t begin = cur >> 32, end = cur & 0xffffffffu;
+      const uint64_t begin = begin_of(cur), end = end_of(cur);
       if (begin >= end) return -1;
       const uint64_t next = front ? pack(begin + 1, end) : pack(begin, end - 1);
       if (s.range.compare_exchange_weak(cur, next)) return int64_t(front ? begin : end - 1);
@@ -224,8 +226,7 @@ void tile::run_blocks(int64_t nblocks, const std::function<void(int64_t)>& block
       int victim = -1;
       uint64_t most = 0;
       for (int v = 0; v < threads; ++v) {
-        const uint64_t r = shares[size_t(v)].range.load(),
-                       left = (r >> 32) < (r & 0xffffffffu) ? (r & 0xffffffffu) - (r >> 32) : 0;
+        const uint64_t r = shares[size_t(v)].range.load(), left = end_of(r) > begin_of(r) ? end_of(r) - begin_of(r) : 0;
         if (left > most) most = left, victim = v;
       }
       if (victim < 0) break;
@@ -329,13 +330,12 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
             bool accumulate, bool out_bf16) {
   SN_CHECK(!out_bf16 || pc.bf16, "conv2d (nchwc): bfloat16 output needs bfloat16 weights");
   const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
+  SN_CHECK(N > 0, "conv2d (nchwc): empty batch");
+  SN_CHECK(P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S, " filter");
   if (pc.winograd && winograd::worthwhile(P, Q)) {
-    SN_CHECK(N > 0, "conv2d (nchwc): empty batch");
     winograd::conv2d(pc, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), act, accumulate);
     return;
   }
-  SN_CHECK(N > 0 && P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S,
-           " filter");
   const int64_t Cb = blocks(pc.C), Kb = pc.out_blocks(), PQ = P * Q, T = N * PQ;
   const int64_t Hp = H + 2 * pc.pad, Wp = W + 2 * pc.pad;  // plain input only
   const int64_t len = tap_len(pc);
@@ -405,10 +405,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
           pc.bf16 ? 0 : std::min(chunk, std::max<int64_t>(ntaps - c0 - chunk, 0)) * tap_elems * 4;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t i = tile_begin(t) - px0, m = tile_begin(t + 1) - tile_begin(t);
-        if (next_bytes)
-          prefetch_share(a, wg + (c0 + chunk) * tap_elems, next_bytes, t - t0, t1 - t0);
-        else
-          a.prefetch_lines = 0;
+        prefetch_share(a, next_bytes ? wg + (c0 + chunk) * tap_elems : nullptr, next_bytes, t - t0, t1 - t0);
         a.base = &base[size_t(i)], a.ih0 = &ih0[size_t(i)], a.iw0 = &iw0[size_t(i)], a.y = &yp[size_t(i)];
         bool edge = false;
         for (int64_t k = i; k < i + m && !pc.plain_input; ++k)

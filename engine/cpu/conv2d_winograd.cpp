@@ -185,10 +185,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
         for (int64_t r = 0; r < runs; ++r) {
           const int64_t t = r * nt / runs, m = (r + 1) * nt / runs - t;
           a.base = &base[size_t(t)], a.y = &yp[size_t(t)];
-          if (next)
-            prefetch_share(a, next, next_blocks * tap_elems * 4, r, runs);
-          else
-            a.prefetch_lines = 0;
+          prefetch_share(a, next, next_blocks * tap_elems * 4, r, runs);
           fp32_kernel(int(m), ocb, false)(a);
         }
       }
