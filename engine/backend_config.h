@@ -3,7 +3,7 @@
 //   --conv native|cudnn   which convolution (and batch norm / max pool) kernels run on the GPU:
 //                         cudnn (default): NVIDIA's library, the reference implementation;
 //                         native: our own kernels in kernels/ (im2col + tiled SGEMM, ...)
-//   --tf32                allow TF32 tensor cores in cuDNN and cuBLAS. Off by default, so the
+//   --tf32                allow TF32 tensor cores in cuDNN. Off by default, so the
 //                         GPU computes in full float32 and compares with the CPU at 1e-5.
 //
 // The native SGEMM never uses TF32. Plain global settings (no locking): set them

@@ -2,7 +2,6 @@
 
 #include <mutex>
 
-#include "engine/backend_config.h"
 #include "engine/device.h"
 #include "kernels/stream.h"
 
@@ -16,14 +15,6 @@ void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file,
                                      " (status ", int(status), ")"));
 }
 
-void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
-  int dev = -1;
-  cudaGetDevice(&dev);
-  detail::throw_error(file, line, nullptr,
-                      detail::concat("cuBLAS error in ", call, " on device ", dev, ": ", cublasGetStatusName(status),
-                                     " (", cublasGetStatusString(status), ")"));
-}
-
 // ---- handles --------------------------------------------------------------------
 CudnnHandle::CudnnHandle() {
   SN_CHECK(cuda_available(), cuda_unavailable_reason());
@@ -34,20 +25,10 @@ CudnnHandle::~CudnnHandle() {
   if (h_) cudnnDestroy(h_);
 }
 
-CublasHandle::CublasHandle() {
-  SN_CHECK(cuda_available(), cuda_unavailable_reason());
-  SN_CUBLAS_CHECK(cublasCreate(&h_));
-  SN_CUBLAS_CHECK(cublasSetStream(h_, current_stream()));
-}
-CublasHandle::~CublasHandle() {
-  if (h_) cublasDestroy(h_);
-}
-
 namespace {
 constexpr int kMaxDevices = 64;
 std::mutex g_mutex;
 CudnnHandle* g_cudnn[kMaxDevices] = {};
-CublasHandle* g_cublas[kMaxDevices] = {};
 }  // namespace
 
 cudnnHandle_t cudnn_handle() {
@@ -55,16 +36,6 @@ cudnnHandle_t cudnn_handle() {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (!g_cudnn[dev]) g_cudnn[dev] = new CudnnHandle();  // never destroyed (see stream.cpp)
   return g_cudnn[dev]->get();
-}
-
-cublasHandle_t cublas_handle() {
-  const int dev = current_device();
-  std::lock_guard<std::mutex> lock(g_mutex);
-  if (!g_cublas[dev]) g_cublas[dev] = new CublasHandle();
-  // Default math = plain float32 FMA (no TF32 unless NVIDIA_TF32_OVERRIDE says so).
-  SN_CUBLAS_CHECK(cublasSetMathMode(g_cublas[dev]->get(),
-                                    backend_config().tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-  return g_cublas[dev]->get();
 }
 
 // ---- events -----------------------------------------------------------------------

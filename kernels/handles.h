@@ -1,19 +1,21 @@
-// handles.h — RAII for library handles, events and cuDNN descriptors, and the
-// status-check macros for cuDNN and cuBLAS (the CUDA one is in cuda_check.h).
+// handles.h — RAII for the cuDNN handle, events and cuDNN descriptors, and the
+// status-check macro for cuDNN (the CUDA one is in cuda_check.h).
 //
 //   SN_CUDNN_CHECK(cudnnConvolutionForward(...));   // throws sn::Error naming the call, status, device, file, line
 //   cudnnHandle_t h = cudnn_handle();               // per device, bound to current_stream()
 //
-// Host-only header (cuDNN and cuBLAS are called from .cpp files, never from .cu).
+// Host-only header (cuDNN is called from .cpp files, never from .cu).
+// No cuBLAS here: the engine's GEMM is kernels/gemm.cu, and cuBLAS is only the
+// GPU benchmark's peer (tools/bench/cublas_peer.h). Linking it into the engine
+// would cost every scratchnet process ~0.5 s at start (libcublasLt's static
+// initializers fault in ~200 MB), with or without a GPU.
 #pragma once
-#include <cublas_v2.h>
 #include <cudnn.h>
 
 #include "kernels/cuda_check.h"
 
 namespace sn::cuda {
 [[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line);
-[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 }  // namespace sn::cuda
 
 #define SN_CUDNN_CHECK(call)                                                                              \
@@ -22,21 +24,13 @@ namespace sn::cuda {
     if (sn_st_ != CUDNN_STATUS_SUCCESS) ::sn::cuda::throw_cudnn_error(sn_st_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define SN_CUBLAS_CHECK(call)                                                                               \
-  do {                                                                                                      \
-    cublasStatus_t sn_st_ = (call);                                                                         \
-    if (sn_st_ != CUBLAS_STATUS_SUCCESS) ::sn::cuda::throw_cublas_error(sn_st_, #call, __FILE__, __LINE__); \
-  } while (0)
-
 namespace sn::cuda {
 
-// The shared handles of the current device, created on first use (never
-// destroyed: see stream.cpp), always bound to current_stream(). cublas_handle()
-// also applies backend_config().tf32 to the math mode on every call.
+// The shared handle of the current device, created on first use (never
+// destroyed: see stream.cpp), always bound to current_stream().
 cudnnHandle_t cudnn_handle();
-cublasHandle_t cublas_handle();
 
-// Owning wrappers, for code that wants its own handle (benchmarks, tests).
+// Owning wrapper, for code that wants its own handle (benchmarks, tests).
 class CudnnHandle {
  public:
   CudnnHandle();
@@ -47,18 +41,6 @@ class CudnnHandle {
 
  private:
   cudnnHandle_t h_ = nullptr;
-};
-
-class CublasHandle {
- public:
-  CublasHandle();
-  ~CublasHandle();
-  CublasHandle(const CublasHandle&) = delete;
-  CublasHandle& operator=(const CublasHandle&) = delete;
-  cublasHandle_t get() const { return h_; }
-
- private:
-  cublasHandle_t h_ = nullptr;
 };
 
 // A CUDA event for timing: record() on the current stream, then

@@ -1,6 +1,6 @@
 // stream.h — the one CUDA stream per device on which all GPU work of scratchnet runs.
 //
-// Every kernel launch, cuDNN and cuBLAS call, memset and copy goes to
+// Every kernel launch, cuDNN call, memset and copy goes to
 // current_stream(), so they run in the order they were issued and memory freed
 // to the caching allocator can be reused by the next op without a sync. The
 // host waits only where it must read results (device-to-host copies).

@@ -37,6 +37,7 @@ constexpr int kExitNothingToMeasure = 77;
 #include "kernels/gemm.cuh"
 #include "kernels/handles.h"
 #include "kernels/stream.h"
+#include "tools/bench/cublas_peer.h"
 
 namespace {
 
@@ -114,7 +115,7 @@ std::pair<double, double> time_pair(A&& a, B&& b, int reps, L2Flush& flush) {
 void cublas_sgemm_rowmajor(bool tb, int M, int N, int K, const float* A, const float* B, float* C) {
   // Row-major C = A op(B) is column-major C^T = op(B)^T A^T: swap the operands.
   const float one = 1.f, zero = 0.f;
-  SN_CUBLAS_CHECK(cublasSgemm(cuda::cublas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B,
+  SN_CUBLAS_CHECK(cublasSgemm(cuda::cublas_peer_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B,
                               tb ? K : N, A, K, &zero, C, N));
 }
 
@@ -164,7 +165,7 @@ int run(bool quick, int batch, const std::string& json_path) {
   cudaDeviceProp prop{};
   SN_CUDA_CHECK(cudaGetDeviceProperties(&prop, cuda::current_device()));
   int cudnn_ver = int(cudnnGetVersion()), cublas_ver = 0;
-  SN_CUBLAS_CHECK(cublasGetVersion(cuda::cublas_handle(), &cublas_ver));
+  SN_CUBLAS_CHECK(cublasGetVersion(cuda::cublas_peer_handle(), &cublas_ver));
   std::printf("device: %s, %d SMs, L2 %d MB, cuDNN %d, cuBLAS %d\n", prop.name, prop.multiProcessorCount,
               prop.l2CacheSize >> 20, cudnn_ver, cublas_ver);
   nlohmann::json out;

@@ -10,8 +10,7 @@ void add_backend_options(CLI::App& app) {
          "GPU convolution/batch-norm/pooling kernels: cudnn (default) or native (ours)")
       ->check(CLI::IsMember({"native", "cudnn"}));
   app.add_flag_callback(
-      "--tf32", [] { backend_config().tf32 = true; },
-      "allow TF32 tensor cores in cuDNN/cuBLAS (default: full float32)");
+      "--tf32", [] { backend_config().tf32 = true; }, "allow TF32 tensor cores in cuDNN (default: full float32)");
   app.add_flag_callback(
       "--cudnn-benchmark", [] { backend_config().cudnn_benchmark = true; },
       "time cuDNN's convolution algorithms once per shape (default: its heuristics)");
