@@ -13,6 +13,16 @@
 // free (up to a total of SCRATCHNET_HOST_CACHE_MB, default 4096) and handed out
 // again for a request of the same size class (sizes rounded up to 4 classes per
 // doubling, so at most ~19% slack). Smaller blocks go straight to aligned_alloc.
+//
+// Why huge pages: blocks of 2 MiB and more (activations, tensors read from
+// weight files, feature caches) are mapped 2 MiB-aligned with MADV_HUGEPAGE, so the
+// kernel backs them with transparent huge pages where it allows them (Debian's
+// default: "madvise"). A fresh process faults its first ~1 GB in (ResNet-50
+// weights, their packed copies, batch-32 activations): ~250,000 4 KB faults,
+// which on the paravirtualized VMs here cost ~1.5 s of system time in a 5 s
+// `scratchnet eval`; with 2 MB pages the same memory takes ~500 faults.
+// (The CPU convolutions' packed weights do not come from here: see
+// tile::aligned_floats in cpu/conv2d_nchwc.cpp.)
 #pragma once
 #include <cstddef>
 

@@ -56,6 +56,41 @@ TEST_CASE("FusedResNet equals the eval-mode forward (ResNet-18, ResNet-50 v1.5 a
   check_fused("resnet50", models::BlockStride::V1);
 }
 
+TEST_CASE("FusedResNet runs a large batch in chunks: the same features as one pass", "[models][fused]") {
+  Rng rng(34);
+  models::ResNetConfig cfg;
+  cfg.arch = "resnet50";
+  cfg.width = 8;
+  cfg.num_classes = 4;
+  models::ResNet model(cfg, rng);
+  randomize_bn(model, rng);
+  model.eval();
+  models::FusedResNet fused(model);
+  // The largest activation of one 40x36 image: the stem's 8 channels (one block of 16
+  // in the blocked layout) at 20x18, float32: 16 * 20 * 18 * 4 = 23,040 bytes.
+  CHECK(fused.chunk_images(40, 36) == models::FusedResNet::kChunkBytes / 23040);
+  fused.set_chunk_bytes(3 * 23040);
+  CHECK(fused.chunk_images(40, 36) == 3);
+  const Tensor x = Tensor::uniform({7, 3, 40, 36}, rng, -2, 2);  // chunks of 3: 3, 2, 2 images
+  const Tensor chunked = fused.features(x);
+  fused.set_chunk_bytes(1);
+  CHECK(fused.chunk_images(40, 36) == 1);
+  const Tensor single = fused.features(x);
+  fused.set_chunk_bytes(int64_t(1) << 40);
+  const Tensor whole = fused.features(x);
+  REQUIRE(chunked.shape() == whole.shape());
+  // Each image's features do not depend on the images beside it (the kernels
+  // sum in the same order at any batch size): equal, not merely close.
+  CHECK(chunked.to_vector() == whole.to_vector());
+  CHECK(single.to_vector() == whole.to_vector());
+  Tensor want;
+  {
+    NoGradGuard g;
+    want = model.forward(x);
+  }
+  CHECK(rel_l2_error(fused.forward(x).to_vector(), want.to_vector()) < 1e-4);
+}
+
 TEST_CASE("FusedResNet does not change the caller's input", "[models][fused]") {
   Rng rng(32);
   models::ResNetConfig cfg;
