@@ -292,10 +292,12 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
         } else {
           c = (t / (R * S)) * kBlock + l, r = (t / S) % R, s = t % S;
         }
-        for (int64_t j = 0; j < width; ++j) {
-          const int64_t k = k0 + j;
-          dst[(t * len + l) * width + j] = (k < K && c < C) ? w[((k * C + c) * R + r) * S + s] : 0.f;
-        }
+        if (c >= C) continue;  // padding channels stay zero (aligned_floats zeroes)
+        // Output k's weight (c, r, s): a gather with stride C*R*S, the K - k0 real outputs only.
+        const float* src = w + ((k0 * C + c) * R + r) * S + s;
+        float* row = dst + (t * len + l) * width;
+        const int64_t real = std::min(width, K - k0), stride = C * R * S;
+        for (int64_t j = 0; j < real; ++j) row[j] = src[j * stride];
       }
   }
   if (bf16) {

@@ -94,20 +94,23 @@ void pack(const float* w, PackedConv& pc) {
   float* out = pc.winograd_weights.get();
   // G rows: (1,0,0) (1/2,1/2,1/2) (1/2,-1/2,1/2) (0,0,1).
   static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  for (int64_t k = 0; k < pc.K; ++k) {
-    const int64_t g = k / (kGroup * kBlock), j = k % (kGroup * kBlock);
-    const int64_t width = std::min<int64_t>(kGroup, Kb - g * kGroup) * kBlock;
-    for (int64_t c = 0; c < pc.C; ++c) {
-      const float* f = w + (k * pc.C + c) * 9;
-      double gf[4][3];  // G g
-      for (int i = 0; i < 4; ++i)
-        for (int s = 0; s < 3; ++s) gf[i][s] = G[i][0] * f[s] + G[i][1] * f[3 + s] + G[i][2] * f[6 + s];
-      for (int i = 0; i < 4; ++i)
-        for (int jj = 0; jj < 4; ++jj) {
-          const double u = gf[i][0] * G[jj][0] + gf[i][1] * G[jj][1] + gf[i][2] * G[jj][2];
-          out[weight_offset(pc, g, 4 * i + jj) + c * width + j] = float(u);
-        }
-    }
+  // Outputs innermost, so each of the 16 planes is written in order (k outermost
+  // scattered every write over 2 MB for a 512-channel conv: 3x slower).
+  for (int64_t g = 0; g * kGroup < Kb; ++g) {
+    const int64_t width = std::min<int64_t>(kGroup, Kb - g * kGroup) * kBlock, k0 = g * kGroup * kBlock;
+    const int64_t real = std::min(width, pc.K - k0);  // outputs past K stay zero
+    for (int64_t c = 0; c < pc.C; ++c)
+      for (int64_t j = 0; j < real; ++j) {
+        const float* f = w + ((k0 + j) * pc.C + c) * 9;
+        double gf[4][3];  // G g
+        for (int i = 0; i < 4; ++i)
+          for (int s = 0; s < 3; ++s) gf[i][s] = G[i][0] * f[s] + G[i][1] * f[3 + s] + G[i][2] * f[6 + s];
+        for (int i = 0; i < 4; ++i)
+          for (int jj = 0; jj < 4; ++jj) {
+            const double u = gf[i][0] * G[jj][0] + gf[i][1] * G[jj][1] + gf[i][2] * G[jj][2];
+            out[weight_offset(pc, g, 4 * i + jj) + c * width + j] = float(u);
+          }
+      }
   }
 }
 

@@ -11,11 +11,11 @@
 #include "engine/check.h"
 #include "kernels/stream.h"
 
-#define SN_CUBLAS_CHECK(call)                                                                            \
-  do {                                                                                                   \
-    const cublasStatus_t sn_st_ = (call);                                                                \
-    SN_CHECK(sn_st_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error in ", #call, ": ", cublasGetStatusName(sn_st_), \
-             " (", cublasGetStatusString(sn_st_), ")");                                                  \
+#define SN_CUBLAS_CHECK(call)                                                                                     \
+  do {                                                                                                            \
+    const cublasStatus_t sn_st_ = (call);                                                                         \
+    SN_CHECK(sn_st_ == CUBLAS_STATUS_SUCCESS, "cuBLAS error in ", #call, ": ", cublasGetStatusName(sn_st_), " (", \
+             cublasGetStatusString(sn_st_), ")");                                                                 \
   } while (0)
 
 namespace sn::cuda {
