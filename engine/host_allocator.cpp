@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 
 #include <cerrno>
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -16,9 +15,9 @@
 namespace sn {
 
 namespace {
-constexpr size_t kAlignment = 64;                // one cache line, one AVX-512 vector
-constexpr size_t kMinCached = size_t(64) << 10;  // see host_allocator.h
-constexpr size_t kHugePage = size_t(2) << 20;    // x86-64's transparent huge page
+constexpr size_t kAlignment = 64;                 // one cache line, one AVX-512 vector
+constexpr size_t kMinCached = size_t(64) << 10;   // see host_allocator.h
+constexpr size_t kPopulateMin = size_t(2) << 20;  // see populated_alloc
 
 // Size class: the next of 4 steps per power of two (1, 1.25, 1.5, 1.75) x 2^k.
 size_t size_class(size_t bytes) {
@@ -46,32 +45,23 @@ Cache& cache() {
   return *c;
 }
 
-// Blocks of 2 MiB and more: mapped at a 2 MiB boundary and marked MADV_HUGEPAGE
-// (see host_allocator.h). `bytes` is a size class: a multiple of 512 KiB, so of
-// the page size; a tail shorter than 2 MiB simply gets small pages.
-void* huge_alloc(size_t bytes) {
-  const size_t span = bytes + kHugePage;  // room to slide the start to a 2 MiB boundary
-  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  SN_CHECK(raw != MAP_FAILED, "out of host memory allocating ", bytes, " bytes (mmap: ", std::strerror(errno), ")");
-  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
-  if (aligned > start) munmap(raw, aligned - start);
-  const uintptr_t end = aligned + bytes;
-  if (start + span > end) munmap(reinterpret_cast<void*>(end), start + span - end);
-  void* p = reinterpret_cast<void*>(aligned);
-  madvise(p, bytes, MADV_HUGEPAGE);  // a hint: where THP is off it fails, and small pages work as before
+// Blocks of 2 MiB and more: a mapping of their own, faulted in by one call
+// (MAP_POPULATE) rather than one page fault at a time (see host_allocator.h).
+void* populated_alloc(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  SN_CHECK(p != MAP_FAILED, "out of host memory allocating ", bytes, " bytes (mmap: ", std::strerror(errno), ")");
   return p;
 }
 
 void* system_alloc(size_t bytes) {
-  if (bytes >= kHugePage) return huge_alloc(bytes);
+  if (bytes >= kPopulateMin) return populated_alloc(bytes);
   void* p = std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
   SN_CHECK(p != nullptr, "out of host memory allocating ", bytes, " bytes");
   return p;
 }
 
 void system_free(void* p, size_t bytes) {  // bytes: as given to system_alloc
-  if (bytes >= kHugePage)
+  if (bytes >= kPopulateMin)
     munmap(p, bytes);
   else
     std::free(p);

@@ -14,15 +14,17 @@
 // again for a request of the same size class (sizes rounded up to 4 classes per
 // doubling, so at most ~19% slack). Smaller blocks go straight to aligned_alloc.
 //
-// Why huge pages: blocks of 2 MiB and more (activations, tensors read from
-// weight files, feature caches) are mapped 2 MiB-aligned with MADV_HUGEPAGE, so the
-// kernel backs them with transparent huge pages where it allows them (Debian's
-// default: "madvise"). A fresh process faults its first ~1 GB in (ResNet-50
-// weights, their packed copies, batch-32 activations): ~250,000 4 KB faults,
-// which on the paravirtualized VMs here cost ~1.5 s of system time in a 5 s
-// `scratchnet eval`; with 2 MB pages the same memory takes ~500 faults.
-// (The CPU convolutions' packed weights do not come from here: see
-// tile::aligned_floats in cpu/conv2d_nchwc.cpp.)
+// Why populated: blocks of 2 MiB and more (activations, tensors read from
+// weight files, feature caches) are mapped with MAP_POPULATE, which faults the
+// whole block in with one call. A fresh process touches its first few hundred
+// MB (ResNet-50 weights, batch-32 activations) once, and on the paravirtualized
+// VMs here a page fault costs several microseconds: faulting 1 GB in page by
+// page took ~3 s, populated ~1.5 s (the rest is the kernel zeroing fresh
+// memory). Not transparent huge pages, though they fault faster still: with
+// activations on 2 MB pages the steady-state forward ran 1.04x (ResNet-50 b32),
+// 1.11x (b1) and 1.10x (ResNet-18 b32) slower, interleaved A/B on Zen 5, probably as the
+// strides of the blocked layout then meet the same cache sets, where 4 KB pages
+// scatter them over physical memory (packed weights too: ResNet-50 b1 1.03x).
 #pragma once
 #include <cstddef>
 

@@ -6,13 +6,12 @@
 #include <cstring>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include "engine/check.h"
 #include "engine/cpu/conv2d_nchwc_tile.h"
 #include "engine/cpu/conv2d_winograd.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/cpu/nchwc_vec.h"  // the AVX-512 intrinsics
+#include "engine/host_allocator.h"
 #include "engine/parallel.h"
 
 #ifdef _OPENMP
@@ -28,7 +27,6 @@ namespace {
 
 using namespace tile;
 alignas(64) const float kZeros[kBlock] = {};
-constexpr size_t kPopulateMin = size_t(64) << 10;  // packed weights from here on get a mapping (aligned_floats)
 
 #ifdef __AVX512F__
 // The steps of one tap: acc[m][o] += x_m[c] * w[c][o], c = 0..len-1. With
@@ -168,21 +166,11 @@ KernelFn tile::fp32_kernel(int m, int ocb, bool edge) { return kTable[m - 1][ocb
 
 std::shared_ptr<float> tile::aligned_floats(int64_t n) {
   const size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
-  if (bytes < kPopulateMin) {
-    float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    SN_CHECK(p != nullptr, "conv2d (nchwc): out of memory for ", bytes, " bytes of packed weights");
-    std::memset(p, 0, bytes);
-    return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
-  }
-  // A mapping of its own, zeroed and faulted in by one call (MAP_POPULATE): a
-  // fresh process packs ~150 MB (ResNet-50), and faulting that in page by page
-  // cost ~3 ms per MB on these VMs, populated ~1.6. Small (4 KB) pages, not the
-  // host allocator's huge ones: with those ResNet-50 batch 1 ran 1.03-1.04x
-  // slower (Zen 5, three interleaved A/B runs; batch 32 unchanged) - why is not
-  // settled (perhaps the strides of contiguous 2 MB pages meeting the same cache sets).
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  SN_CHECK(p != MAP_FAILED, "conv2d (nchwc): out of memory for ", bytes, " bytes of packed weights");
-  return std::shared_ptr<float>(static_cast<float*>(p), [bytes](float* q) { munmap(q, bytes); });
+  // The host allocator's blocks: a fresh process packs ~150 MB (ResNet-50), and
+  // from 2 MiB on they come faulted in by one call (host_allocator.h).
+  float* p = static_cast<float*>(host_alloc(bytes));
+  std::memset(p, 0, bytes);
+  return std::shared_ptr<float>(p, [bytes](float* q) { host_free(q, bytes); });
 }
 
 int64_t tile::balanced_block(int64_t units, int64_t per_block, int64_t groups, int64_t per_thread) {

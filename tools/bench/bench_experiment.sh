@@ -89,14 +89,18 @@ fwd = {e: r.get("median") for e, r in f["forward"].items()}
 record = {"mode": "ort-features", "images": f["images"], "model": f["model"], "head": f["head"],
           "batches": f["batches"], "passes": f["passes"], "onnxruntime_forward_s": fwd.get("onnxruntime"),
           "scratchnet_forward_s": fwd.get("scratchnet"), "decode_transform_s": f["decode_transform"]["median"],
+          # creating the ONNX Runtime session of the batch-32 model (reading, optimizing): not in its forward time
+          "onnxruntime_session_s": (f["forward"].get("onnxruntime", {}).get("load_s") or {}).get(str(f["batch"])),
           "decode_transform_first_pass_s": f["decode_transform"]["first"], "threads": meta["threads"],
           "machine": meta["machine"].get("cpu_model"), "onnxruntime": meta["versions"].get("onnxruntime"),
           "torchvision": f["decode_transform"]["torchvision"], "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 with open(sys.argv[2], "a") as out:
     out.write(json.dumps(record) + "\n")
 ort, sn = record["onnxruntime_forward_s"], record["scratchnet_forward_s"]
+session = record["onnxruntime_session_s"]
 print(f"ort-features  {f['images']} images, {f['model']} {f['head']}: ONNX Runtime forward "
-      f"{ort:.2f} s + decode/transform {record['decode_transform_s']:.2f} s (PIL + torchvision); "
+      f"{ort:.2f} s + decode/transform {record['decode_transform_s']:.2f} s (PIL + torchvision)"
+      + (f" (+ {session:.2f} s creating its session)" if session is not None else "") + "; "
       f"scratchnet forward on the same batches {sn:.2f} s" if ort and sn else f"ort-features: failed, see {sys.argv[1]}")
 PY
 }

@@ -49,11 +49,15 @@ def run(workers, engines, entry, decoded, passes, tmp, log=print):
     sizes = batch_sizes(decoded)
     key = {n: f"features-b{n}" for n in sizes}
     needed = list(dict.fromkeys(engines + ["torch-eager"]))
+    result = {e: {"check": [], "error": None, "load_s": {}} for e in engines}
     for e in needed:
         for n in sizes:
-            workers[e].call("load", key=key[n], snw=entry["snw"], onnx=entry["onnx"][("features", n)], batch=n,
-                            head="features")
-    result = {e: {"check": [], "error": None} for e in engines}
+            loaded = workers[e].call("load", key=key[n], snw=entry["snw"], onnx=entry["onnx"][("features", n)],
+                                     batch=n, head="features")
+            # What one model costs before its first image (ONNX Runtime: reading the file and
+            # optimizing the graph into a session; scratchnet: loading and packing the weights).
+            if e in result:
+                result[e]["load_s"][str(n)] = loaded.get("load_s")
     for n in sizes:  # check: the first batch of each size
         b = next(b for b in decoded["batches"] if b["n"] == n)
         ref = os.path.join(tmp, f"features-ref-b{n}.f64")

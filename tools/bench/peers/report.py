@@ -152,6 +152,9 @@ def features_markdown(f):
              "|---|" + "---:|" * len(engines)]
     lines.append("| forward, all images | " + " | ".join(
         fmt_time(f["forward"][e]["median"]) if f["forward"][e].get("median") else "failed" for e in engines) + " |")
+    load = {e: (f["forward"][e].get("load_s") or {}).get(str(f["batch"])) for e in engines}
+    lines.append(f"| loading the batch-{f['batch']} model once (ONNX Runtime: session creation) | " + " | ".join(
+        fmt_time(load[e]) if load[e] is not None else "-" for e in engines) + " |")
     d = f["decode_transform"]
     lines.append(f"| decode + test transform (PIL + torchvision, one process; first pass {fmt_time(d['first'])}) | "
                  + " | ".join(fmt_time(d["median"]) if e != "scratchnet" else "(its own loader)" for e in engines)
