@@ -3,9 +3,30 @@
 #include "engine/check.h"
 #include "engine/io/atomic_file.h"
 
+#include <zlib.h>
+
+#include <cstdlib>
+
+namespace {
+// PNG's deflate by zlib (level 3) instead of stb's own: for the sample grid
+// `train` writes before its first epoch (1.2 megapixels) the step took 0.20
+// instead of 0.25-0.27 s and the file is 1.01 MB instead of 1.35 MB.
+unsigned char* zlib_compress(unsigned char* data, int size, int* out_size, int /*stb's quality*/) {
+  uLongf bound = compressBound(static_cast<uLong>(size));
+  auto* out = static_cast<unsigned char*>(std::malloc(bound));  // stb frees it with free()
+  if (!out || compress2(out, &bound, data, static_cast<uLong>(size), 3) != Z_OK) {
+    std::free(out);
+    return nullptr;  // stb then reports failure: write_png's check names the file
+  }
+  *out_size = static_cast<int>(bound);
+  return out;
+}
+}  // namespace
+
 // The one translation unit that compiles stb_image_write.
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
+#define STBIW_ZLIB_COMPRESS zlib_compress
 #include <stb_image_write.h>  // a system header (CMake): its own warnings stay quiet
 
 namespace sn::data {
