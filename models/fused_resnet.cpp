@@ -80,7 +80,9 @@ FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precisio
   }
   std::exception_ptr failed;  // an exception must not leave an OpenMP region
   std::mutex failed_mu;
-  parallel_chunks(int64_t(jobs.size()), 1, [&](int64_t begin, int64_t end) {
+  // A model on a GPU folds there, on the caller's device: one thread (OpenMP's have their own current device).
+  const int64_t n = int64_t(jobs.size());
+  parallel_chunks(n, model.fc->weight.is_cuda() ? n : 1, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) try {
         const Job& job = jobs[size_t(j)];
         ConvBn& out = job.block < 0  ? stem_
