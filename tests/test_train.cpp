@@ -12,6 +12,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/conv2d_nchwc.h"
+#include "engine/data/folder.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/weight_file.h"
 #include "engine/ops.h"
@@ -21,6 +22,7 @@
 #include "tools/experiment/checkpoint.h"
 #include "tools/experiment/evaluator.h"
 #include "tools/experiment/run_dir.h"
+#include "tools/experiment/test_features.h"
 #include "tools/experiment/trainer.h"
 
 using namespace sn;
@@ -190,6 +192,67 @@ TEST_CASE("train: --freeze-bn --no-augment caches features and trains the head o
   CHECK(losses.back() < losses.front());  // the head learns the 16 cached feature vectors
   // Only the head is in the checkpoint: the backbone and its statistics never moved.
   for (const auto& [name, t] : load_checkpoint(RunPaths(run).checkpoint(8)).model) CHECK(name.rfind("fc.", 0) == 0);
+}
+
+TEST_CASE("eval uses the test features train saved, with the same results as computing them", "[experiment][eval]") {
+  const std::string run = test::fresh_run_dir("test_features");
+  auto cfg = test::tiny_config(run);
+  cfg.freeze_bn = true;
+  cfg.augment = false;
+  run_train(cfg);
+  REQUIRE(path_exists(RunPaths(run).test_features()));
+  EvalOptions o;
+  o.run = run;
+  o.quiet = true;
+  o.device = "cpu";
+  const json from_train = evaluate_run(o);
+  CHECK(from_train["test_features"] == "train's feature pass");
+  std::remove(RunPaths(run).test_features().c_str());
+  const json computed = evaluate_run(o);
+  CHECK(computed["test_features"] == "computed once");
+  REQUIRE(from_train["checkpoints"].size() == computed["checkpoints"].size());
+  // The same code computed the same features in both processes: equal results, not merely close.
+  for (size_t c = 0; c < computed["checkpoints"].size(); ++c) {
+    CAPTURE(c);
+    CHECK(from_train["checkpoints"][c]["acc"] == computed["checkpoints"][c]["acc"]);
+    CHECK(from_train["checkpoints"][c]["loss"] == computed["checkpoints"][c]["loss"]);
+  }
+  CHECK(from_train["misclassified"] == computed["misclassified"]);
+}
+
+TEST_CASE("test features: read back only for the key they were saved with", "[experiment][eval]") {
+  const data::ImageFolder test = data::ImageFolder::scan(test::tiny_data() + "/test");
+  const json key = test_features_key("resnet18", "abc123", "fp32", "Compose(Resize(32))", test);
+  REQUIRE(key["files"].size() == test.size());
+  const std::string dir = test::fresh_run_dir("test_features_key");
+  make_dirs(dir);
+  const std::string path = dir + "/test_features.bin";
+  Rng rng(5);
+  const Tensor feats = Tensor::uniform({int64_t(test.size()), 6}, rng);
+  save_test_features(path, key, {feats, "fc"});
+  std::string why;
+  const auto back = load_test_features(path, key, &why);
+  REQUIRE(back.has_value());
+  CHECK(back->head_name == "fc");
+  CHECK(back->features.to_vector() == feats.to_vector());
+  json moved = key;  // a photo rewritten since: its modification time differs
+  moved["files"][0][2] = moved["files"][0][2].get<int64_t>() + 1;
+  CHECK_FALSE(load_test_features(path, moved, &why).has_value());
+  CHECK(why == "the test photos changed since train saved their features");
+  json other = key;
+  other["base_weights_hash"] = "def456";
+  CHECK_FALSE(load_test_features(path, other, &why).has_value());
+  CHECK(why == "the base_weights_hash differs from train's");
+  // A damaged file is not used (and is not an error: eval computes the features itself).
+  {
+    std::ofstream cut(path, std::ios::binary | std::ios::trunc);
+    const uint64_t header_bytes = 1000;  // more than follows
+    cut << "SNTFEAT1";
+    cut.write(reinterpret_cast<const char*>(&header_bytes), sizeof header_bytes);
+  }
+  CHECK_FALSE(load_test_features(path, key, &why).has_value());
+  CHECK(why.find("truncated") != std::string::npos);
+  CHECK_FALSE(load_test_features(path + ".missing", key, &why).has_value());
 }
 
 TEST_CASE("eval: every checkpoint, best epoch, per-class accuracy, confusion matrix, JSON", "[experiment][eval]") {

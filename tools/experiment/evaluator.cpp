@@ -2,16 +2,22 @@
 
 #include "engine/cpu/conv2d_nchwc.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/data/loader.h"
+#include "engine/io/weight_file.h"
 #include "engine/machine.h"
+#include "engine/nn/layers.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/upload.h"
@@ -24,6 +30,7 @@
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/run_lock.h"
 #include "tools/experiment/scoring.h"
+#include "tools/experiment/test_features.h"
 #include "tools/experiment/transfer_model.h"
 
 namespace sn::train {
@@ -37,6 +44,31 @@ bool head_only(const Checkpoint& ck, const std::string& head) {
   for (const auto& [name, t] : ck.model)
     if (name.rfind(head + ".", 0) != 0) return false;
   return true;
+}
+
+// train's test features (test_features.h), when every checkpoint holds only the
+// head and comes from the base weights they were computed with; else nothing (*why says why).
+std::optional<TestFeatures> saved_test_features(const RunPaths& run, const TrainConfig& cfg,
+                                                const std::vector<Checkpoint>& cks, const data::ImageFolder& test,
+                                                std::string* why) {
+  if (!path_exists(run.test_features())) return std::nullopt;
+  const std::string& hash = cks.front().base_weights_hash;
+  for (const auto& ck : cks)
+    if (ck.base_weights_hash != hash) {
+      *why = "the checkpoints come from different base weights";
+      return std::nullopt;
+    }
+  const io::WeightFile weights(cfg.weights);  // its input normalization is part of the test transform
+  const auto key = test_features_key(cfg.model, hash, cfg.precision,
+                                     test_transform(cfg, weights.meta().preprocessing).describe(), test);
+  auto saved = load_test_features(run.test_features(), key, why);
+  if (saved)
+    for (const auto& ck : cks)
+      if (!head_only(ck, saved->head_name)) {
+        *why = "a checkpoint holds more than the head";
+        return std::nullopt;
+      }
+  return saved;
 }
 
 // Where a stop signal is honoured: after each batch and each checkpoint.
@@ -109,40 +141,80 @@ json evaluate_run(const EvalOptions& o) {
         SN_USER_CHECK(r.at("classes").get<std::vector<std::string>>() == classes, "data folder ", cfg.data,
                       " has other classes than the run ", o.run, " was trained on (", r.at("classes").dump(), ")");
   const int k = static_cast<int>(classes.size());
-  const Backbone bb = load_backbone(cfg.model, cfg.weights);
-  Rng rng(cfg.seed);
-  TransferModel model(bb.net, k, cfg, rng);
-  model.to(device);
-  model.set_phase(false);
-
-  data::LoaderOptions lo;
-  lo.batch_size = cfg.batch_size;
-  lo.num_workers = o.workers;
-  lo.quiet = o.quiet;
-  data::DataLoader loader(splits.test, test_transform(cfg, bb.preprocessing), lo);
   const int64_t n = splits.test.size();
-
-  // Test features once, if every checkpoint leaves the backbone as it was.
-  std::vector<Checkpoint> cks;
-  bool all_head_only = true;
-  for (const auto& [epoch, path] : list) {
-    cks.push_back(load_checkpoint(path));
-    SN_USER_CHECK(cks.back().base_weights_hash == bb.hash, path, " was trained on other base weights than ", bb.path);
-    all_head_only = all_head_only && head_only(cks.back(), model.head_name());
-  }
-  Tensor feats;
   std::vector<int64_t> labels(splits.test.labels.begin(), splits.test.labels.end());
-  if (all_head_only) {
-    NoGradGuard no_grad;
-    const int64_t f = model.num_features();
-    feats = Tensor::empty({n, f});
-    for_each_batch(loader, progress, "test features", safe, "computing the test features", [&](const data::Batch& b) {
-      Tensor x = model.features(upload_batch(b.images, device)).to(Device::CPU);
-      for (int64_t i = 0; i < b.size(); ++i)
-        std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
-    });
-    progress.finish("test features of " + std::to_string(n) + " images computed once (the backbone never changed)");
-    feats = feats.to(device);
+  std::vector<Checkpoint> cks;
+  for (const auto& [epoch, path] : list) cks.push_back(load_checkpoint(path));
+
+  // logits(c): checkpoint c's logits on the test split, (n, k) row by row.
+  std::function<std::vector<float>(size_t)> logits;
+  Rng rng(cfg.seed);
+  std::string why_not_saved;
+  std::optional<TestFeatures> saved = saved_test_features(run, cfg, cks, splits.test, &why_not_saved);
+  std::shared_ptr<nn::Linear> head;  // with train's test features: the head alone, no backbone
+  std::unique_ptr<TransferModel> model;
+  std::unique_ptr<data::DataLoader> loader;
+  Tensor feats;
+  bool all_head_only = true;
+  if (saved) {
+    feats = saved->features.to(device);
+    head = std::make_shared<nn::Linear>(int(feats.size(1)), k, true, rng);
+    head->to(device);
+    progress.message("test features of " + std::to_string(n) + " images from train's feature pass (" +
+                     run.test_features() + ")");
+    logits = [&](size_t c) {
+      const std::string pre = saved->head_name + ".";
+      auto params = head->named_parameters();
+      for (const auto& [name, value] : cks[c].model) {
+        auto it = std::find_if(params.begin(), params.end(), [&](const auto& p) { return pre + p.first == name; });
+        SN_USER_CHECK(it != params.end() && it->second.shape() == value.shape(), list[c].second, ": tensor '", name,
+                      "' is not the head's ", saved->head_name, ".weight/.bias of this run");
+        it->second.copy_(value);
+      }
+      return head->forward(feats).to_vector();
+    };
+  } else {
+    if (path_exists(run.test_features())) progress.message("test features: computed again (" + why_not_saved + ")");
+    const Backbone bb = load_backbone(cfg.model, cfg.weights);
+    model = std::make_unique<TransferModel>(bb.net, k, cfg, rng);
+    model->to(device);
+    model->set_phase(false);
+    data::LoaderOptions lo;
+    lo.batch_size = cfg.batch_size;
+    lo.num_workers = o.workers;
+    lo.quiet = o.quiet;
+    loader = std::make_unique<data::DataLoader>(splits.test, test_transform(cfg, bb.preprocessing), lo);
+    for (size_t c = 0; c < cks.size(); ++c) {
+      SN_USER_CHECK(cks[c].base_weights_hash == bb.hash, list[c].second, " was trained on other base weights than ",
+                    bb.path);
+      all_head_only = all_head_only && head_only(cks[c], model->head_name());
+    }
+    // Test features once, if every checkpoint leaves the backbone as it was.
+    if (all_head_only) {
+      NoGradGuard no_grad;
+      const int64_t f = model->num_features();
+      feats = Tensor::empty({n, f});
+      for_each_batch(*loader, progress, "test features", safe, "computing the test features",
+                     [&](const data::Batch& b) {
+                       Tensor x = model->features(upload_batch(b.images, device)).to(Device::CPU);
+                       for (int64_t i = 0; i < b.size(); ++i)
+                         std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
+                     });
+      progress.finish("test features of " + std::to_string(n) + " images computed once (the backbone never changed)");
+      feats = feats.to(device);
+    }
+    logits = [&](size_t c) {
+      model->load_checkpoint_state(cks[c].model, list[c].second);
+      if (all_head_only) return model->head(feats).to_vector();
+      std::vector<float> out(static_cast<size_t>(n) * k);
+      for_each_batch(*loader, progress, "eval epoch " + std::to_string(cks[c].epoch), safe,
+                     "evaluating the checkpoint of epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
+                       const auto v = model->forward(upload_batch(b.images, device)).to_vector();
+                       for (int64_t i = 0; i < b.size(); ++i)
+                         std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, out.begin() + b.indices[i] * k);
+                     });
+      return out;
+    };
   }
 
   json out;
@@ -155,22 +227,13 @@ json evaluate_run(const EvalOptions& o) {
   std::vector<std::vector<float>> all_logits;
   for (size_t c = 0; c < cks.size(); ++c) {
     const auto te = Clock::now();
-    model.load_checkpoint_state(cks[c].model, list[c].second);
-    std::vector<float> logits(static_cast<size_t>(n) * k);
-    NoGradGuard no_grad;
-    if (all_head_only) {
-      const auto v = model.head(feats).to_vector();
-      std::copy(v.begin(), v.end(), logits.begin());
-    } else {
-      for_each_batch(loader, progress, "eval epoch " + std::to_string(cks[c].epoch), safe,
-                     "evaluating the checkpoint of epoch " + std::to_string(cks[c].epoch), [&](const data::Batch& b) {
-                       const auto v = model.forward(upload_batch(b.images, device)).to_vector();
-                       for (int64_t i = 0; i < b.size(); ++i)
-                         std::copy(v.begin() + i * k, v.begin() + (i + 1) * k, logits.begin() + b.indices[i] * k);
-                     });
+    std::vector<float> checkpoint_logits;
+    {
+      NoGradGuard no_grad;
+      checkpoint_logits = logits(c);
     }
     Scores s(k);
-    s.add(logits.data(), labels.data(), n);
+    s.add(checkpoint_logits.data(), labels.data(), n);
     json per_class = json::array();
     for (int j = 0; j < k; ++j) per_class.push_back(s.class_acc(j));
     const double secs = std::chrono::duration<double>(Clock::now() - te).count();
@@ -188,7 +251,7 @@ json evaluate_run(const EvalOptions& o) {
     progress.finish(line);
     accs.push_back(s.acc());
     scores.push_back(std::move(s));
-    all_logits.push_back(std::move(logits));
+    all_logits.push_back(std::move(checkpoint_logits));
     safe("after checkpoint " + std::to_string(c + 1) + " of " + std::to_string(cks.size()));
   }
 
@@ -215,6 +278,7 @@ json evaluate_run(const EvalOptions& o) {
   for (int64_t i = 0; i < n; ++i)
     if (s.predicted[i] != labels[i]) out["misclassified"].push_back(prediction(i));
   out["feature_cache"] = all_head_only;
+  out["test_features"] = saved ? "train's feature pass" : all_head_only ? "computed once" : "per checkpoint";
   out["time_s"] = std::chrono::duration<double>(Clock::now() - t0).count();
   out["machine"] = machine_json();
   write_json(run.eval(), out);

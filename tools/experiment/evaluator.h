@@ -9,7 +9,10 @@
 //
 // When the checkpoints hold only the head (the backbone and its batch-norm
 // statistics never moved: --freeze-bn), the test features are computed once
-// and each checkpoint costs one small matrix product.
+// and each checkpoint costs one small matrix product. When `train` cached
+// features (--freeze-bn --no-augment) it saved the test features too
+// (test_features.h): then the backbone is not even loaded, unless the file no
+// longer matches (other test photos, weights, precision), which eval says.
 //
 // The result goes to RUN_DIR/eval.json (and is returned); the report is
 // rewritten with it. RUN_DIR is locked meanwhile (run_lock.h). A stop signal

@@ -28,6 +28,7 @@ struct RunPaths {
   std::string checkpoints() const { return root + "/checkpoints"; }
   std::string checkpoint(int epoch) const;  // checkpoints/epoch-0001.snck
   std::string eval() const { return root + "/eval.json"; }
+  std::string test_features() const { return root + "/test_features.bin"; }  // experiment/test_features.h
   std::string train_grid() const { return root + "/train_samples.png"; }
   std::string report() const { return root + "/report.html"; }
 };

@@ -24,6 +24,7 @@
 #include "tools/experiment/run_dir.h"
 #include "tools/experiment/run_lock.h"
 #include "tools/experiment/samples_grid.h"
+#include "tools/experiment/test_features.h"
 #include "tools/experiment/transfer_model.h"
 
 namespace sn::train {
@@ -221,6 +222,39 @@ class Run {
     const double secs = seconds_since(t);
     progress_.finish(fmt("features of %.0f training images computed once in %.1f s", n, secs));
     metrics_->write({{"type", "features"}, {"split", "train"}, {"images", n}, {"time_s", secs}});
+    save_test_features_for_eval(base);
+  }
+
+  // The test photos' features in the same pass, for `eval` (experiment/test_features.h):
+  // computed in inference mode like the training features; their labels are not read.
+  void save_test_features_for_eval(const data::LoaderOptions& base) {
+    const auto t = Clock::now();
+    data::LoaderOptions lo = base;
+    lo.shuffle = false;
+    lo.cache_bytes = 0;
+    const data::Compose transform = test_transform(cfg_, backbone_.preprocessing);
+    data::DataLoader loader(splits_.test, transform, lo);
+    NoGradGuard no_grad;
+    const int64_t n = splits_.test.size(), f = model_->num_features();
+    Tensor feats = Tensor::empty({n, f});
+    progress_.start("test features", n);
+    loader.start_epoch(0);
+    data::Batch b;
+    int64_t done = 0;
+    while (loader.next(b)) {
+      Tensor x = model_->features(upload_batch(b.images, device_)).to(Device::CPU);
+      for (int64_t i = 0; i < b.size(); ++i)
+        std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
+      done += b.size();
+      progress_.update(done);
+      if (const int sig = stop_signal())
+        throw stopped(sig, "while computing the test features, before epoch " + std::to_string(first_epoch_));
+    }
+    const auto key = test_features_key(cfg_.model, backbone_.hash, cfg_.precision, transform.describe(), splits_.test);
+    save_test_features(run_.test_features(), key, {feats, model_->head_name()});
+    const double secs = seconds_since(t);
+    progress_.finish(fmt("features of %.0f test images computed in %.1f s, for eval", n, secs));
+    metrics_->write({{"type", "features"}, {"split", "test"}, {"images", n}, {"time_s", secs}});
   }
 
   // One optimizer step on a batch; returns the batch's mean loss.
