@@ -9,6 +9,7 @@ interleaved with its own passes.
 import argparse
 import json
 import os
+import sys
 import time
 
 import torch
@@ -24,11 +25,11 @@ def main():
     ap.add_argument("--passes", type=int, default=1, help="timed passes")
     ap.add_argument("--warmup", type=int, default=1, help="untimed passes first (file cache, imports)")
     args = ap.parse_args()
-    files = []
-    for cls in sorted(os.listdir(args.data)):
-        d = os.path.join(args.data, cls)
-        if os.path.isdir(d):
-            files += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.lower().endswith(IMG_EXTENSIONS)]
+    # Every image below the folder, as bench_data counts them (train/ and test/ with their class folders).
+    files = sorted(os.path.join(d, f) for d, _, names in os.walk(args.data) for f in names
+                   if f.lower().endswith(IMG_EXTENSIONS))
+    if not files:
+        sys.exit(f"bench_data_pil: no images below {args.data}")
     tf = T.Compose([T.Resize((256, 256)), T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ToTensor()])
     torch.manual_seed(0)
     times = []
