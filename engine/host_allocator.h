@@ -20,11 +20,12 @@
 // MB (ResNet-50 weights, batch-32 activations) once, and on the paravirtualized
 // VMs here a page fault costs several microseconds: faulting 1 GB in page by
 // page took ~3 s, populated ~1.5 s (the rest is the kernel zeroing fresh
-// memory). Not transparent huge pages, though they fault faster still: with
-// activations on 2 MB pages the steady-state forward ran 1.04x (ResNet-50 b32),
-// 1.11x (b1) and 1.10x (ResNet-18 b32) slower, interleaved A/B on Zen 5, probably as the
-// strides of the blocked layout then meet the same cache sets, where 4 KB pages
-// scatter them over physical memory (packed weights too: ResNet-50 b1 1.03x).
+// memory). Not transparent huge pages: a fresh process was no faster with them
+// (the cached experiment, alternating runs), and with activations on 2 MB pages
+// the steady-state forward ran 1.04x (ResNet-50 b32), 1.11x (b1) and 1.10x
+// (ResNet-18 b32) slower, interleaved A/B on Zen 5 - probably as the strides of
+// the blocked layout then meet the same cache sets, where 4 KB pages scatter
+// them over physical memory (packed weights too: ResNet-50 b1 1.03x).
 #pragma once
 #include <cstddef>
 

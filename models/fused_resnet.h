@@ -20,8 +20,9 @@
 // (engine/cpu/conv2d_nchwc.h): no layout change between layers. Folded, a large
 // batch runs as chunks of a few images (about 24 MB for the largest activation:
 // 7 images at 224x224): each layer's output is then still in the caches when
-// the next layer reads it, and a batch of 32 needs a quarter of the memory
-// (ResNet-50 b32: 0.89x the time of one pass, ~400 MB less to fault in).
+// the next layer reads it, and a batch of 32 needs a quarter of the activation
+// memory (A/B against one pass: ResNet-18 b32 0.94x, ResNet-50 b32 0.96-0.99x;
+// docs/PERFORMANCE.md).
 // BatchStats cannot chunk: its statistics are over the whole batch. On a GPU
 // the folded mode runs the plain ops (still no batch-norm pass).
 //
