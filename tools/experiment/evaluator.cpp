@@ -191,15 +191,11 @@ json evaluate_run(const EvalOptions& o) {
     }
     // Test features once, if every checkpoint leaves the backbone as it was.
     if (all_head_only) {
-      NoGradGuard no_grad;
-      const int64_t f = model->num_features();
-      feats = Tensor::empty({n, f});
-      for_each_batch(*loader, progress, "test features", safe, "computing the test features",
-                     [&](const data::Batch& b) {
-                       Tensor x = model->features(upload_batch(b.images, device)).to(Device::CPU);
-                       for (int64_t i = 0; i < b.size(); ++i)
-                         std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
-                     });
+      progress.start("test features", n);
+      feats = features_of_split(*model, *loader, device, [&](int64_t done) {
+        progress.update(done);
+        safe("while computing the test features");
+      });
       progress.finish("test features of " + std::to_string(n) + " images computed once (the backbone never changed)");
       feats = feats.to(device);
     }

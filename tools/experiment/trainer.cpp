@@ -203,22 +203,13 @@ class Run {
     lo.cache_bytes = 0;  // every image is read once here: a cache would only hold memory (1 GiB at 25,000 images)
     data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
     model_->set_phase(false);
-    NoGradGuard no_grad;
-    const int64_t n = splits_.train.size(), f = model_->num_features();
-    cached_ = Tensor::empty({n, f});
+    const int64_t n = splits_.train.size();
     progress_.start("features   ", n);
-    loader.start_epoch(0);
-    data::Batch b;
-    int64_t done = 0;
-    while (loader.next(b)) {
-      Tensor feats = model_->features(upload_batch(b.images, device_)).to(Device::CPU);
-      for (int64_t i = 0; i < b.size(); ++i)
-        std::memcpy(cached_.data() + b.indices[i] * f, feats.data() + i * f, f * sizeof(float));
-      done += b.size();
+    cached_ = features_of_split(*model_, loader, device_, [&](int64_t done) {
       progress_.update(done);
       if (const int sig = stop_signal())
         throw stopped(sig, "while computing the training features, before epoch " + std::to_string(first_epoch_));
-    }
+    });
     const double secs = seconds_since(t);
     progress_.finish(fmt("features of %.0f training images computed once in %.1f s", n, secs));
     metrics_->write({{"type", "features"}, {"split", "train"}, {"images", n}, {"time_s", secs}});
@@ -234,22 +225,13 @@ class Run {
     lo.cache_bytes = 0;
     const data::Compose transform = test_transform(cfg_, backbone_.preprocessing);
     data::DataLoader loader(splits_.test, transform, lo);
-    NoGradGuard no_grad;
-    const int64_t n = splits_.test.size(), f = model_->num_features();
-    Tensor feats = Tensor::empty({n, f});
+    const int64_t n = splits_.test.size();
     progress_.start("test features", n);
-    loader.start_epoch(0);
-    data::Batch b;
-    int64_t done = 0;
-    while (loader.next(b)) {
-      Tensor x = model_->features(upload_batch(b.images, device_)).to(Device::CPU);
-      for (int64_t i = 0; i < b.size(); ++i)
-        std::memcpy(feats.data() + b.indices[i] * f, x.data() + i * f, f * sizeof(float));
-      done += b.size();
+    const Tensor feats = features_of_split(*model_, loader, device_, [&](int64_t done) {
       progress_.update(done);
       if (const int sig = stop_signal())
         throw stopped(sig, "while computing the test features, before epoch " + std::to_string(first_epoch_));
-    }
+    });
     const auto key = test_features_key(cfg_.model, backbone_.hash, cfg_.precision, transform.describe(), splits_.test);
     save_test_features(run_.test_features(), key, {feats, model_->head_name()});
     const double secs = seconds_since(t);

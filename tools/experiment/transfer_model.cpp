@@ -1,11 +1,13 @@
 #include "tools/experiment/transfer_model.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/ops.h"
+#include "engine/upload.h"
 
 namespace sn::train {
 
@@ -130,6 +132,24 @@ void TransferModel::to(Device d) {
   fused_.reset();
   net_->to(d);
   head_->to(d);
+}
+
+Tensor features_of_split(TransferModel& model, data::DataLoader& loader, Device device,
+                         const std::function<void(int64_t)>& after_batch) {
+  NoGradGuard no_grad;
+  const int64_t n = int64_t(loader.dataset().size()), f = model.num_features();
+  Tensor out = Tensor::empty({n, f});
+  loader.start_epoch(0);
+  data::Batch b;
+  int64_t done = 0;
+  while (loader.next(b)) {
+    const Tensor x = model.features(upload_batch(b.images, device)).to(Device::CPU);
+    for (int64_t i = 0; i < b.size(); ++i)
+      std::memcpy(out.data() + b.indices[i] * f, x.data() + i * f, size_t(f) * sizeof(float));
+    done += b.size();
+    after_batch(done);
+  }
+  return out;
 }
 
 }  // namespace sn::train

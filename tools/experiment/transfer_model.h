@@ -19,10 +19,12 @@
 // inference mode and they pass everything through. Feature caching computes
 // the features once in inference mode, i.e. without dropout.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/data/loader.h"
 #include "engine/nn/layers.h"
 #include "engine/nn/module.h"
 #include "models/feature_extractor.h"
@@ -84,5 +86,11 @@ class TransferModel {
   bool fused_batch_stats_ = false;  // the mode fused_ was made in
   bool use_fused(const Tensor& x) const;
 };
+
+// The features of every image the loader yields (one epoch, no graph), as
+// rows in the dataset's order: (dataset size, num_features) on the CPU.
+// after_batch(images done) runs after each batch (progress, stop signals).
+Tensor features_of_split(TransferModel& model, data::DataLoader& loader, Device device,
+                         const std::function<void(int64_t)>& after_batch);
 
 }  // namespace sn::train
