@@ -61,10 +61,10 @@ class FusedResNet {
   int64_t num_features() const { return blocks_.back().convs.back().packed.K; }
 
   // Folded on the CPU, a batch runs in chunks of this many images (H x W
-  // inputs): as many as keep the largest activation within chunk_bytes().
+  // inputs): as many as keep the largest activation within the chunk budget
+  // (kChunkBytes unless set_chunk_bytes changed it).
   int64_t chunk_images(int64_t H, int64_t W) const;
   static constexpr int64_t kChunkBytes = int64_t(24) << 20;
-  int64_t chunk_bytes() const { return chunk_bytes_; }
   void set_chunk_bytes(int64_t bytes) { chunk_bytes_ = bytes; }  // tests: 1 = one image per chunk
 
  private:

@@ -5,6 +5,7 @@
 // 16 real photos.
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <fstream>
@@ -218,6 +219,17 @@ TEST_CASE("eval uses the test features train saved, with the same results as com
     CHECK(from_train["checkpoints"][c]["loss"] == computed["checkpoints"][c]["loss"]);
   }
   CHECK(from_train["misclassified"] == computed["misclassified"]);
+  // A checkpoint without its head's bias is refused by name, not evaluated with a made-up bias.
+  const std::string cut = test::fresh_run_dir("test_features_no_bias");
+  cfg.out = cut;
+  run_train(cfg);
+  REQUIRE(path_exists(RunPaths(cut).test_features()));
+  Checkpoint ck = load_checkpoint(RunPaths(cut).checkpoint(1));
+  ck.model.erase(std::remove_if(ck.model.begin(), ck.model.end(), [](const auto& t) { return t.first == "fc.bias"; }),
+                 ck.model.end());
+  save_checkpoint(RunPaths(cut).checkpoint(1), ck);
+  o.run = cut;
+  CHECK_THROWS_WITH(evaluate_run(o), Catch::Contains("epoch-0001") && Catch::Contains("missing tensor 'bias'"));
 }
 
 TEST_CASE("test features: read back only for the key they were saved with", "[experiment][eval]") {

@@ -2,11 +2,11 @@
 
 #include "engine/cpu/conv2d_nchwc.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -163,13 +163,13 @@ json evaluate_run(const EvalOptions& o) {
     progress.message("test features of " + std::to_string(n) + " images from train's feature pass (" +
                      run.test_features() + ")");
     logits = [&](size_t c) {
-      const std::string pre = saved->head_name + ".";
-      auto params = head->named_parameters();
-      for (const auto& [name, value] : cks[c].model) {
-        auto it = std::find_if(params.begin(), params.end(), [&](const auto& p) { return pre + p.first == name; });
-        SN_USER_CHECK(it != params.end() && it->second.shape() == value.shape(), list[c].second, ": tensor '", name,
-                      "' is not the head's ", saved->head_name, ".weight/.bias of this run");
-        it->second.copy_(value);
+      // The checkpoint holds only the head (saved_test_features checked): "fc.weight" is the head's "weight".
+      std::map<std::string, Tensor> state;
+      for (const auto& [name, value] : cks[c].model) state[name.substr(saved->head_name.size() + 1)] = value;
+      try {
+        head->load_state_dict(state);  // every tensor present, right shapes, nothing else
+      } catch (const Error& e) {
+        SN_USER_FAIL(list[c].second, ": ", e.what());
       }
       return head->forward(feats).to_vector();
     };

@@ -195,48 +195,38 @@ class Run {
     }
   }
 
-  // Backbone features of every training image, once, in dataset order (inference mode, no graph).
+  // Backbone features of every training image, once, in dataset order, and of
+  // every test photo for `eval` (experiment/test_features.h; their labels are not read).
   void cache_features(const data::LoaderOptions& base) {
+    model_->set_phase(false);
+    cached_ = features_once(splits_.train, train_transform(cfg_, backbone_.preprocessing), "train", base);
+    const data::Compose test = test_transform(cfg_, backbone_.preprocessing);
+    const Tensor feats = features_once(splits_.test, test, "test", base);
+    save_test_features(run_.test_features(),
+                       test_features_key(cfg_.model, backbone_.hash, cfg_.precision, test.describe(), splits_.test),
+                       {feats, model_->head_name()});
+  }
+
+  // The features of one split in dataset order (inference mode, no graph); split: "train" or "test".
+  Tensor features_once(const data::ImageFolder& images, const data::Compose& transform, const std::string& split,
+                       const data::LoaderOptions& base) {
     const auto t = Clock::now();
     data::LoaderOptions lo = base;
     lo.shuffle = false;
     lo.cache_bytes = 0;  // every image is read once here: a cache would only hold memory (1 GiB at 25,000 images)
-    data::DataLoader loader(splits_.train, train_transform(cfg_, backbone_.preprocessing), lo);
-    model_->set_phase(false);
-    const int64_t n = splits_.train.size();
-    progress_.start("features   ", n);
-    cached_ = features_of_split(*model_, loader, device_, [&](int64_t done) {
+    data::DataLoader loader(images, transform, lo);
+    const int64_t n = images.size();
+    const std::string noun = split == "train" ? "training" : split;
+    progress_.start(split == "train" ? "features   " : split + " features", n);
+    Tensor out = features_of_split(*model_, loader, device_, [&](int64_t done) {
       progress_.update(done);
       if (const int sig = stop_signal())
-        throw stopped(sig, "while computing the training features, before epoch " + std::to_string(first_epoch_));
+        throw stopped(sig, "while computing the " + noun + " features, before epoch " + std::to_string(first_epoch_));
     });
     const double secs = seconds_since(t);
-    progress_.finish(fmt("features of %.0f training images computed once in %.1f s", n, secs));
-    metrics_->write({{"type", "features"}, {"split", "train"}, {"images", n}, {"time_s", secs}});
-    save_test_features_for_eval(base);
-  }
-
-  // The test photos' features in the same pass, for `eval` (experiment/test_features.h):
-  // computed in inference mode like the training features; their labels are not read.
-  void save_test_features_for_eval(const data::LoaderOptions& base) {
-    const auto t = Clock::now();
-    data::LoaderOptions lo = base;
-    lo.shuffle = false;
-    lo.cache_bytes = 0;
-    const data::Compose transform = test_transform(cfg_, backbone_.preprocessing);
-    data::DataLoader loader(splits_.test, transform, lo);
-    const int64_t n = splits_.test.size();
-    progress_.start("test features", n);
-    const Tensor feats = features_of_split(*model_, loader, device_, [&](int64_t done) {
-      progress_.update(done);
-      if (const int sig = stop_signal())
-        throw stopped(sig, "while computing the test features, before epoch " + std::to_string(first_epoch_));
-    });
-    const auto key = test_features_key(cfg_.model, backbone_.hash, cfg_.precision, transform.describe(), splits_.test);
-    save_test_features(run_.test_features(), key, {feats, model_->head_name()});
-    const double secs = seconds_since(t);
-    progress_.finish(fmt("features of %.0f test images computed in %.1f s, for eval", n, secs));
-    metrics_->write({{"type", "features"}, {"split", "test"}, {"images", n}, {"time_s", secs}});
+    progress_.finish(fmt("features of %.0f ", n) + noun + fmt(" images computed once in %.1f s", secs));
+    metrics_->write({{"type", "features"}, {"split", split}, {"images", n}, {"time_s", secs}});
+    return out;
   }
 
   // One optimizer step on a batch; returns the batch's mean loss.
