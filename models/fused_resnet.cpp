@@ -116,49 +116,17 @@ FusedResNet::Blocked FusedResNet::conv(const Blocked& x, const ConvBn& c, bool r
   const nc::PackedConv& pc = c.packed;
   SN_CHECK(x.C == pc.C && x.bf16 == pc.bf16, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
   const int64_t N = x.data.size(0), P = nc::out_size(x.H, pc.R, pc.stride, pc.pad),
-                Q = nc::out_size(x.W, pc.S, pc.stride, pc.pad), Kb = nc::blocks(pc.K);
+                Q = nc::out_size(x.W, pc.S, pc.stride, pc.pad);
   if (residual)
     SN_CHECK(residual->C == pc.K && residual->H == P && residual->W == Q && residual->bf16 == pc.bf16,
              "FusedResNet: residual of ", residual->C, "x", residual->H, "x", residual->W,
              " does not match the conv output ", pc.K, "x", P, "x", Q);
-  if (mode_ == BatchNorm::Folded) {
-    // The kernel adds its sum to the residual in place: add and ReLU cost nothing extra.
-    Blocked y = residual ? *residual : make_blocked(N, pc.K, P, Q, pc.bf16);
-    nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after ? nc::Activation::ReLU : nc::Activation::None,
-               residual != nullptr, pc.bf16);
-    return y;
-  }
-  // Batch statistics: conv (float32 out), then statistics, then one pass of
-  // scale, shift, residual and ReLU. Running statistics move as in
-  // BatchNorm2d's training forward: (1 - momentum) * running + momentum * batch (unbiased variance).
-  Blocked y = make_blocked(N, pc.K, P, Q, false);
-  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), nc::Activation::None, false, false);
-  const int64_t M = N * P * Q;
-  std::vector<double> mean(size_t(pc.K)), var(size_t(pc.K));
-  nc::batch_stats(y.data.data(), N, pc.K, P * Q, mean.data(), var.data());
-  std::vector<float> scale(size_t(Kb * nc::kBlock), 0.f), shift(scale.size(), 0.f);
-  float *rm = c.running_mean.data(), *rv = c.running_var.data();
-  const float *gamma = c.bn_weight.defined() ? c.bn_weight.data() : nullptr,
-              *beta = c.bn_bias.defined() ? c.bn_bias.data() : nullptr;
-  for (int64_t k = 0; k < pc.K; ++k) {
-    const float m = float(mean[size_t(k)]), v = float(var[size_t(k)]);
-    const float unbiased = M > 1 ? float(var[size_t(k)] * double(M) / double(M - 1)) : v;
-    rm[k] = (1 - c.momentum) * rm[k] + c.momentum * m;
-    rv[k] = (1 - c.momentum) * rv[k] + c.momentum * unbiased;
-    const float invstd = 1.f / std::sqrt(v + c.eps);
-    scale[size_t(k)] = invstd * (gamma ? gamma[k] : 1.f);
-    shift[size_t(k)] = (beta ? beta[k] : 0.f) - m * scale[size_t(k)];
-  }
-  if (!pc.bf16) {
-    nc::scale_shift(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(), residual ? residual->data.data() : nullptr,
-                    relu_after);
-    return y;
-  }
-  Blocked out = make_blocked(N, pc.K, P, Q, true);
-  nc::scale_shift_bf16(y.data.data(), N, Kb, P * Q, scale.data(), shift.data(),
-                       residual ? reinterpret_cast<const uint16_t*>(residual->data.data()) : nullptr, relu_after,
-                       reinterpret_cast<uint16_t*>(out.data.data()));
-  return out;
+  SN_CHECK(mode_ == BatchNorm::Folded, "FusedResNet::conv runs folded convs only");
+  // The kernel adds its sum to the residual in place: add and ReLU cost nothing extra.
+  Blocked y = residual ? *residual : make_blocked(N, pc.K, P, Q, pc.bf16);
+  nc::conv2d(pc, N, x.H, x.W, x.data.data(), y.data.data(), relu_after ? nc::Activation::ReLU : nc::Activation::None,
+             residual != nullptr, pc.bf16);
+  return y;
 }
 
 // The largest activation is counted in the blocked layout. Measured on Zen 5
@@ -185,20 +153,26 @@ int64_t FusedResNet::chunk_images(int64_t H, int64_t W) const {
 Tensor FusedResNet::features_cpu(const Tensor& x) const {
   const int64_t N = x.size(0), H = x.size(2), W = x.size(3);
   Tensor f = Tensor::empty({N, num_features()});
-  const int64_t chunk = mode_ == BatchNorm::Folded ? chunk_images(H, W) : N;
   // Equal chunks (32 images at 7 per chunk: 7,7,6,6,6), so no chunk is a lone remainder.
-  const int64_t pieces = (N + chunk - 1) / chunk;
+  const int64_t chunk = chunk_images(H, W), pieces = (N + chunk - 1) / chunk;
+  std::vector<Chunk> chunks;
   for (int64_t i = 0, n0 = 0; i < pieces; ++i) {
     const int64_t n = N / pieces + (i < N % pieces ? 1 : 0);
-    features_cpu(x.data() + n0 * 3 * H * W, n, H, W, f.data() + n0 * num_features());
+    chunks.push_back({n0, n});
     n0 += n;
   }
+  if (mode_ == BatchNorm::BatchStats) {
+    features_batch_stats(x.data(), N, H, W, chunks, f.data());
+    return f;
+  }
+  for (const Chunk& c : chunks)
+    features_folded(x.data() + c.n0 * 3 * H * W, c.n, H, W, f.data() + c.n0 * num_features());
   return f;
 }
 
-// The CPU path: the stem reads the padded image, everything after it stays in
-// the blocked layout until the global average pool.
-void FusedResNet::features_cpu(const float* x, int64_t N, int64_t H, int64_t W, float* out) const {
+// The folded CPU path: the stem reads the padded image, everything after it
+// stays in the blocked layout until the global average pool.
+void FusedResNet::features_folded(const float* x, int64_t N, int64_t H, int64_t W, float* out) const {
   namespace nc = cpu::nchwc;
   const int64_t pad = stem_.packed.pad;
   Tensor xp = Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad});
@@ -224,6 +198,164 @@ void FusedResNet::features_cpu(const float* x, int64_t N, int64_t H, int64_t W, 
     nc::global_avg_pool(reinterpret_cast<const uint16_t*>(y.data.data()), N, y.C, y.H * y.W, out);
   else
     nc::global_avg_pool(y.data.data(), N, y.C, y.H * y.W, out);
+}
+
+// ---- BatchStats on the CPU ------------------------------------------------
+//
+// A batch norm in training mode needs the statistics of the whole batch, so
+// the batch cannot run through the network chunk by chunk as Folded does. It
+// can run through each conv chunk by chunk: the conv writes its raw output for
+// every image, its statistics are merged while each chunk is still in cache,
+// and the normalization (scale, shift, residual, ReLU), known once the last
+// chunk is through, is applied to a chunk just before the next conv reads it.
+// An activation then crosses memory three times (the conv's store, the
+// normalization's load and store) instead of five (also a statistics pass and
+// the next conv's load): ResNet-50 at batch 32 measured in docs/PERFORMANCE.md.
+// Every step sums in the same order as one pass over the batch would, so the
+// result does not depend on the chunks (tests/test_fused_resnet.cpp).
+
+namespace {
+// Image n of an activation (N, ...): float32, or bfloat16 packed in floats.
+float* image(const Tensor& t, int64_t n) { return t.data() + n * (t.numel() / t.size(0)); }
+}  // namespace
+
+struct FusedResNet::Moments {
+  std::vector<double> mean, m2;  // per channel: mean and sum of squared deviations
+  int64_t images = 0;            // images merged so far
+};
+
+struct FusedResNet::Pending {
+  Blocked raw;                      // the conv's float32 output, every image
+  Blocked out;                      // where the normalized values go: raw itself (float32) or a bfloat16 twin
+  std::vector<float> scale, shift;  // Kb*16 (zero past K); empty when nothing is pending
+  Blocked residual;                 // already normalized, added after scale and shift; or no data
+  bool relu = false;
+
+  // Normalizes the chunk's images of raw into out.
+  void apply(const Chunk& c) const {
+    namespace nc = cpu::nchwc;
+    if (scale.empty()) return;
+    const int64_t Kb = nc::blocks(raw.C), HW = raw.H * raw.W;
+    const float* r = residual.data.defined() ? image(residual.data, c.n0) : nullptr;
+    if (!out.bf16) {
+      nc::scale_shift(image(raw.data, c.n0), c.n, Kb, HW, scale.data(), shift.data(), r, relu);
+      return;
+    }
+    nc::scale_shift_bf16(image(raw.data, c.n0), c.n, Kb, HW, scale.data(), shift.data(),
+                         reinterpret_cast<const uint16_t*>(r), relu,
+                         reinterpret_cast<uint16_t*>(image(out.data, c.n0)));
+  }
+};
+
+// The chunk's images through the conv alone (float32 out), and their statistics merged into m.
+void FusedResNet::conv_raw(const Blocked& x, const ConvBn& c, const Chunk& chunk, const Blocked& raw,
+                           Moments& m) const {
+  namespace nc = cpu::nchwc;
+  const nc::PackedConv& pc = c.packed;
+  SN_CHECK(x.C == pc.C && x.bf16 == pc.bf16, "FusedResNet: input of ", x.C, " channels for a conv of ", pc.C);
+  nc::conv2d(pc, chunk.n, x.H, x.W, image(x.data, chunk.n0), image(raw.data, chunk.n0), nc::Activation::None, false,
+             false);
+  m.mean.resize(size_t(pc.K)), m.m2.resize(size_t(pc.K));
+  nc::batch_stats(image(raw.data, chunk.n0), chunk.n, pc.K, raw.H * raw.W, m.images, m.mean.data(), m.m2.data());
+  m.images += chunk.n;
+}
+
+// Once every chunk is through the conv: its batch norm from the batch's
+// statistics, and the running statistics moved as in BatchNorm2d's training
+// forward: (1 - momentum) * running + momentum * batch (unbiased variance).
+FusedResNet::Pending FusedResNet::normalization(const ConvBn& c, const Moments& m, const Blocked& raw, bool relu,
+                                                const Blocked& residual) const {
+  namespace nc = cpu::nchwc;
+  const nc::PackedConv& pc = c.packed;
+  Pending p;
+  p.raw = raw;
+  p.out = pc.bf16 ? make_blocked(raw.data.size(0), raw.C, raw.H, raw.W, true) : raw;
+  p.residual = residual, p.relu = relu;
+  p.scale.assign(size_t(pc.out_blocks() * nc::kBlock), 0.f);
+  p.shift.assign(p.scale.size(), 0.f);
+  const int64_t M = m.images * raw.H * raw.W;
+  float *rm = c.running_mean.data(), *rv = c.running_var.data();
+  const float *gamma = c.bn_weight.defined() ? c.bn_weight.data() : nullptr,
+              *beta = c.bn_bias.defined() ? c.bn_bias.data() : nullptr;
+  for (int64_t k = 0; k < pc.K; ++k) {
+    const double var = m.m2[size_t(k)] / double(M);
+    const float mean = float(m.mean[size_t(k)]), v = float(var);
+    const float unbiased = M > 1 ? float(var * double(M) / double(M - 1)) : v;
+    rm[k] = (1 - c.momentum) * rm[k] + c.momentum * mean;
+    rv[k] = (1 - c.momentum) * rv[k] + c.momentum * unbiased;
+    const float invstd = 1.f / std::sqrt(v + c.eps);
+    p.scale[size_t(k)] = invstd * (gamma ? gamma[k] : 1.f);
+    p.shift[size_t(k)] = (beta ? beta[k] : 0.f) - mean * p.scale[size_t(k)];
+  }
+  return p;
+}
+
+void FusedResNet::features_batch_stats(const float* x, int64_t N, int64_t H, int64_t W,
+                                       const std::vector<Chunk>& chunks, float* out) const {
+  namespace nc = cpu::nchwc;
+  // A conv's raw output for input `in`: float32 in both precisions.
+  auto raw_for = [N](const ConvBn& c, const Blocked& in) {
+    const nc::PackedConv& pc = c.packed;
+    return make_blocked(N, pc.K, nc::out_size(in.H, pc.R, pc.stride, pc.pad),
+                        nc::out_size(in.W, pc.S, pc.stride, pc.pad), false);
+  };
+  const int64_t pad = stem_.packed.pad;
+  const Blocked padded{Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad}), 3, H, W};
+  nc::pad_plain(x, N, 3, H, W, pad, padded.data.data());
+
+  // The stem, then (per chunk) its normalization and the max pool.
+  Moments ms;
+  const Blocked stem_raw = raw_for(stem_, padded);
+  for (const Chunk& c : chunks) conv_raw(padded, stem_, c, stem_raw, ms);
+  const Pending stem = normalization(stem_, ms, stem_raw, true, Blocked{});
+  const int64_t P = nc::out_size(stem_raw.H, 3, 2, 1), Q = nc::out_size(stem_raw.W, 3, 2, 1);
+  const Blocked pooled = make_blocked(N, stem_raw.C, P, Q, false);
+  const bool bf16 = precision_ == Precision::BF16;
+  Pending in;  // the block input: nothing pending
+  in.raw = pooled, in.out = bf16 ? make_blocked(N, stem_raw.C, P, Q, true) : pooled;
+  for (const Chunk& c : chunks) {
+    stem.apply(c);
+    nc::max_pool2d(image(stem.out.data, c.n0), c.n, nc::blocks(stem_raw.C), stem_raw.H, stem_raw.W, 3, 2, 1,
+                   image(pooled.data, c.n0));
+    if (bf16)
+      nc::to_bf16(image(pooled.data, c.n0), c.n * (pooled.data.numel() / N),
+                  reinterpret_cast<uint16_t*>(image(in.out.data, c.n0)));
+  }
+
+  // Each block: one pass over the chunks per conv. The first also runs the
+  // downsample; the second applies the downsample's normalization, so it is
+  // ready when the block's output adds it.
+  for (const Block& b : blocks_) {
+    std::vector<Pending> outs;
+    Pending down;
+    for (size_t i = 0; i < b.convs.size(); ++i) {
+      const Pending& src = i == 0 ? in : outs.back();
+      const bool with_down = i == 0 && b.has_downsample;
+      Moments m, md;
+      const Blocked raw = raw_for(b.convs[i], src.out);
+      const Blocked raw_down = with_down ? raw_for(b.downsample, src.out) : Blocked{};
+      for (const Chunk& c : chunks) {
+        src.apply(c);
+        if (i == 1) down.apply(c);
+        conv_raw(src.out, b.convs[i], c, raw, m);
+        if (with_down) conv_raw(src.out, b.downsample, c, raw_down, md);
+      }
+      if (with_down) down = normalization(b.downsample, md, raw_down, false, Blocked{});
+      const bool last = i + 1 == b.convs.size();
+      const Blocked residual = !last ? Blocked{} : b.has_downsample ? down.out : in.out;
+      outs.push_back(normalization(b.convs[i], m, raw, true, residual));
+    }
+    in = outs.back();
+  }
+  for (const Chunk& c : chunks) {
+    in.apply(c);
+    const Blocked& y = in.out;
+    float* f = out + c.n0 * num_features();
+    if (y.bf16)
+      nc::global_avg_pool(reinterpret_cast<const uint16_t*>(image(y.data, c.n0)), c.n, y.C, y.H * y.W, f);
+    else
+      nc::global_avg_pool(image(y.data, c.n0), c.n, y.C, y.H * y.W, f);
+  }
 }
 
 Tensor FusedResNet::features(const Tensor& x) const {

@@ -12,8 +12,8 @@
 //  - BatchStats (model.train() with a frozen backbone, the textbook's default):
 //    each batch norm normalizes with the batch's own mean and variance and
 //    updates the model's running statistics, as model.train() forward does.
-//    Nothing can be folded; the conv runs unchanged, then one pass computes
-//    the statistics and one applies scale, shift, residual and ReLU together.
+//    Nothing can be folded; the conv runs unchanged, its statistics are
+//    gathered, then scale, shift, residual and ReLU are applied in one pass.
 //
 // On the CPU everything between the stem and the global average pool stays in
 // the blocked layout (engine/cpu/nchwc.h) with weights packed once here
@@ -23,8 +23,11 @@
 // the next layer reads it, and a batch of 32 needs a quarter of the activation
 // memory (A/B against one pass: ResNet-18 b32 0.94x, ResNet-50 b32 0.96-0.99x;
 // docs/PERFORMANCE.md).
-// BatchStats cannot chunk: its statistics are over the whole batch. On a GPU
-// the folded mode runs the plain ops (still no batch-norm pass).
+// BatchStats cannot run the network chunk by chunk (a batch norm needs the
+// whole batch's statistics), but it runs each conv chunk by chunk and applies
+// each normalization to a chunk just before the next conv reads it
+// (fused_resnet.cpp: Pending): equal to one pass, bit for bit. On a GPU the
+// folded mode runs the plain ops (still no batch-norm pass).
 //
 // Precision BF16 (CPU with AVX512_BF16): every conv after the stem takes
 // bfloat16 weights and activations and sums in float32 (conv2d_nchwc.h);
@@ -60,9 +63,9 @@ class FusedResNet {
   Precision precision() const { return precision_; }
   int64_t num_features() const { return blocks_.back().convs.back().packed.K; }
 
-  // Folded on the CPU, a batch runs in chunks of this many images (H x W
-  // inputs): as many as keep the largest activation within the chunk budget
-  // (kChunkBytes unless set_chunk_bytes changed it).
+  // On the CPU a batch runs in chunks of this many images (H x W inputs): as
+  // many as keep the largest activation within the chunk budget (kChunkBytes
+  // unless set_chunk_bytes changed it).
   int64_t chunk_images(int64_t H, int64_t W) const;
   static constexpr int64_t kChunkBytes = int64_t(24) << 20;
   void set_chunk_bytes(int64_t bytes) { chunk_bytes_ = bytes; }  // tests: 1 = one image per chunk
@@ -91,10 +94,25 @@ class FusedResNet {
   static Blocked make_blocked(int64_t N, int64_t C, int64_t H, int64_t W, bool bf16);
   // y = [relu](bn(conv(x)) [+ residual]); Folded reuses the residual's memory for y.
   static Tensor conv_gpu(const Tensor& x, const ConvBn& c, bool relu, Tensor residual = Tensor());
-  Blocked conv(const Blocked& x, const ConvBn& c, bool relu, const Blocked* residual = nullptr) const;
   Tensor features_cpu(const Tensor& x) const;
-  // x (n,3,H,W) -> out (n, num_features), n images at once.
-  void features_cpu(const float* x, int64_t n, int64_t H, int64_t W, float* out) const;
+
+  // Folded: y = [relu](conv(x) + bias [+ residual]), the residual's memory reused for y.
+  Blocked conv(const Blocked& x, const ConvBn& c, bool relu, const Blocked* residual = nullptr) const;
+  // Folded: x (n,3,H,W) -> out (n, num_features), n images at once.
+  void features_folded(const float* x, int64_t n, int64_t H, int64_t W, float* out) const;
+
+  // BatchStats (fused_resnet.cpp): a conv's raw output with its normalization still to apply.
+  struct Pending;
+  struct Moments;  // a batch norm's statistics, merged chunk by chunk
+  struct Chunk {
+    int64_t n0, n;  // images [n0, n0 + n)
+  };
+  void conv_raw(const Blocked& x, const ConvBn& c, const Chunk& chunk, const Blocked& raw, Moments& m) const;
+  Pending normalization(const ConvBn& c, const Moments& m, const Blocked& raw, bool relu,
+                        const Blocked& residual) const;
+  // x (N,3,H,W) -> out (N, num_features), every conv run over the chunks in turn.
+  void features_batch_stats(const float* x, int64_t N, int64_t H, int64_t W, const std::vector<Chunk>& chunks,
+                            float* out) const;
 
   BatchNorm mode_;
   Precision precision_;

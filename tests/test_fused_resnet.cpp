@@ -1,6 +1,9 @@
 // FusedResNet (batch norm folded into the convs, bias/ReLU/residual in the
 // GEMM epilogue) against the model's own eval-mode forward.
+#include <memory>
+
 #include "engine/autograd.h"
+#include "engine/cpu/conv2d_nchwc.h"
 #include "models/fused_resnet.h"
 #include "tests/helpers.h"
 
@@ -157,4 +160,59 @@ TEST_CASE("FusedResNet batch statistics mode equals the training-mode forward an
   check_batch_stats("resnet18", 8);
   check_batch_stats("resnet18", 16);
   check_batch_stats("resnet50", 16);
+}
+
+namespace {
+// Batch statistics mode runs every conv over the batch in chunks (the
+// statistics still span the whole batch): features and running statistics
+// equal one pass bit for bit, for chunks of one image, of three, and ragged.
+void check_batch_stats_chunks(const std::string& arch, models::FusedResNet::Precision precision) {
+  using F = models::FusedResNet;
+  CAPTURE(arch, precision == F::Precision::BF16);
+  auto make = [&] {
+    Rng rng(35);  // the same seed: identical models
+    models::ResNetConfig cfg;
+    cfg.arch = arch;
+    cfg.width = 8;
+    cfg.num_classes = 3;
+    auto m = std::make_unique<models::ResNet>(cfg, rng);
+    randomize_bn(*m, rng);
+    m->train(true);
+    return m;
+  };
+  const auto whole = make(), single = make(), threes = make();
+  Rng rng(36);
+  const Tensor x = Tensor::uniform({7, 3, 40, 36}, rng, -2, 2);
+  // The largest activation of one image is 23,040 bytes (see the folded chunk test).
+  auto run = [&](const models::ResNet& m, int64_t chunk_bytes, int64_t images) {
+    F fused(m, F::BatchNorm::BatchStats, precision);
+    fused.set_chunk_bytes(chunk_bytes);
+    CHECK(fused.chunk_images(40, 36) == images);
+    return fused.features(x).to_vector();
+  };
+  const auto want = run(*whole, int64_t(1) << 40, (int64_t(1) << 40) / 23040);  // one chunk of all 7
+  CHECK(run(*single, 1, 1) == want);
+  CHECK(run(*threes, 3 * 23040, 3) == want);  // chunks of 3, 2, 2
+  const auto sw = whole->state_dict(), s1 = single->state_dict(), s3 = threes->state_dict();
+  int compared = 0;
+  for (size_t i = 0; i < sw.size(); ++i) {
+    if (sw[i].first.find("running") == std::string::npos) continue;
+    CAPTURE(sw[i].first);
+    CHECK(s1[i].second.to_vector() == sw[i].second.to_vector());
+    CHECK(s3[i].second.to_vector() == sw[i].second.to_vector());
+    ++compared;
+  }
+  CHECK(compared == (arch == "resnet18" ? 2 * 20 : 2 * 53));  // every batch norm's mean and variance
+}
+}  // namespace
+
+TEST_CASE("FusedResNet batch statistics mode runs each conv in chunks: the same features and statistics as one pass",
+          "[models][fused]") {
+  using F = models::FusedResNet;
+  check_batch_stats_chunks("resnet18", F::Precision::F32);
+  check_batch_stats_chunks("resnet50", F::Precision::F32);
+  if (cpu::nchwc::bf16_supported())
+    check_batch_stats_chunks("resnet50", F::Precision::BF16);
+  else
+    WARN("no AVX512_BF16 here: the bfloat16 variant was not run");
 }

@@ -133,28 +133,30 @@ void plane_sum(const float* p, int64_t HW, float (&out)[kBlock], const float* me
 }
 }  // namespace
 
-void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, double* mean, double* var) {
+void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, int64_t before, double* mean, double* m2) {
   const int64_t Cb = blocks(C);
   parallel_for(0, Cb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t cb = b0; cb < b1; ++cb) {
-      double m[kBlock] = {}, m2[kBlock] = {};  // running mean and sum of squared deviations
+      double m[kBlock] = {}, s2[kBlock] = {};  // running mean and sum of squared deviations
+      for (int64_t l = 0; l < kBlock && cb * kBlock + l < C && before > 0; ++l)
+        m[l] = mean[cb * kBlock + l], s2[l] = m2[cb * kBlock + l];
       for (int64_t n = 0; n < N; ++n) {
         const float* p = x + (n * Cb + cb) * HW * kBlock;
         float sum[kBlock], sq[kBlock], pm[kBlock];
         plane_sum(p, HW, sum, nullptr);
         for (int64_t l = 0; l < kBlock; ++l) pm[l] = sum[l] / float(HW);
         plane_sum(p, HW, sq, pm);
-        // Chan et al.: merge (count n*HW, m, m2) with (HW, pm, sq).
-        const double na = double(n * HW), nb = double(HW), nt = na + nb;
+        // Chan et al.: merge (count (before+n)*HW, m, s2) with (HW, pm, sq).
+        const double na = double((before + n) * HW), nb = double(HW), nt = na + nb;
         for (int64_t l = 0; l < kBlock; ++l) {
           const double delta = double(pm[l]) - m[l];
           m[l] += delta * nb / nt;
-          m2[l] += double(sq[l]) + delta * delta * na * nb / nt;
+          s2[l] += double(sq[l]) + delta * delta * na * nb / nt;
         }
       }
       for (int64_t l = 0; l < kBlock && cb * kBlock + l < C; ++l) {
         mean[cb * kBlock + l] = m[l];
-        var[cb * kBlock + l] = m2[l] / double(N * HW);
+        m2[cb * kBlock + l] = s2[l];
       }
     }
   });

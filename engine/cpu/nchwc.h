@@ -51,12 +51,16 @@ void max_pool2d(const float* x, int64_t N, int64_t Cb, int64_t H, int64_t W, int
 void global_avg_pool(const float* x, int64_t N, int64_t C, int64_t HW, float* y);
 void global_avg_pool(const uint16_t* x, int64_t N, int64_t C, int64_t HW, float* y);
 
-// Batch-norm statistics (training mode) of x (N,Cb,HW,16): per channel c < C
-// the mean and the biased variance over its N*HW values. Each image's plane is
-// summed in float, then its squared deviations from its own mean (the plane is
-// still in cache); the planes are combined in double (Chan et al.'s update),
-// one channel block per task, so the result does not depend on the threads.
-void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, double* mean, double* var);
+// Batch-norm statistics (training mode) of x (N,Cb,HW,16), mergeable: per
+// channel c < C, mean[c] and m2[c] (the sum of squared deviations from the
+// mean) cover `before` images already seen (0: none yet; then they are
+// overwritten) and are updated to cover these N as well. The biased variance
+// of all images so far is m2 / (images * HW). Each image's plane is summed in
+// float, then its squared deviations from its own mean (the plane is still in
+// cache); planes are merged one by one in double (Chan et al.'s update), one
+// channel block per task, so the result depends neither on the threads nor on
+// how the images were split into calls.
+void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, int64_t before, double* mean, double* m2);
 
 // In place: x = [max(0,] x * scale[c] + shift[c] [+ residual] [)], scale and
 // shift of Cb*16 entries (zero past C keeps padding channels zero);
