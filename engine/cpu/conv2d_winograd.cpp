@@ -132,16 +132,23 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
   std::vector<int64_t> base(static_cast<size_t>(per_block));
   for (int64_t t = 0; t < per_block; ++t) base[size_t(t)] = t * kBlock;
 
+  // Strides of V [xi][cb][tile][16] and M [xi][o][tile][16], one cache line
+  // more than packed: packed, they are multiples of 4 KB, so a tile's 16
+  // values (one per xi) all fall into the same L1 set (a 12-way set taking 16
+  // lines: the transforms evicted their own data).
+  const int64_t vstride = Cb * per_block * kBlock + kBlock;  // between positions xi in V
+  const int64_t ostride = per_block * kBlock + kBlock;       // between output blocks in M
+  const int64_t mstride = kGroup * ostride + kBlock;         // between positions xi in M
+
   // Blocks in group-major order: a thread's run of blocks shares one group's U (run_blocks).
   auto task = [&](int64_t task_id) {
     const int64_t b = task_id % nblocks, g = task_id / nblocks;
     const int ocb = int(std::min<int64_t>(kGroup, Kb - g * kGroup));
     const int64_t t0 = b * per_block, nt = std::min(tiles, t0 + per_block) - t0;
-    float* V = thread_buffer(0, kXi * Cb * per_block * kBlock);
-    float* M = thread_buffer(1, kXi * kGroup * per_block * kBlock);
+    float* V = thread_buffer(0, kXi * vstride);
+    float* M = thread_buffer(1, kXi * mstride);
 
     // 1. Input transform of the block's tiles, all channel blocks.
-    const int64_t vstride = Cb * per_block * kBlock;  // between positions xi
     for (int64_t t = 0; t < nt; ++t) {
       const int64_t tile = t0 + t, n = tile / (TH * TW), ty = (tile / TW) % TH, tx = tile % TW;
       const int64_t h0 = 2 * ty - 1, w0 = 2 * tx - 1;
@@ -162,11 +169,10 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
     // kernel's register tile, in chunks of channel blocks whose weights stay in L1.
     const int64_t tap_elems = kBlock * ocb * kBlock;
     const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (tap_elems * 4));
-    const int64_t mstride = kGroup * per_block * kBlock;  // between positions xi in M
-    thread_local std::vector<void*> yp;                   // per thread, reused across tasks
+    thread_local std::vector<void*> yp;  // per thread, reused across tasks
     yp.resize(size_t(nt));
     TileArgs a{};
-    a.len = kBlock, a.ystride = per_block * kBlock, a.bias = kZeroBias;
+    a.len = kBlock, a.ystride = ostride, a.bias = kZeroBias;
     a.act = Activation::None, a.accumulate = false;
     for (int xi = 0; xi < kXi; ++xi) {
       a.x = V + xi * vstride;
@@ -199,7 +205,7 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const float* 
       const int64_t tile = t0 + t, n = tile / (TH * TW), ty = (tile / TW) % TH, tx = tile % TW;
       for (int o = 0; o < ocb; ++o) {
         Vec out[2][2];
-        output_transform(M + (o * per_block + t) * kBlock, mstride, out);
+        output_transform(M + o * ostride + t * kBlock, mstride, out);
         const Vec bias = vload(pc.bias.get() + (g * kGroup + o) * kBlock);
         float* yo = y + (n * Kb + g * kGroup + o) * PQ * kBlock;
         for (int i = 0; i < 2; ++i)
