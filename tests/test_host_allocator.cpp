@@ -38,6 +38,32 @@ TEST_CASE("host allocator: a freed large block is handed out again for the same 
   CHECK(host_cache_stats().cached_bytes == 0);
 }
 
+TEST_CASE("host allocator: a free block of up to twice the size serves a smaller request, and returns to its class",
+          "[memory]") {
+  host_cache_clear();
+  const size_t big = size_t(12) << 20;  // class 12 MiB
+  void* a = host_alloc(big);
+  host_free(a, big);
+  const size_t misses = host_cache_stats().misses;
+  void* b = host_alloc(size_t(7) << 20);  // class 7 MiB: none free, the 12 MiB block is within 2x
+  CHECK(b == a);
+  CHECK(host_cache_stats().misses == misses);
+  CHECK(host_cache_stats().cached_bytes == 0);
+  static_cast<char*>(b)[big - 1] = 1;  // the whole 12 MiB are there
+  host_free(b, size_t(7) << 20);
+  CHECK(host_cache_stats().cached_bytes == big);  // cached as what it is
+  void* c = host_alloc(big);                      // so a 12 MiB request finds it again
+  CHECK(c == a);
+  void* d = host_alloc(size_t(5) << 20);  // under half of 12 MiB: a fresh block even if one were free
+  host_free(c, big);
+  void* e = host_alloc(size_t(5) << 20);
+  CHECK(e != a);
+  host_free(d, size_t(5) << 20);
+  host_free(e, size_t(5) << 20);
+  host_cache_clear();  // unmaps each block with its own size (a wrong one would fail or leak)
+  CHECK(host_cache_stats().cached_bytes == 0);
+}
+
 TEST_CASE("host allocator: tensors reuse the cached memory", "[memory]") {
   host_cache_clear();
   const float* first;
