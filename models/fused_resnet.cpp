@@ -23,6 +23,9 @@ const T& as(const nn::Module* m, const std::string& what) {
   SN_CHECK(t != nullptr, "FusedResNet: ", what, " is missing or has an unexpected type");
   return *t;
 }
+
+// Image n of an activation (N, ...): float32, or bfloat16 packed in floats.
+float* image(const Tensor& t, int64_t n) { return t.data() + n * (t.numel() / t.size(0)); }
 }  // namespace
 
 FusedResNet::FusedResNet(const ResNet& model, BatchNorm mode, Precision precision, cpu::nchwc::ConvAlgo algo)
@@ -170,21 +173,43 @@ Tensor FusedResNet::features_cpu(const Tensor& x) const {
   return f;
 }
 
+FusedResNet::Blocked FusedResNet::padded_input(const float* x, int64_t N, int64_t H, int64_t W) const {
+  const int64_t pad = stem_.packed.pad;
+  const Blocked xp{Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad}), 3, H, W};
+  cpu::nchwc::pad_plain(x, N, 3, H, W, pad, xp.data.data());
+  return xp;
+}
+
+void FusedResNet::max_pool_stem(const Blocked& stem, const Chunk& c, const Blocked& pooled, const Blocked* pooled16) {
+  namespace nc = cpu::nchwc;
+  nc::max_pool2d(image(stem.data, c.n0), c.n, nc::blocks(stem.C), stem.H, stem.W, 3, 2, 1, image(pooled.data, c.n0));
+  if (pooled16)
+    nc::to_bf16(image(pooled.data, c.n0), c.n * (pooled.data.numel() / pooled.data.size(0)),
+                reinterpret_cast<uint16_t*>(image(pooled16->data, c.n0)));
+}
+
+void FusedResNet::average_pool(const Blocked& y, const Chunk& c, float* out) {
+  float* rows = out + c.n0 * y.C;
+  if (y.bf16)
+    cpu::nchwc::global_avg_pool(reinterpret_cast<const uint16_t*>(image(y.data, c.n0)), c.n, y.C, y.H * y.W, rows);
+  else
+    cpu::nchwc::global_avg_pool(image(y.data, c.n0), c.n, y.C, y.H * y.W, rows);
+}
+
 // The folded CPU path: the stem reads the padded image, everything after it
 // stays in the blocked layout until the global average pool.
 void FusedResNet::features_folded(const float* x, int64_t N, int64_t H, int64_t W, float* out) const {
   namespace nc = cpu::nchwc;
-  const int64_t pad = stem_.packed.pad;
-  Tensor xp = Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad});
-  nc::pad_plain(x, N, 3, H, W, pad, xp.data());
-  const Blocked stem = conv(Blocked{xp, 3, H, W}, stem_, true);
+  const Chunk all{0, N};
+  const Blocked stem = conv(padded_input(x, N, H, W), stem_, true);
   const int64_t P = nc::out_size(stem.H, 3, 2, 1), Q = nc::out_size(stem.W, 3, 2, 1);
   Blocked y = make_blocked(N, stem.C, P, Q, false);
-  nc::max_pool2d(stem.data.data(), N, nc::blocks(stem.C), stem.H, stem.W, 3, 2, 1, y.data.data());
   if (precision_ == Precision::BF16) {
-    Blocked y16 = make_blocked(N, stem.C, P, Q, true);
-    nc::to_bf16(y.data.data(), y.data.numel(), reinterpret_cast<uint16_t*>(y16.data.data()));
+    const Blocked y16 = make_blocked(N, stem.C, P, Q, true);
+    max_pool_stem(stem, all, y, &y16);
     y = y16;
+  } else {
+    max_pool_stem(stem, all, y, nullptr);
   }
   for (const Block& b : blocks_) {
     // The block input is ours (never the caller's tensor), so the last conv
@@ -194,10 +219,7 @@ void FusedResNet::features_folded(const float* x, int64_t N, int64_t H, int64_t 
     for (size_t i = 0; i + 1 < b.convs.size(); ++i) out = conv(out, b.convs[i], true);
     y = conv(out, b.convs.back(), true, &identity);
   }
-  if (y.bf16)
-    nc::global_avg_pool(reinterpret_cast<const uint16_t*>(y.data.data()), N, y.C, y.H * y.W, out);
-  else
-    nc::global_avg_pool(y.data.data(), N, y.C, y.H * y.W, out);
+  average_pool(y, all, out);
 }
 
 // ---- BatchStats on the CPU ------------------------------------------------
@@ -214,18 +236,13 @@ void FusedResNet::features_folded(const float* x, int64_t N, int64_t H, int64_t 
 // Every step sums in the same order as one pass over the batch would, so the
 // result does not depend on the chunks (tests/test_fused_resnet.cpp).
 
-namespace {
-// Image n of an activation (N, ...): float32, or bfloat16 packed in floats.
-float* image(const Tensor& t, int64_t n) { return t.data() + n * (t.numel() / t.size(0)); }
-}  // namespace
-
 struct FusedResNet::Moments {
   std::vector<double> mean, m2;  // per channel: mean and sum of squared deviations
   int64_t images = 0;            // images merged so far
 };
 
 struct FusedResNet::Pending {
-  Blocked raw;                      // the conv's float32 output, every image
+  Blocked raw;                      // the conv's float32 output, every image (none for the first block's input)
   Blocked out;                      // where the normalized values go: raw itself (float32) or a bfloat16 twin
   std::vector<float> scale, shift;  // Kb*16 (zero past K); empty when nothing is pending
   Blocked residual;                 // already normalized, added after scale and shift; or no data
@@ -299,9 +316,7 @@ void FusedResNet::features_batch_stats(const float* x, int64_t N, int64_t H, int
     return make_blocked(N, pc.K, nc::out_size(in.H, pc.R, pc.stride, pc.pad),
                         nc::out_size(in.W, pc.S, pc.stride, pc.pad), false);
   };
-  const int64_t pad = stem_.packed.pad;
-  const Blocked padded{Tensor::empty({N, 3, H + 2 * pad, W + 2 * pad}), 3, H, W};
-  nc::pad_plain(x, N, 3, H, W, pad, padded.data.data());
+  const Blocked padded = padded_input(x, N, H, W);
 
   // The stem, then (per chunk) its normalization and the max pool.
   Moments ms;
@@ -312,14 +327,10 @@ void FusedResNet::features_batch_stats(const float* x, int64_t N, int64_t H, int
   const Blocked pooled = make_blocked(N, stem_raw.C, P, Q, false);
   const bool bf16 = precision_ == Precision::BF16;
   Pending in;  // the block input: nothing pending
-  in.raw = pooled, in.out = bf16 ? make_blocked(N, stem_raw.C, P, Q, true) : pooled;
+  in.out = bf16 ? make_blocked(N, stem_raw.C, P, Q, true) : pooled;
   for (const Chunk& c : chunks) {
     stem.apply(c);
-    nc::max_pool2d(image(stem.out.data, c.n0), c.n, nc::blocks(stem_raw.C), stem_raw.H, stem_raw.W, 3, 2, 1,
-                   image(pooled.data, c.n0));
-    if (bf16)
-      nc::to_bf16(image(pooled.data, c.n0), c.n * (pooled.data.numel() / N),
-                  reinterpret_cast<uint16_t*>(image(in.out.data, c.n0)));
+    max_pool_stem(stem.out, c, pooled, bf16 ? &in.out : nullptr);
   }
 
   // Each block: one pass over the chunks per conv. The first also runs the
@@ -349,12 +360,7 @@ void FusedResNet::features_batch_stats(const float* x, int64_t N, int64_t H, int
   }
   for (const Chunk& c : chunks) {
     in.apply(c);
-    const Blocked& y = in.out;
-    float* f = out + c.n0 * num_features();
-    if (y.bf16)
-      nc::global_avg_pool(reinterpret_cast<const uint16_t*>(image(y.data, c.n0)), c.n, y.C, y.H * y.W, f);
-    else
-      nc::global_avg_pool(image(y.data, c.n0), c.n, y.C, y.H * y.W, f);
+    average_pool(in.out, c, out);
   }
 }
 

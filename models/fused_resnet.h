@@ -96,6 +96,18 @@ class FusedResNet {
   static Tensor conv_gpu(const Tensor& x, const ConvBn& c, bool relu, Tensor residual = Tensor());
   Tensor features_cpu(const Tensor& x) const;
 
+  // What both CPU paths share, on images [n0, n0 + n) of a batch.
+  struct Chunk {
+    int64_t n0, n;
+  };
+  // x (N,3,H,W) zero-padded by the stem's padding: the stem's plain input.
+  Blocked padded_input(const float* x, int64_t N, int64_t H, int64_t W) const;
+  // The stem's output through the 3x3 stride-2 max pool into pooled (float32),
+  // and with bf16 rounded into pooled16 (else null).
+  static void max_pool_stem(const Blocked& stem, const Chunk& c, const Blocked& pooled, const Blocked* pooled16);
+  // The last block's output averaged over its map: rows n0.. of out (N, C).
+  static void average_pool(const Blocked& y, const Chunk& c, float* out);
+
   // Folded: y = [relu](conv(x) + bias [+ residual]), the residual's memory reused for y.
   Blocked conv(const Blocked& x, const ConvBn& c, bool relu, const Blocked* residual = nullptr) const;
   // Folded: x (n,3,H,W) -> out (n, num_features), n images at once.
@@ -104,9 +116,6 @@ class FusedResNet {
   // BatchStats (fused_resnet.cpp): a conv's raw output with its normalization still to apply.
   struct Pending;
   struct Moments;  // a batch norm's statistics, merged chunk by chunk
-  struct Chunk {
-    int64_t n0, n;  // images [n0, n0 + n)
-  };
   void conv_raw(const Blocked& x, const ConvBn& c, const Chunk& chunk, const Blocked& raw, Moments& m) const;
   Pending normalization(const ConvBn& c, const Moments& m, const Blocked& raw, bool relu,
                         const Blocked& residual) const;

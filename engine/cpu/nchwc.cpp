@@ -138,8 +138,9 @@ void batch_stats(const float* x, int64_t N, int64_t C, int64_t HW, int64_t befor
   parallel_for(0, Cb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t cb = b0; cb < b1; ++cb) {
       double m[kBlock] = {}, s2[kBlock] = {};  // running mean and sum of squared deviations
-      for (int64_t l = 0; l < kBlock && cb * kBlock + l < C && before > 0; ++l)
-        m[l] = mean[cb * kBlock + l], s2[l] = m2[cb * kBlock + l];
+      if (before > 0)
+        for (int64_t l = 0; l < kBlock && cb * kBlock + l < C; ++l)
+          m[l] = mean[cb * kBlock + l], s2[l] = m2[cb * kBlock + l];
       for (int64_t n = 0; n < N; ++n) {
         const float* p = x + (n * Cb + cb) * HW * kBlock;
         float sum[kBlock], sq[kBlock], pm[kBlock];

@@ -198,7 +198,7 @@ class Run {
       display.normalize = false;  // the pictures as they are, in [0, 1]
       write_training_grid(run_.train_grid(), splits_.train, train_transform(display, backbone_.preprocessing),
                           cfg_.seed, 24);
-    } catch (const std::exception& e) {  // a picture must not stop a training run
+    } catch (const Error& e) {  // a picture must not stop a training run (other errors do, through get())
       return std::string("warning: no training sample grid: ") + e.what();
     }
     return {};
