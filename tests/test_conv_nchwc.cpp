@@ -12,6 +12,7 @@
 #include "engine/cpu/conv2d.h"
 #include "engine/cpu/conv2d_nchwc.h"
 #include "engine/cpu/conv2d_nchwc_tile.h"
+#include "engine/cpu/conv2d_winograd.h"
 #include "engine/cpu/nchwc.h"
 #include "engine/cpu/pooling.h"
 #include "engine/parallel.h"
@@ -29,7 +30,7 @@ struct Case {
 // Runs one conv through the blocked path, once per algorithm, and the reference (once: the double
 // loops are most of this file's run time); returns each algorithm's relative L2 error.
 // plain: the input is a plain (N,C,H,W) image (the stem).
-// Auto takes Winograd F(2x2,3x3) for 3x3 stride-1 pad-1 shapes (checked), Direct never.
+// Auto and WinogradF2 take Winograd for 3x3 stride-1 pad-1 shapes (checked), Direct never.
 std::vector<double> conv_errors(const Case& c, bool plain, nc::Activation act, bool residual, Rng& rng,
                                 std::initializer_list<nc::ConvAlgo> algos) {
   const Conv2dShape s{c.N,
@@ -72,7 +73,8 @@ std::vector<double> conv_errors(const Case& c, bool plain, nc::Activation act, b
     if (residual) nc::to_blocked(rf.data(), s.N, s.K, s.P * s.Q, yt.data());
     const nc::PackedConv pc =
         nc::pack_conv(wf.data(), bf.data(), s.K, s.C, s.R, s.S, s.stride, s.pad, plain, false, algo);
-    CHECK(pc.winograd == (algo == nc::ConvAlgo::Auto && !plain && s.R == 3 && s.S == 3 && s.stride == 1 && s.pad == 1));
+    CHECK(pc.winograd ==
+          (algo != nc::ConvAlgo::Direct && !plain && s.R == 3 && s.S == 3 && s.stride == 1 && s.pad == 1));
     nc::conv2d(pc, s.N, s.H, s.W, xin.data(), yt.data(), act, residual);
     // Padding channels of the output must stay exactly zero (they feed the next layer).
     if (!residual) {
@@ -114,7 +116,11 @@ const std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>> kResN
 // Winograd F(2x2,3x3) adds the rounding of its transforms (sums of 3-4 terms,
 // coefficients 1 and 1/2, weights transformed in double): the same order, the
 // same bound (measured on these shapes: 0.6x the direct kernel's error, 2.6e-7 to 6.7e-7).
-const nc::ConvAlgo kAlgos[] = {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct};
+// F(4x4,3x3) (Auto on maps of 14x14 and more) sums 6 terms with coefficients up
+// to 8 in each transform: 1.7e-6, 2.4e-6 and 2.9e-6 on ResNet's 56x56, 28x28 and
+// 14x14 shapes (direct kernel 4.3e-7, 6.0e-7, 8.3e-7), still inside the bound,
+// which a wrong coefficient (O(1) error) fails by far.
+const nc::ConvAlgo kAlgos[] = {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct, nc::ConvAlgo::WinogradF2};
 constexpr nc::Activation kNone = nc::Activation::None, kReLU = nc::Activation::ReLU, kReLU6 = nc::Activation::ReLU6;
 
 TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchwc][conv]") {
@@ -122,20 +128,49 @@ TEST_CASE("nchwc conv2d equals the reference on every ResNet conv shape", "[nchw
   for (const auto& [C, H, K, R, stride] : kResNetShapes) {
     const Case c{1, C, H, H, K, R, R, stride, R / 2};
     CAPTURE(C, H, K, R, stride);
-    const std::vector<double> e = conv_errors(c, false, kReLU, false, rng, {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct});
-    CHECK(e[0] < 1e-5);  // Auto: Winograd where it applies
+    const std::vector<double> e =
+        conv_errors(c, false, kReLU, false, rng, {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct, nc::ConvAlgo::WinogradF2});
+    CHECK(e[0] < 1e-5);  // Auto: Winograd where it applies (F(4x4) on 56x56 and 28x28)
     CHECK(e[1] < 1e-5);  // Direct
+    CHECK(e[2] < 1e-5);  // F(2x2) only
   }
 }
 
-// Auto runs Winograd on maps of 8x8 and more (odd sizes: partial tiles), the
-// direct kernel on smaller ones (1-7 here: the 3x3 weights packed for both).
+// Which tile Auto runs (winograd::tile_for): F(4x4) on maps of 14x14 and more,
+// F(2x2) on maps of 8x8 to 13x13, else direct; never depending on the batch.
+TEST_CASE("nchwc conv2d: Winograd's tile follows the map size", "[nchwc][winograd]") {
+  const auto w = std::vector<float>(size_t(64 * 64 * 9), 0.01f);
+  const nc::PackedConv a = nc::pack_conv(w.data(), nullptr, 64, 64, 3, 3, 1, 1, false);
+  const nc::PackedConv f2 =
+      nc::pack_conv(w.data(), nullptr, 64, 64, 3, 3, 1, 1, false, false, nc::ConvAlgo::WinogradF2);
+  const nc::PackedConv d = nc::pack_conv(w.data(), nullptr, 64, 64, 3, 3, 1, 1, false, false, nc::ConvAlgo::Direct);
+  namespace wg = nc::winograd;
+  CHECK(wg::tile_for(a, 56, 56) == 4);
+  CHECK(wg::tile_for(a, 14, 15) == 4);
+  CHECK(wg::tile_for(a, 13, 14) == 2);
+  CHECK(wg::tile_for(a, 8, 8) == 2);
+  CHECK(wg::tile_for(a, 7, 7) == 0);
+  CHECK(wg::tile_for(a, 8, 7) == 0);
+  CHECK(wg::tile_for(f2, 56, 56) == 2);
+  CHECK(wg::tile_for(f2, 7, 7) == 0);
+  CHECK(wg::tile_for(d, 56, 56) == 0);
+}
+
+// Auto runs Winograd F(2x2) on maps of 8x8 to 13x13, F(4x4) from 14x14 (odd
+// sizes: partial tiles of 1-3 rows and columns), the direct kernel on smaller
+// maps (1-7 here); WinogradF2 F(2x2) from 8x8.
 TEST_CASE("nchwc conv2d: Winograd at batch 2, maps of odd sizes, with residual", "[nchwc][conv][winograd]") {
   Rng rng(76);
-  for (const int64_t H : {1, 2, 3, 7, 8, 9, 14, 15}) {
+  for (const int64_t H : {1, 2, 3, 7, 8, 9, 14, 15, 27, 28, 29, 30}) {
     CAPTURE(H);
     CHECK(conv_error({2, 64, H, H + 1, 64, 3, 3, 1, 1}, false, kReLU, true, rng) < 1e-5);
-    CHECK(conv_error({3, 40, H, H, 200, 3, 3, 1, 1}, false, kNone, false, rng) < 1e-5);
+    CHECK(conv_error({3, 40, H, H + 3, 200, 3, 3, 1, 1}, false, kNone, false, rng) < 1e-5);
+  }
+  for (const int64_t H : {14, 17, 29}) {  // each side of the F(2x2)/F(4x4) switch at 14, against direct
+    CAPTURE(H);
+    const std::vector<double> e = conv_errors({2, 48, H, H + 2, 80, 3, 3, 1, 1}, false, kReLU, true, rng,
+                                              {nc::ConvAlgo::Auto, nc::ConvAlgo::Direct, nc::ConvAlgo::WinogradF2});
+    for (double v : e) CHECK(v < 1e-5);
   }
 }
 
@@ -152,7 +187,7 @@ TEST_CASE("nchwc conv2d: the stem (plain 3-channel input, 7x7 stride 2)", "[nchw
 TEST_CASE("nchwc conv2d: the ReLU6 epilogue (1x1, 3x3 direct and Winograd, the stem)", "[nchwc][conv][relu6]") {
   Rng rng(77);
   for (const auto algo : kAlgos) {
-    CAPTURE(algo == nc::ConvAlgo::Direct);
+    CAPTURE(int(algo));
     CHECK(conv_error({1, 144, 14, 14, 48, 3, 3, 1, 1}, false, kReLU6, false, rng, algo) < 1e-5);
     CHECK(conv_error({2, 576, 7, 7, 160, 1, 1, 1, 0}, false, kReLU6, false, rng, algo) < 1e-5);
     CHECK(conv_error({1, 96, 13, 9, 40, 3, 3, 2, 1}, false, kReLU6, false, rng, algo) < 1e-5);
@@ -175,7 +210,7 @@ TEST_CASE("nchwc conv2d: odd shapes, partial blocks and tiles, residual, threads
     for (const Case& c : cases)
       for (int variant = 0; variant < 3; ++variant)
         for (const auto algo : kAlgos) {
-          CAPTURE(threads, c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad, variant, algo == nc::ConvAlgo::Direct);
+          CAPTURE(threads, c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad, variant, int(algo));
           CHECK(conv_error(c, false, variant != 1 ? kReLU : kNone, variant == 2, rng, algo) < 1e-5);
         }
   }
@@ -216,25 +251,27 @@ TEST_CASE("nchwc max pool and global average pool equal the plain kernels", "[nc
 TEST_CASE("nchwc conv2d: bit-identical results for 1, 2 and 3 threads", "[nchwc][conv]") {
   const int saved = num_threads();
   Rng rng(75);
-  const int64_t N = 3, C = 40, H = 15, K = 72;
-  const auto x = to_float(random_doubles(size_t(N * C * H * H), rng));
-  const auto w = to_float(random_doubles(size_t(K * C * 9), rng, -0.5, 0.5));
-  std::vector<float> xb(size_t(N * nc::blocks(C) * H * H * 16));
-  nc::to_blocked(x.data(), N, C, H * H, xb.data());
-  for (const auto algo : kAlgos) {
-    const nc::PackedConv pc = nc::pack_conv(w.data(), nullptr, K, C, 3, 3, 1, 1, false, false, algo);
-    std::vector<std::vector<float>> outs;
-    for (int threads : {1, 2, 3}) {
-      set_num_threads(threads);
-      const Tensor y = Tensor::empty({N * nc::blocks(K) * H * H * 16});
-      nc::conv2d(pc, N, H, H, xb.data(), y.data(), kReLU, false);
-      outs.push_back(y.to_vector());
+  const int64_t N = 3, C = 40, K = 72;
+  for (const int64_t H : {15, 28})  // partial and whole 4x4 tiles (Auto: F(4x4); WinogradF2: F(2x2))
+    for (const auto algo : kAlgos) {
+      CAPTURE(H);
+      const auto x = to_float(random_doubles(size_t(N * C * H * H), rng));
+      const auto w = to_float(random_doubles(size_t(K * C * 9), rng, -0.5, 0.5));
+      std::vector<float> xb(size_t(N * nc::blocks(C) * H * H * 16));
+      nc::to_blocked(x.data(), N, C, H * H, xb.data());
+      const nc::PackedConv pc = nc::pack_conv(w.data(), nullptr, K, C, 3, 3, 1, 1, false, false, algo);
+      std::vector<std::vector<float>> outs;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        const Tensor y = Tensor::empty({N * nc::blocks(K) * H * H * 16});
+        nc::conv2d(pc, N, H, H, xb.data(), y.data(), kReLU, false);
+        outs.push_back(y.to_vector());
+      }
+      set_num_threads(saved);
+      CAPTURE(int(algo));
+      CHECK(outs[0] == outs[1]);
+      CHECK(outs[0] == outs[2]);
     }
-    set_num_threads(saved);
-    CAPTURE(algo == nc::ConvAlgo::Direct);
-    CHECK(outs[0] == outs[1]);
-    CHECK(outs[0] == outs[2]);
-  }
 }
 
 TEST_CASE("nchwc run_blocks: every block runs exactly once, also when one thread is slow", "[nchwc][parallel]") {

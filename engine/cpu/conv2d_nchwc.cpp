@@ -250,6 +250,13 @@ int group_blocks(const PackedConv& pc, int64_t g) {
 int64_t group_offset(const PackedConv& pc, int64_t g) { return g * tap_count(pc) * tap_len(pc) * kGroup * kBlock; }
 }  // namespace
 
+float tile::packed_weight(const PackedConv& pc, int64_t k, int64_t c, int64_t r, int64_t s) {
+  // Blocked input: tap (c / 16, r, s), step c % 16, output k % 64 of group k / 64 (see pack_conv).
+  const int64_t g = k / (kGroup * kBlock), width = group_blocks(pc, g) * kBlock;
+  const int64_t t = (c / kBlock) * pc.R * pc.S + r * pc.S + s;
+  return pc.weights.get()[group_offset(pc, g) + (t * tap_len(pc) + c % kBlock) * width + k % (kGroup * kBlock)];
+}
+
 PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, int64_t R, int64_t S, int64_t stride,
                      int64_t pad, bool plain_input, bool bf16, ConvAlgo algo) {
   SN_CHECK(!(bf16 && plain_input), "conv2d (nchwc): bfloat16 needs a blocked input (the stem stays float32)");
@@ -259,12 +266,14 @@ PackedConv pack_conv(const float* w, const float* bias, int64_t K, int64_t C, in
   PackedConv pc;
   pc.K = K, pc.C = C, pc.R = R, pc.S = S, pc.stride = stride, pc.pad = pad, pc.plain_input = plain_input;
   pc.bf16 = bf16;
-  pc.winograd = algo == ConvAlgo::Auto && winograd::applies(R, S, stride, pad, plain_input, bf16);
+  pc.winograd = algo != ConvAlgo::Direct && winograd::applies(R, S, stride, pad, plain_input, bf16);
   const int64_t Kb = pc.out_blocks(), groups = (Kb + kGroup - 1) / kGroup;
   pc.bias = aligned_floats(Kb * kBlock);
   if (bias) std::copy(bias, bias + K, pc.bias.get());
-  // Winograd's U, and also the direct packing below: small maps take the direct kernel (see ConvAlgo).
-  if (pc.winograd) winograd::pack(w, pc);
+  // Winograd's U is packed from the direct packing below on first use (small
+  // maps take the direct kernel, see ConvAlgo).
+  if (pc.winograd) pc.winograd2 = std::make_shared<LazyPacking>();
+  if (pc.winograd && algo == ConvAlgo::Auto) pc.winograd4 = std::make_shared<LazyPacking>();
   const int64_t taps = tap_count(pc), len = tap_len(pc);
   pc.weights = aligned_floats(groups * taps * len * kGroup * kBlock);
   float* out = pc.weights.get();
@@ -336,8 +345,8 @@ void conv2d(const PackedConv& pc, int64_t N, int64_t H, int64_t W, const void* x
   const int64_t P = out_size(H, pc.R, pc.stride, pc.pad), Q = out_size(W, pc.S, pc.stride, pc.pad);
   SN_CHECK(N > 0, "conv2d (nchwc): empty batch");
   SN_CHECK(P > 0 && Q > 0, "conv2d (nchwc): input ", H, "x", W, " is smaller than the ", pc.R, "x", pc.S, " filter");
-  if (pc.winograd && winograd::worthwhile(P, Q)) {
-    winograd::conv2d(pc, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), act, accumulate);
+  if (const int tile = winograd::tile_for(pc, P, Q)) {
+    winograd::conv2d(pc, tile, N, H, W, static_cast<const float*>(x), static_cast<float*>(y), act, accumulate);
     return;
   }
   const int64_t Cb = blocks(pc.C), Kb = pc.out_blocks(), PQ = P * Q, T = N * PQ;

@@ -28,30 +28,40 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "engine/cpu/nchwc.h"  // Activation
 
 namespace sn::cpu::nchwc {
 
-// Auto: Winograd F(2x2,3x3) for float32 3x3 stride-1 pad-1 convolutions
-// (cpu/conv2d_winograd.h) whose output map is at least 8x8, the direct kernel
-// otherwise. Direct: always the direct kernel (the tests compare both; the
-// benchmark times both). Why not on 7x7 maps: there the 2x2 tiles cover 8x8
-// (a quarter more work) and U is 16/9 of the weights to stream; measured on
-// ResNet's 3x3 512>512 at 7x7 (Zen 5, 2 threads) the direct kernel took
-// 0.78 ms against 0.86 at batch 1 and 18.0 ms against 21.8 at batch 32, while
-// at 14x14 Winograd wins (0.48 vs 0.69 ms at batch 1).
-enum class ConvAlgo { Auto, Direct };
+// Auto: Winograd for float32 3x3 stride-1 pad-1 convolutions (cpu/conv2d_winograd.h):
+// F(4x4,3x3) on output maps of 14x14 and more (4x fewer multiplications than
+// the direct sum), F(2x2,3x3) on maps of 8x8 to 13x13 (2.25x fewer), the direct
+// kernel on smaller maps and every other conv; winograd::tile_for has the rule
+// and its measurements.
+// Direct: always the direct kernel. WinogradF2: Auto without F(4x4) (what Auto
+// was before it; the tests compare all three, bench_nchwc times them).
+enum class ConvAlgo { Auto, Direct, WinogradF2 };
+
+// Weights packed on first use, once (thread-safe): Winograd's U is 16/9
+// (F(2x2)) or 36/9 (F(4x4)) of the weights, so each is made only for the
+// convolutions that really run with it (ResNet at 224x224: F(4x4) on its
+// 56x56, 28x28 and 14x14 maps, no U at all for the 7x7 ones).
+struct LazyPacking {
+  std::once_flag once;
+  std::shared_ptr<float> weights;
+};
 
 struct PackedConv {
   int64_t K = 0, C = 0, R = 0, S = 0, stride = 1, pad = 0;
-  bool plain_input = false;                 // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
-  bool bf16 = false;                        // weights (and x) in bfloat16, see conv2d
-  bool winograd = false;                    // Auto chose Winograd: winograd_weights hold U = G g G^T
-  std::shared_ptr<float> weights;           // float32: 64-byte aligned, see above (the direct kernel's)
-  std::shared_ptr<float> winograd_weights;  // cpu/conv2d_winograd.h's order, for maps of 8x8 and more
-  std::shared_ptr<uint16_t> weights_bf16;   // bfloat16: the same order, channels in pairs
-  std::shared_ptr<float> bias;              // Kb*16, zero past K (always float32)
+  bool plain_input = false;                // x is (N,C,H+2pad,W+2pad), padded by pad_plain; else blocked
+  bool bf16 = false;                       // weights (and x) in bfloat16, see conv2d
+  bool winograd = false;                   // Auto or WinogradF2 chose Winograd (3x3 stride 1 pad 1, float32)
+  std::shared_ptr<float> weights;          // float32: 64-byte aligned, see above (the direct kernel's)
+  std::shared_ptr<LazyPacking> winograd2;  // F(2x2)'s U = G g G^T, packed from `weights` on first use
+  std::shared_ptr<LazyPacking> winograd4;  // F(4x4)'s U, the same way (Auto only)
+  std::shared_ptr<uint16_t> weights_bf16;  // bfloat16: the same order, channels in pairs
+  std::shared_ptr<float> bias;             // Kb*16, zero past K (always float32)
   int64_t out_blocks() const { return (K + 15) / 16; }
 };
 

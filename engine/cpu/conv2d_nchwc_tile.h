@@ -26,6 +26,10 @@
 #define SN_UNROLL_STEPS _Pragma("GCC unroll 16")
 #endif
 
+namespace sn::cpu::nchwc {
+struct PackedConv;
+}
+
 namespace sn::cpu::nchwc::tile {
 
 // Register tile: kMaxM pixels x kGroup vectors of 16 output channels = 24
@@ -91,6 +95,10 @@ KernelFn fp32_kernel(int m, int ocb, bool edge);
 // What the direct and the Winograd drivers share (conv2d_nchwc.cpp):
 // n floats, 64-byte aligned and zeroed (packed weights, biases).
 std::shared_ptr<float> aligned_floats(int64_t n);
+// Weight (k, c, r, s) of a float32 conv on blocked input, read back from the
+// direct kernel's packing (exactly the float the conv was made from): what
+// Winograd's lazily packed F(4x4) weights are computed from.
+float packed_weight(const PackedConv& pc, int64_t k, int64_t c, int64_t r, int64_t s);
 // The size of a block when `units` (pixel tiles) are cut into blocks of about
 // `per_block` and each block runs once per group of output channels: smaller
 // blocks where that gives fewer than `per_thread` tasks per thread, so that

@@ -28,6 +28,7 @@ inline Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
 inline Vec vsub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
 inline Vec vzero() { return _mm512_setzero_ps(); }
+inline Vec vset(float a) { return _mm512_set1_ps(a); }
 inline Vec vrelu(Vec a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
 inline Vec vmin6(Vec a) { return _mm512_min_ps(a, _mm512_set1_ps(6.f)); }
 #else
@@ -60,6 +61,11 @@ inline Vec vfma(const Vec& a, const Vec& b, const Vec& c) {
   return r;
 }
 inline Vec vzero() { return Vec{}; }
+inline Vec vset(float a) {
+  Vec r;
+  std::fill(r.v, r.v + kBlock, a);
+  return r;
+}
 inline Vec vrelu(const Vec& a) {
   return lanewise(a, a, [](float x, float) { return std::max(x, 0.f); });
 }

@@ -72,9 +72,10 @@ std::vector<bench::Stats> time_sides(const std::vector<bench::Side>& sides, doub
 }
 
 void bench_convs(int64_t N, const std::string& only, double peak) {
-  // nchwc: what FusedResNet runs (Winograd for 3x3 stride 1, else direct);
-  // direct: the direct kernel where that differs.
-  std::printf("%-28s %10s %10s %10s %7s %8s %6s\n", "conv", "gemm", "direct", "nchwc", "ratio", "GFLOP/s", "%peak");
+  // nchwc: what FusedResNet runs (Winograd F(4x4) or F(2x2) for 3x3 stride 1 by map
+  // size, else direct); direct and F(2x2): those alone, where they differ.
+  std::printf("%-28s %10s %10s %10s %10s %7s %8s %6s\n", "conv", "gemm", "direct", "F(2x2)", "nchwc", "ratio",
+              "GFLOP/s", "%peak");
   Rng rng(5);
   for (const auto& [C, H, K, R, stride] : kShapes) {
     const int64_t pad = R / 2, P = nc::out_size(H, R, stride, pad);
@@ -99,10 +100,14 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
            y_back = Tensor::empty({N, K, P, P});
     auto run_gemm = [&] { cpu::conv2d_forward_gemm(s, x.data(), w.data(), b.data(), y_gemm.data(), true); };
     auto run_blk = [&] { nc::conv2d(pc, N, H, H, xin.data(), y_blk.data(), nc::Activation::ReLU, false); };
+    const nc::PackedConv pc_f2 =
+        nc::pack_conv(w.data(), b.data(), K, C, R, R, stride, pad, plain, false, nc::ConvAlgo::WinogradF2);
     auto run_direct = [&] { nc::conv2d(pc_direct, N, H, H, xin.data(), y_blk.data(), nc::Activation::ReLU, false); };
+    auto run_f2 = [&] { nc::conv2d(pc_f2, N, H, H, xin.data(), y_blk.data(), nc::Activation::ReLU, false); };
     run_gemm();
     double err = 0;
-    for (const std::function<void()>& run : {std::function<void()>(run_blk), std::function<void()>(run_direct)}) {
+    for (const std::function<void()>& run :
+         {std::function<void()>(run_blk), std::function<void()>(run_direct), std::function<void()>(run_f2)}) {
       run();
       nc::from_blocked(y_blk.data(), N, K, P * P, y_back.data());
       err = std::max(err, rel_l2(y_back.to_vector(), y_gemm.to_vector()));
@@ -112,12 +117,13 @@ void bench_convs(int64_t N, const std::string& only, double peak) {
       continue;
     }
     std::vector<bench::Side> sides = {{"gemm", run_gemm}, {"nchwc", run_blk}};
-    if (pc.winograd) sides.push_back({"direct", run_direct});
+    if (pc.winograd) sides.push_back({"direct", run_direct}), sides.push_back({"F(2x2)", run_f2});
     const auto st = time_sides(sides, 1.5);
     const double gflop = 2.0 * N * K * P * P * C * R * R * 1e-9;
-    char direct[32] = "-";
+    char direct[32] = "-", f2[32] = "-";
     if (pc.winograd) std::snprintf(direct, sizeof direct, "%.3fms", st[2].median * 1e3);
-    std::printf("%-28s %8.3fms %10s %8.3fms %7.2f %8.0f %5.0f%%\n", name, st[0].median * 1e3, direct,
+    if (pc.winograd) std::snprintf(f2, sizeof f2, "%.3fms", st[3].median * 1e3);
+    std::printf("%-28s %8.3fms %10s %10s %8.3fms %7.2f %8.0f %5.0f%%\n", name, st[0].median * 1e3, direct, f2,
                 st[1].median * 1e3, st[1].median / st[0].median, gflop / st[1].median,
                 100 * gflop / st[1].median / peak);
   }
@@ -175,7 +181,7 @@ void bench_depthwise(int64_t N) {
   }
 }
 
-void bench_models(int64_t N, double peak, bool bf16, bool batch_stats, bool direct) {
+void bench_models(int64_t N, double peak, bool bf16, bool batch_stats, nc::ConvAlgo algo) {
   for (const std::string arch : {"resnet18", "resnet50"}) {
     Rng rng(6);
     models::ResNetConfig cfg;
@@ -184,8 +190,7 @@ void bench_models(int64_t N, double peak, bool bf16, bool batch_stats, bool dire
     model.train(batch_stats);
     const models::FusedResNet fused(
         model, batch_stats ? models::FusedResNet::BatchNorm::BatchStats : models::FusedResNet::BatchNorm::Folded,
-        bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32,
-        direct ? nc::ConvAlgo::Direct : nc::ConvAlgo::Auto);
+        bf16 ? models::FusedResNet::Precision::BF16 : models::FusedResNet::Precision::F32, algo);
     const Tensor x = Tensor::uniform({N, 3, 224, 224}, rng, -1, 1);
     auto run = [&] { fused.forward(x); };
     run();
@@ -204,7 +209,7 @@ int main(int argc, char** argv) {
   int64_t batch = 1;
   int threads = 0;
   std::string only;
-  bool models = false, convs = false, bf16 = false, batch_stats = false, direct = false, depthwise = false;
+  bool models = false, convs = false, bf16 = false, batch_stats = false, direct = false, f2 = false, depthwise = false;
   app.add_option("--batch", batch, "batch size");
   app.add_option("--threads", threads, "threads (default: all cores)");
   app.add_option("--only", only, "only conv shapes whose name contains this");
@@ -214,6 +219,7 @@ int main(int argc, char** argv) {
                "time the depthwise kernel on every MobileNetV2 layer against memory bandwidth");
   app.add_flag("--batch-stats", batch_stats, "--models with training-mode batch norm (batch statistics)");
   app.add_flag("--direct", direct, "--models with the direct kernel for every conv (no Winograd)");
+  app.add_flag("--winograd-f2", f2, "--models with Winograd F(2x2,3x3) only (no F(4x4,3x3))");
   app.add_flag("--bf16", bf16, "--models in bfloat16 (FLOP rates then count bf16 products)");
   app.add_flag("--cpu-time", g_cpu_time, "best-of-5 process CPU time per thread instead of wall-time medians");
   CLI11_PARSE(app, argc, argv);
@@ -223,5 +229,6 @@ int main(int argc, char** argv) {
   std::printf("threads %d, batch %ld, measured fp32 FMA peak %.0f GFLOP/s\n", num_threads(), long(batch), peak);
   if (depthwise) bench_depthwise(batch);
   if (convs || (!models && !depthwise)) bench_convs(batch, only, peak);
-  if (models) bench_models(batch, peak, bf16, batch_stats, direct);
+  const nc::ConvAlgo algo = direct ? nc::ConvAlgo::Direct : f2 ? nc::ConvAlgo::WinogradF2 : nc::ConvAlgo::Auto;
+  if (models) bench_models(batch, peak, bf16, batch_stats, algo);
 }
