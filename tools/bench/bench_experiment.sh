@@ -23,7 +23,9 @@
 # two sides alternate R times and the ratio of the medians is printed.
 # PyTorch runs through tools/bench/peers/fair-env.sh: OpenBLAS instead of the
 # reference BLAS, glibc malloc keeping its memory, OPENBLAS_CORETYPE and
-# OPENBLAS_L2_SIZE unset; summary.jsonl records the BLAS it really loaded.
+# OPENBLAS_L2_SIZE unset; summary.jsonl records the BLAS it really loaded. Its
+# loop is tuned as its speed-minded users run it: channels_last model and
+# inputs, persistent DataLoader workers (experiment_torch.py's docstring).
 # Prints per mode: wall times, best test accuracies, and scratchnet/PyTorch.
 # SN_BIN (default ./build/release/scratchnet) and SN_PYTHON (default Debian's
 # /usr/bin/python3) choose the programs, e.g. on the GPU machine (tools/gpu-check.sh).

@@ -80,8 +80,8 @@ def header_lines(meta):
                      f"{peak['peak_gflops']:.0f} GFLOP/s {meta['threads']} threads. Ratio = scratchnet time / "
                      "fastest peer's time (medians of interleaved rounds): below 1 scratchnet is faster. "
                      "GFLOP/s count a direct convolution's multiply-adds for every engine (effective rates): "
-                     "scratchnet's Winograd 3x3 convolutions do 4/9 of those multiplications, so its "
-                     "effective rate can exceed the FMA peak.")
+                     "scratchnet's Winograd 3x3 convolutions do 1/4 (F(4x4), maps of 14x14 and more) or "
+                     "4/9 (F(2x2)) of those multiplications, so its effective rate can exceed the FMA peak.")
     return lines
 
 
