@@ -34,8 +34,10 @@
 // batch norm (folded bias or statistics), ReLU and residual adds are float32,
 // activations rounded to bfloat16 when stored. The stem and fc stay float32.
 //
-// Float32 3x3 stride-1 convs run as Winograd F(2x2,3x3) (cpu/conv2d_winograd.h)
-// unless `algo` is Direct (the tests and benchmarks compare the two).
+// Float32 3x3 stride-1 convs run as Winograd F(4x4,3x3) on maps of 14x14 and more,
+// F(2x2,3x3) on 8x8 to 13x13 (cpu/conv2d_winograd.h)
+// unless `algo` is Direct, F(2x2) everywhere with WinogradF2 (the tests and
+// benchmarks compare them).
 //
 // A FusedResNet is a snapshot of the conv weights (and, folded, of the batch
 // norm): it does not see later changes to them. BatchStats reads and updates

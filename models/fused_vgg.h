@@ -4,7 +4,8 @@
 //
 //   features.0          3x3 pad 1 conv on the padded plain image (pad_plain, plain_input)
 //   features.2 .. .28   3x3 stride-1 pad-1 convs on the blocked layout (NCHW16c,
-//                       engine/cpu/nchwc.h): Winograd F(2x2,3x3) for float32 unless
+//                       engine/cpu/nchwc.h): Winograd F(4x4,3x3) (maps from 14x14) or
+//                       F(2x2,3x3) (8x8 to 13x13) for float32 unless
 //                       `algo` is Direct; bias and ReLU in the conv's last step
 //   features.4 .. .30   2x2 stride-2 max pools on the blocked layout
 //   avgpool             AdaptiveAvgPool2d((7,7)): nothing at all when the map is

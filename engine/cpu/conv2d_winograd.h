@@ -49,7 +49,7 @@ bool applies(int64_t R, int64_t S, int64_t stride, int64_t pad, bool plain_input
 
 // The output tile that runs a P x Q output map (P = Q = the input size for a
 // 3x3 stride-1 pad-1 conv): 4 for F(4x4) on maps of kMinMapF4 and more, 2 for
-// F(2x2) on maps of 8x8 and more, 0 for the direct kernel. Measured (Zen 5,
+// F(2x2) on maps of 8x8 to kMinMapF4 - 1, 0 for the direct kernel. Measured (Zen 5,
 // 2 threads, ms; F(4x4) against the better of F(2x2) and direct):
 //   56x56 64>64    b1 0.28 vs 0.41   b7 2.0 vs 2.7   b32 8.2 vs 11.8
 //   28x28 128>128  b1 0.27 vs 0.40   b7 1.9 vs 2.6   b32 8.3 vs 11.5
