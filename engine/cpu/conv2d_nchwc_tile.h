@@ -97,7 +97,7 @@ KernelFn fp32_kernel(int m, int ocb, bool edge);
 std::shared_ptr<float> aligned_floats(int64_t n);
 // Weight (k, c, r, s) of a float32 conv on blocked input, read back from the
 // direct kernel's packing (exactly the float the conv was made from): what
-// Winograd's lazily packed F(4x4) weights are computed from.
+// Winograd's lazily packed U (F(2x2) and F(4x4)) is computed from.
 float packed_weight(const PackedConv& pc, int64_t k, int64_t c, int64_t r, int64_t s);
 // The size of a block when `units` (pixel tiles) are cut into blocks of about
 // `per_block` and each block runs once per group of output channels: smaller

@@ -256,7 +256,7 @@ def main():
     result = {"config": vars(args), "epochs": rows, "best": {"epoch": best["epoch"], "acc": best["test_acc"]},
               "total_time_s": time.perf_counter() - t_start, "torch": torch.__version__,
               "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
-              "memory_format": args.memory_format, "persistent_workers": persistent,
+              "persistent_workers": persistent,  # config has --memory-format; this is what the loaders got
               "classes": train_set.classes,
               # what this PyTorch ran on: BLAS (and OpenBLAS's kernel), malloc and thread settings
               "runtime": {"blas": runtime_info.blas_summary(), "openblas": runtime_info.openblas_info(),
